@@ -1,0 +1,21 @@
+/** Weight initialisers, all seeded. */
+import * as tf from '@tensorflow/tfjs';
+import { checkInt } from './shapes';
+
+/**
+ * Glorot (Xavier) uniform initialisation for a `[fanIn, fanOut]` matrix:
+ * `W ~ U(-a, a)`, `a = sqrt(6 / (fanIn + fanOut))` (Glorot and Bengio, 2010). It keeps the
+ * variance of activations roughly constant through a linear layer.
+ */
+export function glorotUniform(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
+  checkInt(fanIn, 'fanIn');
+  checkInt(fanOut, 'fanOut');
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed);
+}
+
+/** Normal initialisation `N(0, std^2)` of any shape (used for embeddings and learned positions). */
+export function normalInit(shape: number[], std: number, seed: number): tf.Tensor {
+  shape.forEach((d, i) => checkInt(d, `shape[${i}]`));
+  return tf.randomNormal(shape, 0, std, 'float32', seed);
+}

@@ -1,0 +1,72 @@
+/** A fully connected (affine) layer, `y = x W + b`. */
+import * as tf from '@tensorflow/tfjs';
+import { glorotUniform } from './init';
+import { Module, parameter } from './module';
+import { assertTensor, checkFinite, checkInt, checkShape } from './shapes';
+
+/** Configuration of a `Linear` layer. */
+export interface LinearConfig {
+  /** Input width. */
+  inFeatures: number;
+  /** Output width. */
+  outFeatures: number;
+  /** Add a bias `b`. Defaults to `true`. */
+  bias?: boolean;
+  /** Seed of the Glorot-uniform initial weights. Defaults to `0`. */
+  seed?: number;
+}
+
+/**
+ * `y = x W + b` with `W: [inFeatures, outFeatures]` (note: PyTorch stores the transpose).
+ *
+ * Inputs of any rank are flattened to 2-D before the product: one plain `[M, K] x [K, N]` matMul is
+ * 8-10x faster on the WASM backend than a batched one with a broadcast weight, forward and backward.
+ */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+
+  constructor(config: LinearConfig) {
+    super();
+    this.inFeatures = checkInt(config.inFeatures, 'inFeatures');
+    this.outFeatures = checkInt(config.outFeatures, 'outFeatures');
+    const seed = config.seed ?? 0;
+    this.weight = parameter(glorotUniform(this.inFeatures, this.outFeatures, seed));
+    this.bias = config.bias === false ? null : parameter(tf.zeros([this.outFeatures]));
+  }
+
+  /** Replaces the weights (e.g. with weights exported from PyTorch, transposed to `[in, out]`). */
+  setWeights(weight: tf.Tensor, bias?: tf.Tensor): void {
+    checkShape(weight, [this.inFeatures, this.outFeatures], 'weight');
+    this.weight.assign(weight);
+    if (bias !== undefined) {
+      if (this.bias === null) throw new Error('bias: this Linear layer was built with bias: false');
+      checkShape(bias, [this.outFeatures], 'bias');
+      this.bias.assign(bias);
+    }
+  }
+
+  /**
+   * Applies the layer to the last axis.
+   * @param x `[..., inFeatures]`
+   * @returns `[..., outFeatures]`
+   */
+  apply(x: tf.Tensor): tf.Tensor {
+    assertTensor(x, 'x');
+    checkShape(x, [...Array<null>(Math.max(0, x.rank - 1)).fill(null), this.inFeatures], 'x');
+    checkFinite(x, 'x');
+    return tf.tidy(() => {
+      const lead = x.shape.slice(0, -1);
+      const flat = x.reshape([-1, this.inFeatures]); // [..., in] -> [M, in]
+      let y = tf.matMul(flat, this.weight); // [M, in] x [in, out] -> [M, out]
+      if (this.bias) y = tf.add(y, this.bias);
+      return y.reshape([...lead, this.outFeatures]); // [M, out] -> [..., out]
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return this.bias ? [this.weight, this.bias] : [this.weight];
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Shape glossary, defined once for the whole course. Every shape tag in a comment, a JSDoc block
+ * or an error message uses these letters:
+ *
+ * | letter | meaning |
+ * |---|---|
+ * | `B`  | batch size |
+ * | `T`  | query (target) length |
+ * | `S`  | key (source) length |
+ * | `D`  | model width, `dModel` |
+ * | `H`  | number of heads, `numHeads` |
+ * | `Dh` | head width, `D / H` |
+ * | `V`  | vocabulary size |
+ * | `P`  | patch size |
+ * | `N`  | number of patches |
+ *
+ * Other widths get a descriptive name in the tag (`Dq`, `Dk`, `Dv` for query, key and value
+ * widths that may differ; `A` for the hidden width of additive attention).
+ *
+ * `checkShape` checks a tensor against such a tag and binds the letters, so that consistent sizes
+ * across several arguments are checked with readable messages.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** One dimension of an expected shape: a fixed size, a glossary letter to bind, or `null` (any). */
+export type DimSpec = number | string | null;
+
+/** Sizes bound to glossary letters by earlier `checkShape` calls, with the argument that bound them. */
+export type BoundDims = Record<string, { size: number; boundBy: string }>;
+
+/** Options for `checkShape`. */
+export interface CheckShapeOptions {
+  /** Letters bound by earlier checks; new letters are added to it. Defaults to a fresh record. */
+  dims?: BoundDims;
+  /** Allow dimensions of size 0 (an empty sequence). Defaults to `false`: empty inputs are errors. */
+  allowEmpty?: boolean;
+}
+
+/** Formats a shape as `[2, 3, 4]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function formatSpec(spec: readonly DimSpec[]): string {
+  return `[${spec.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+}
+
+function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/**
+ * Throws unless `x` is a tf.Tensor. Use it first on every tensor argument, so that a plain array
+ * or `undefined` gives a message that names the argument instead of a TypeError deep in tfjs.
+ */
+export function assertTensor(x: unknown, name: string): asserts x is tf.Tensor {
+  if (!(x instanceof tf.Tensor)) {
+    throw new TypeError(`${name}: expected a tf.Tensor, got ${describeValue(x)}`);
+  }
+  if (x.isDisposed) throw new Error(`${name}: the tensor has already been disposed`);
+}
+
+/**
+ * Checks that `x` is a tensor whose shape matches `spec`, binding glossary letters in `dims`.
+ *
+ * ```ts
+ * const dims = checkShape(query, ['B', 'T', 'D'], 'query');
+ * checkShape(key, ['B', 'S', 'D'], 'key', { dims }); // B and D must agree with query's
+ * ```
+ *
+ * Errors name the argument, the expected tag and the actual shape, e.g.
+ * `key: expected shape [B, S, D] with D = 4 (from query), got [2, 5, 8]`.
+ * @returns the bound letters (the same record as `options.dims` when given).
+ */
+export function checkShape(
+  x: unknown,
+  spec: readonly DimSpec[],
+  name: string,
+  options: CheckShapeOptions = {},
+): BoundDims {
+  assertTensor(x, name);
+  const dims = options.dims ?? {};
+  const shape = x.shape;
+  if (shape.length !== spec.length) {
+    throw new Error(
+      `${name}: expected rank ${spec.length} ${formatSpec(spec)}, got rank ${shape.length} ` +
+        `with shape ${formatShape(shape)}`,
+    );
+  }
+  spec.forEach((d, i) => {
+    const size = shape[i];
+    if (size === 0 && !options.allowEmpty) {
+      throw new Error(
+        `${name}: expected a non-empty dimension ${d ?? i} in ${formatSpec(spec)}, ` +
+          `got shape ${formatShape(shape)}`,
+      );
+    }
+    if (typeof d === 'number' && size !== d) {
+      throw new Error(
+        `${name}: expected shape ${formatSpec(spec)}, got ${formatShape(shape)} ` +
+          `(dimension ${i} should be ${d}, got ${size})`,
+      );
+    }
+    if (typeof d === 'string') {
+      const bound = dims[d];
+      if (bound === undefined) {
+        dims[d] = { size, boundBy: name };
+      } else if (bound.size !== size) {
+        throw new Error(
+          `${name}: expected shape ${formatSpec(spec)} with ${d} = ${bound.size} ` +
+            `(from ${bound.boundBy}), got ${formatShape(shape)}`,
+        );
+      }
+    }
+  });
+  return dims;
+}
+
+/** Throws unless `x` has the expected dtype. */
+export function checkDtype(x: tf.Tensor, expected: tf.DataType | tf.DataType[], name: string): void {
+  const allowed = Array.isArray(expected) ? expected : [expected];
+  if (!allowed.includes(x.dtype)) {
+    throw new TypeError(`${name}: expected dtype ${allowed.join(' or ')}, got ${x.dtype}`);
+  }
+}
+
+let finiteChecks = true;
+
+/**
+ * Turns the NaN/Infinity checks on tensor arguments on or off (on by default). They read the
+ * tensor's values, which costs a little time; a tuned training loop may switch them off.
+ */
+export function setFiniteChecks(on: boolean): void {
+  finiteChecks = on;
+}
+
+/** Whether NaN/Infinity checks are on. */
+export function finiteChecksEnabled(): boolean {
+  return finiteChecks;
+}
+
+/**
+ * Throws if a float tensor holds NaN or +-Infinity (when finite checks are on), naming the
+ * argument and the first bad position. `-Infinity` can be allowed for additive masks.
+ */
+export function checkFinite(x: tf.Tensor, name: string, opts: { allowNegInf?: boolean } = {}): void {
+  if (!finiteChecks || x.dtype !== 'float32') return;
+  const values = x.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isFinite(v) || (opts.allowNegInf && v === -Infinity)) continue;
+    throw new RangeError(
+      `${name}: expected finite values, got ${v} at flat index ${i} of shape ${formatShape(x.shape)}`,
+    );
+  }
+}
+
+/** Throws unless `value` is an integer in `[min, max]`, naming the argument. */
+export function checkInt(value: unknown, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new RangeError(`${name}: expected an integer ${range}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is a finite number greater than `min` (exclusive), naming the argument. */
+export function checkPositive(value: unknown, name: string, min = 0): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= min) {
+    throw new RangeError(`${name}: expected a finite number > ${min}, got ${describeValue(value)}`);
+  }
+  return value;
+}

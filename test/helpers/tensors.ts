@@ -1,0 +1,118 @@
+/**
+ * Test helpers: compare tensors (dtype, then shape, then values) with a readable diff, check for
+ * tensor leaks, and check gradients against central finite differences.
+ */
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+
+/** What an expected value may be: a tensor, a nested array, a typed array or a fixture object. */
+export type TensorLike = tf.Tensor | number | number[] | number[][] | number[][][] | number[][][][] |
+  Float32Array | { shape: number[]; data: number[] };
+
+export interface CloseOptions {
+  /** Absolute tolerance. Defaults to 1e-5. */
+  atol?: number;
+  /** Relative tolerance (scaled by |expected|). Defaults to 0. */
+  rtol?: number;
+  /** What is compared, for the message. */
+  label?: string;
+}
+
+/** Turns a fixture `{shape, data}` (or any TensorLike) into a tensor. */
+export function toTensor(x: TensorLike, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
+  if (x instanceof tf.Tensor) return x;
+  if (typeof x === 'object' && x !== null && 'shape' in x && 'data' in x) {
+    return tf.tensor(x.data, x.shape, dtype);
+  }
+  return tf.tensor(x as number[], undefined, dtype);
+}
+
+/**
+ * Asserts that `actual` equals `expected` within `atol + rtol * |expected|`, checking dtype (when
+ * `expected` is a tensor), then shape, then values; the message shows the worst element.
+ */
+export function expectTensorsClose(actual: tf.Tensor, expected: TensorLike, opts: CloseOptions = {}): void {
+  const { atol = 1e-5, rtol = 0, label = 'tensor' } = opts;
+  assert.ok(actual instanceof tf.Tensor, `${label}: expected a tf.Tensor, got ${typeof actual}`);
+  const exp = toTensor(expected);
+  try {
+    if (expected instanceof tf.Tensor) {
+      assert.equal(actual.dtype, exp.dtype, `${label}: dtype ${actual.dtype} != expected ${exp.dtype}`);
+    }
+    assert.deepEqual(actual.shape, exp.shape, `${label}: shape [${actual.shape}] != expected [${exp.shape}]`);
+    const a = actual.dataSync();
+    const e = exp.dataSync();
+    let worst = -1;
+    let worstExcess = 0;
+    for (let i = 0; i < e.length; i++) {
+      const diff = Math.abs(a[i] - e[i]);
+      const allowed = atol + rtol * Math.abs(e[i]);
+      const bad = Number.isNaN(a[i]) !== Number.isNaN(e[i]) || diff > allowed;
+      if (bad && (worst < 0 || diff - allowed > worstExcess || Number.isNaN(diff))) {
+        worst = i;
+        worstExcess = Number.isNaN(diff) ? Infinity : diff - allowed;
+      }
+    }
+    if (worst >= 0) {
+      assert.fail(
+        `${label}: values differ at flat index ${worst} (shape [${exp.shape}]): ` +
+          `got ${a[worst]}, expected ${e[worst]}, |diff| = ${Math.abs(a[worst] - e[worst])} ` +
+          `> atol ${atol} + rtol ${rtol}`,
+      );
+    }
+  } finally {
+    if (exp !== expected) exp.dispose();
+  }
+}
+
+/**
+ * Runs `fn` and asserts that it leaves no new tensors behind (variables created and disposed
+ * inside count too). Returns what `fn` returned.
+ */
+export async function expectNoLeak<T>(fn: () => T | Promise<T>, label = 'fn'): Promise<T> {
+  const before = tf.memory().numTensors;
+  const result = await fn();
+  const after = tf.memory().numTensors;
+  assert.equal(after, before, `${label} leaked ${after - before} tensor(s)`);
+  return result;
+}
+
+export interface GradCheckOptions {
+  /** Step of the central difference. Defaults to 1e-2 (float32 needs a large step). */
+  eps?: number;
+  /** Tolerance on |analytic - numeric|, absolute plus relative to |numeric|. Defaults to 1e-3. */
+  tol?: number;
+  label?: string;
+}
+
+/**
+ * Compares `tf.grads(f)` with central finite differences `(f(x + e) - f(x - e)) / 2e` for every
+ * element of every input. `f` must return a scalar. Keep inputs tiny: this costs 2 calls per element.
+ */
+export function checkGradients(
+  f: (...xs: tf.Tensor[]) => tf.Scalar,
+  inputs: tf.Tensor[],
+  opts: GradCheckOptions = {},
+): void {
+  const { eps = 1e-2, tol = 1e-3, label = 'gradient' } = opts;
+  const analytic = tf.tidy(() => tf.grads(f)(inputs).map((g) => g.dataSync() as Float32Array));
+  inputs.forEach((x, k) => {
+    const base = x.dataSync().slice();
+    const grad = analytic[k];
+    for (let i = 0; i < base.length; i++) {
+      const at = (delta: number): number =>
+        tf.tidy(() => {
+          const values = base.slice();
+          values[i] += delta;
+          const shifted = inputs.map((y, j) => (j === k ? tf.tensor(values, x.shape) : y));
+          return f(...shifted).dataSync()[0];
+        });
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      const diff = Math.abs(grad[i] - numeric);
+      assert.ok(
+        diff <= tol * (1 + Math.abs(numeric)),
+        `${label}: d/d input${k}[${i}]: analytic ${grad[i]} vs finite difference ${numeric} (|diff| ${diff})`,
+      );
+    }
+  });
+}
