@@ -120,6 +120,15 @@ export function checkShape(
   return dims;
 }
 
+/** Size of axis `axis` of `x` (negative counts from the end), as a plain number. */
+export function dimOf(x: tf.Tensor, axis: number): number {
+  const i = axis < 0 ? x.rank + axis : axis;
+  if (i < 0 || i >= x.rank) {
+    throw new RangeError(`axis: expected an axis of a rank-${x.rank} tensor, got ${axis}`);
+  }
+  return (x.shape as number[])[i];
+}
+
 /** Throws unless `x` has the expected dtype. */
 export function checkDtype(x: tf.Tensor, expected: tf.DataType | tf.DataType[], name: string): void {
   const allowed = Array.isArray(expected) ? expected : [expected];

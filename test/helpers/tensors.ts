@@ -116,3 +116,36 @@ export function checkGradients(
     }
   });
 }
+
+/**
+ * Like `checkGradients`, for the trainable variables a scalar function reads: compares
+ * `tf.variableGrads(f)` with central differences obtained by nudging each variable element in place.
+ */
+export function checkVariableGradients(f: () => tf.Scalar, vars: tf.Variable[], opts: GradCheckOptions = {}): void {
+  const { eps = 1e-2, tol = 1e-3, label = 'gradient' } = opts;
+  const { value, grads } = tf.variableGrads(f, vars);
+  value.dispose();
+  for (const v of vars) {
+    const analytic = grads[v.name].dataSync();
+    const base = v.dataSync().slice();
+    const at = (i: number, delta: number): number => {
+      const values = base.slice();
+      values[i] += delta;
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+      return tf.tidy(() => f().dataSync()[0]);
+    };
+    try {
+      for (let i = 0; i < base.length; i++) {
+        const numeric = (at(i, eps) - at(i, -eps)) / (2 * eps);
+        const diff = Math.abs(analytic[i] - numeric);
+        assert.ok(
+          diff <= tol * (1 + Math.abs(numeric)),
+          `${label}: d/d ${v.name}[${i}]: analytic ${analytic[i]} vs finite difference ${numeric} (|diff| ${diff})`,
+        );
+      }
+    } finally {
+      tf.tidy(() => v.assign(tf.tensor(base, v.shape)));
+    }
+  }
+  tf.dispose(grads);
+}

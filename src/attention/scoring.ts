@@ -1,0 +1,221 @@
+/**
+ * Attention scoring functions `a(q, k)`: how much a query "matches" each key. Each returns scores
+ * `[B, T, S]`; `apply` turns them into weights with a (masked) softmax and pools the values.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Linear } from '../core/linear';
+import { Module, parameter } from '../core/module';
+import { deriveSeed } from '../core/random';
+import { checkFinite, checkInt, checkShape, dimOf, type BoundDims } from '../core/shapes';
+import { attentionPooling, type AttentionResult } from './pooling';
+import type { MaskOptions } from './softmax';
+
+function checkQueryKey(query: unknown, key: unknown, queryDim?: number, keyDim?: number): BoundDims {
+  const dims = checkShape(query, ['B', 'T', queryDim ?? 'Dq'], 'query');
+  checkShape(key, ['B', 'S', keyDim ?? (queryDim === undefined ? 'Dq' : 'Dk')], 'key', { dims });
+  checkFinite(query as tf.Tensor, 'query');
+  checkFinite(key as tf.Tensor, 'key');
+  return dims;
+}
+
+/**
+ * Dot-product scores `a(q, k) = q . k` (Luong et al., 2015, "dot").
+ * @param query `[B, T, D]`
+ * @param key `[B, S, D]`
+ * @returns `[B, T, S]`
+ */
+export function dotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+  checkQueryKey(query, key);
+  return tf.matMul(query, key, false, true) as tf.Tensor3D; // [B, T, D] x [B, S, D]^T -> [B, T, S]
+}
+
+/**
+ * Scaled dot-product scores `a(q, k) = q . k / sqrt(D)` (Vaswani et al., 2017).
+ * @param query `[B, T, D]`
+ * @param key `[B, S, D]`
+ * @returns `[B, T, S]`
+ */
+export function scaledDotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+  checkQueryKey(query, key);
+  const d = dimOf(query, -1);
+  return tf.tidy(() => tf.div(tf.matMul(query, key, false, true), Math.sqrt(d)) as tf.Tensor3D);
+}
+
+/** An attention layer defined by its scoring function; pooling and masking are shared. */
+export abstract class ScoredAttention extends Module {
+  /**
+   * Scores of every query against every key.
+   * @param query `[B, T, Dq]`
+   * @param key `[B, S, Dk]`
+   * @returns `[B, T, S]`
+   */
+  abstract score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D;
+
+  /**
+   * `output = maskedSoftmax(score(query, key)) value`.
+   * @param query `[B, T, Dq]`
+   * @param key `[B, S, Dk]`
+   * @param value `[B, S, Dv]`
+   * @returns output `[B, T, Dv]`, weights `[B, T, S]`
+   */
+  apply(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, opts: MaskOptions = {}): AttentionResult {
+    return tf.tidy(() => attentionPooling(this.score(query, key), value, opts));
+  }
+}
+
+/** Dot or scaled dot-product attention as a (parameter-free) layer, for uniform comparisons. */
+export class DotProductAttention extends ScoredAttention {
+  /** @param scaled divide by `sqrt(D)`. Defaults to `true`. */
+  constructor(readonly scaled = true) {
+    super();
+  }
+
+  score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+    return this.scaled ? scaledDotScores(query, key) : dotScores(query, key);
+  }
+
+  variables(): tf.Variable[] {
+    return [];
+  }
+}
+
+/** Configuration of additive (Bahdanau) attention. */
+export interface AdditiveAttentionConfig {
+  /** Query width `Dq`. */
+  queryDim: number;
+  /** Key width `Dk`. */
+  keyDim: number;
+  /** Hidden width `A` of the one-layer scoring network. */
+  hiddenDim: number;
+  /** Seed of the initial weights. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * Additive attention (Bahdanau et al., 2015, Eq. 6): `a(q, k) = v^T tanh(W_q q + W_k k)`, a
+ * one-hidden-layer network over the pair. Works when queries and keys have different widths.
+ * Parameters: `wQ: [Dq, A]`, `wK: [Dk, A]`, `v: [A]` (no biases, as in the paper).
+ */
+export class AdditiveAttention extends ScoredAttention {
+  readonly wQ: Linear;
+  readonly wK: Linear;
+  readonly v: tf.Variable;
+
+  constructor(readonly config: AdditiveAttentionConfig) {
+    super();
+    const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
+    checkInt(hiddenDim, 'hiddenDim');
+    this.wQ = new Linear({ inFeatures: queryDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wQ') });
+    this.wK = new Linear({ inFeatures: keyDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wK') });
+    const limit = Math.sqrt(3 / hiddenDim);
+    this.v = parameter(tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')));
+  }
+
+  score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+    const { queryDim, keyDim, hiddenDim } = this.config;
+    checkQueryKey(query, key, queryDim, keyDim);
+    const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
+    return tf.tidy(() => {
+      const q = this.wQ.apply(query).expandDims(2); // [B, T, Dq] -> [B, T, 1, A]
+      const k = this.wK.apply(key).expandDims(1); // [B, S, Dk] -> [B, 1, S, A]
+      const features = tf.tanh(tf.add(q, k)); // broadcast -> [B, T, S, A]
+      const flat = features.reshape([-1, hiddenDim]); // [B, T, S, A] -> [B*T*S, A]
+      const scores = tf.matMul(flat, this.v.reshape([hiddenDim, 1])); // [B*T*S, A] x [A, 1] -> [B*T*S, 1]
+      return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.wQ.variables(), ...this.wK.variables(), this.v];
+  }
+}
+
+/** Configuration of Luong's "general" attention. */
+export interface LuongGeneralConfig {
+  /** Query (decoder state) width `Dq`. */
+  queryDim: number;
+  /** Key (encoder state) width `Dk`. */
+  keyDim: number;
+  /** Seed of the initial weights. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * Luong "general" (bilinear) attention (Luong et al., 2015, Eq. 8): `a(q, k) = q^T W_a k`.
+ * Parameter: `wA: [Dq, Dk]`.
+ */
+export class LuongGeneralAttention extends ScoredAttention {
+  readonly wA: Linear;
+
+  constructor(readonly config: LuongGeneralConfig) {
+    super();
+    const { queryDim, keyDim, seed = 0 } = config;
+    this.wA = new Linear({ inFeatures: queryDim, outFeatures: keyDim, bias: false, seed: deriveSeed(seed, 'wA') });
+  }
+
+  score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+    checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
+    return tf.tidy(() => {
+      const projected = this.wA.apply(query); // [B, T, Dq] -> [B, T, Dk]
+      return tf.matMul(projected, key, false, true) as tf.Tensor3D; // [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return this.wA.variables();
+  }
+}
+
+/** Configuration of Luong's "concat" attention. */
+export interface LuongConcatConfig {
+  /** Query width `Dq`. */
+  queryDim: number;
+  /** Key width `Dk`. */
+  keyDim: number;
+  /** Hidden width `A`. */
+  hiddenDim: number;
+  /** Seed of the initial weights. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * Luong "concat" attention (Luong et al., 2015, Eq. 8): `a(q, k) = v_a^T tanh(W_a [q; k])`.
+ * Parameters: `wA: [Dq + Dk, A]` over the concatenation (query first), `v: [A]`.
+ *
+ * Concatenating every (query, key) pair would build a `[B, T, S, Dq + Dk]` tensor. Instead we use
+ * the block identity `W_a [q; k] = W_top^T q + W_bottom^T k`: the same numbers, the cost of additive
+ * attention.
+ */
+export class LuongConcatAttention extends ScoredAttention {
+  readonly wA: Linear;
+  readonly v: tf.Variable;
+
+  constructor(readonly config: LuongConcatConfig) {
+    super();
+    const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
+    checkInt(queryDim, 'queryDim');
+    checkInt(keyDim, 'keyDim');
+    this.wA = new Linear({ inFeatures: queryDim + keyDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wA') });
+    const limit = Math.sqrt(3 / hiddenDim);
+    this.v = parameter(tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')));
+  }
+
+  score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
+    const { queryDim, keyDim, hiddenDim } = this.config;
+    checkQueryKey(query, key, queryDim, keyDim);
+    const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
+    return tf.tidy(() => {
+      const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
+      const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
+      const q = tf.matMul(query.reshape([-1, queryDim]), wTop).reshape([batch, queryLen, 1, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, 1, A]
+      const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, 1, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, 1, S, A]
+      const features = tf.tanh(tf.add(q, k)); // [B, T, S, A]
+      const scores = tf.matMul(features.reshape([-1, hiddenDim]), this.v.reshape([hiddenDim, 1])); // [B*T*S, A] x [A, 1]
+      return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.wA.variables(), this.v];
+  }
+}
