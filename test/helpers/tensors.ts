@@ -4,65 +4,21 @@
  */
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { describeMismatch, type CloseOptions, type ExpectedTensor } from '../../src/core/compare';
 
-/** What an expected value may be: a tensor, a nested array, a typed array or a fixture object. */
-export type TensorLike = tf.Tensor | number | number[] | number[][] | number[][][] | number[][][][] |
-  Float32Array | { shape: number[]; data: number[] };
-
-export interface CloseOptions {
-  /** Absolute tolerance. Defaults to 1e-5. */
-  atol?: number;
-  /** Relative tolerance (scaled by |expected|). Defaults to 0. */
-  rtol?: number;
+export interface ExpectCloseOptions extends CloseOptions {
   /** What is compared, for the message. */
   label?: string;
 }
 
-/** Turns a fixture `{shape, data}` (or any TensorLike) into a tensor. */
-export function toTensor(x: TensorLike, dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
-  if (x instanceof tf.Tensor) return x;
-  if (typeof x === 'object' && x !== null && 'shape' in x && 'data' in x) {
-    return tf.tensor(x.data, x.shape, dtype);
-  }
-  return tf.tensor(x as number[], undefined, dtype);
-}
-
 /**
- * Asserts that `actual` equals `expected` within `atol + rtol * |expected|`, checking dtype (when
- * `expected` is a tensor), then shape, then values; the message shows the worst element.
+ * Asserts that `actual` equals `expected` within `atol + rtol * |expected|` (default atol 1e-5),
+ * checking dtype (when `expected` is a tensor), then shape, then values; the message shows the
+ * worst element.
  */
-export function expectTensorsClose(actual: tf.Tensor, expected: TensorLike, opts: CloseOptions = {}): void {
-  const { atol = 1e-5, rtol = 0, label = 'tensor' } = opts;
-  assert.ok(actual instanceof tf.Tensor, `${label}: expected a tf.Tensor, got ${typeof actual}`);
-  const exp = toTensor(expected);
-  try {
-    if (expected instanceof tf.Tensor) {
-      assert.equal(actual.dtype, exp.dtype, `${label}: dtype ${actual.dtype} != expected ${exp.dtype}`);
-    }
-    assert.deepEqual(actual.shape, exp.shape, `${label}: shape [${actual.shape}] != expected [${exp.shape}]`);
-    const a = actual.dataSync();
-    const e = exp.dataSync();
-    let worst = -1;
-    let worstExcess = 0;
-    for (let i = 0; i < e.length; i++) {
-      const diff = Math.abs(a[i] - e[i]);
-      const allowed = atol + rtol * Math.abs(e[i]);
-      const bad = Number.isNaN(a[i]) !== Number.isNaN(e[i]) || diff > allowed;
-      if (bad && (worst < 0 || diff - allowed > worstExcess || Number.isNaN(diff))) {
-        worst = i;
-        worstExcess = Number.isNaN(diff) ? Infinity : diff - allowed;
-      }
-    }
-    if (worst >= 0) {
-      assert.fail(
-        `${label}: values differ at flat index ${worst} (shape [${exp.shape}]): ` +
-          `got ${a[worst]}, expected ${e[worst]}, |diff| = ${Math.abs(a[worst] - e[worst])} ` +
-          `> atol ${atol} + rtol ${rtol}`,
-      );
-    }
-  } finally {
-    if (exp !== expected) exp.dispose();
-  }
+export function expectTensorsClose(actual: tf.Tensor, expected: ExpectedTensor, opts: ExpectCloseOptions = {}): void {
+  const mismatch = describeMismatch(actual, expected, opts);
+  if (mismatch !== null) assert.fail(`${opts.label ?? 'tensor'}: ${mismatch}`);
 }
 
 /**
