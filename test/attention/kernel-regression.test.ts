@@ -66,7 +66,11 @@ describe('Nadaraya-Watson kernel regression', () => {
     }
   });
 
-  const q = tf.tensor1d([0, 1]);
+  // Tensors are made in hooks, after the root hook has picked the backend.
+  let q: tf.Tensor;
+  before(() => {
+    q = tf.tensor1d([0, 1]);
+  });
   const errors: [string, () => unknown, RegExp][] = [
     ['a zero width', () => nadarayaWatson(q, q, q, { width: 0 }), /width: expected a finite number > 0, got number 0/],
     ['a negative width tensor', () => nadarayaWatson(q, q, q, { width: tf.scalar(-1) }), /width: expected a finite number > 0, got -1/],

@@ -97,8 +97,12 @@ describe('multi-head attention', () => {
     mha.dispose();
   });
 
-  const mha = new MultiHeadAttention({ dModel: 8, numHeads: 2 });
-  const x = tf.zeros([2, 3, 8]);
+  let mha: MultiHeadAttention;
+  let x: tf.Tensor;
+  before(() => {
+    mha = new MultiHeadAttention({ dModel: 8, numHeads: 2 });
+    x = tf.zeros([2, 3, 8]);
+  });
   const errors: [string, () => unknown, RegExp][] = [
     ['a width that heads do not divide', () => new MultiHeadAttention({ dModel: 8, numHeads: 3 }), /numHeads: expected a divisor of dModel = 8, got 3/],
     ['a query of the wrong width', () => mha.apply(tf.zeros([2, 3, 6]), x, x), /query: expected shape \[B, T, 8\], got \[2, 3, 6\]/],

@@ -6,6 +6,7 @@ import {
   DotProductAttention,
   LuongConcatAttention,
   LuongGeneralAttention,
+  ScoredAttention,
   dotScores,
   scaledDotScores,
 } from '../../src/attention/scoring';
@@ -15,7 +16,10 @@ import { checkGradients, checkVariableGradients, expectNoLeak, expectTensorsClos
 const GRAD_TOL = { atol: 1e-5, rtol: 1e-5 };
 
 describe('attention pooling (hand-computed)', () => {
-  const value = tf.tensor3d([[[1, 10], [2, 20], [3, 30], [4, 40]]]); // [1, 4, 2]
+  let value: tf.Tensor;
+  before(() => {
+    value = tf.tensor3d([[[1, 10], [2, 20], [3, 30], [4, 40]]]); // [1, 4, 2]
+  });
 
   it('identical keys give the mean of the values', () => {
     const key = tf.ones([1, 4, 3]);
@@ -123,33 +127,39 @@ describe('scoring functions match PyTorch', () => {
 });
 
 describe('scoring functions: finite-difference gradients', () => {
-  const query = tf.randomNormal([1, 2, 3], 0, 1, 'float32', 1);
-  const key = tf.randomNormal([1, 3, 3], 0, 1, 'float32', 2);
-  const value = tf.randomNormal([1, 3, 2], 0, 1, 'float32', 3);
-  const up = tf.randomNormal([1, 2, 2], 0, 1, 'float32', 4);
-  const validLens = tf.tensor1d([2], 'int32');
-  const layers = [
-    new DotProductAttention(true),
-    new AdditiveAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 5 }),
-    new LuongGeneralAttention({ queryDim: 3, keyDim: 3, seed: 6 }),
-    new LuongConcatAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 7 }),
+  let query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, up: tf.Tensor, validLens: tf.Tensor;
+  before(() => {
+    query = tf.randomNormal([1, 2, 3], 0, 1, 'float32', 1);
+    key = tf.randomNormal([1, 3, 3], 0, 1, 'float32', 2);
+    value = tf.randomNormal([1, 3, 2], 0, 1, 'float32', 3);
+    up = tf.randomNormal([1, 2, 2], 0, 1, 'float32', 4);
+    validLens = tf.tensor1d([2], 'int32');
+  });
+  const layers: [string, () => ScoredAttention][] = [
+    ['DotProductAttention', () => new DotProductAttention(true)],
+    ['AdditiveAttention', () => new AdditiveAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 5 })],
+    ['LuongGeneralAttention', () => new LuongGeneralAttention({ queryDim: 3, keyDim: 3, seed: 6 })],
+    ['LuongConcatAttention', () => new LuongConcatAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 7 })],
   ];
-  for (const layer of layers) {
-    it(`${layer.constructor.name}: d output / d (query, key, value)`, () => {
+  for (const [name, make] of layers) {
+    it(`${name}: d output / d (query, key, value) and d output / d parameters`, () => {
+      const layer = make();
       checkGradients((q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, { validLens }).output, up)), [query, key, value]);
-    });
-  }
-  for (const layer of layers.filter((l) => l.variables().length > 0)) {
-    it(`${layer.constructor.name}: d output / d parameters`, () => {
-      checkVariableGradients(() => tf.sum(tf.mul(layer.apply(query, key, value, { validLens }).output, up)) as tf.Scalar, layer.variables());
+      if (layer.variables().length > 0) {
+        checkVariableGradients(() => tf.sum(tf.mul(layer.apply(query, key, value, { validLens }).output, up)) as tf.Scalar, layer.variables());
+      }
+      layer.dispose();
     });
   }
 });
 
 describe('scoring functions: errors and hygiene', () => {
-  const q = tf.zeros([2, 3, 4]);
-  const k = tf.zeros([2, 5, 4]);
-  const v = tf.zeros([2, 5, 6]);
+  let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
+  before(() => {
+    q = tf.zeros([2, 3, 4]);
+    k = tf.zeros([2, 5, 4]);
+    v = tf.zeros([2, 5, 6]);
+  });
   const errors: [string, () => unknown, RegExp][] = [
     ['a key of another width', () => dotScores(q, tf.zeros([2, 5, 3])), /key: expected shape \[B, S, Dq\] with Dq = 4 \(from query\), got \[2, 5, 3\]/],
     ['a batch mismatch', () => scaledDotProductAttention(q, tf.zeros([3, 5, 4]), v), /key: expected shape \[B, S, D\] with B = 2 \(from query\), got \[3, 5, 4\]/],

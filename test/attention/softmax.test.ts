@@ -57,7 +57,10 @@ describe('softmax with temperature', () => {
 });
 
 describe('masked softmax', () => {
-  const scores = tf.tensor3d([[[1, 2, 3], [0, 0, 0]]]); // [1, 2, 3]
+  let scores: tf.Tensor;
+  before(() => {
+    scores = tf.tensor3d([[[1, 2, 3], [0, 0, 0]]]); // [1, 2, 3]
+  });
 
   it('gives hidden keys exactly zero weight (hand-computed)', () => {
     const w = maskedSoftmax(scores, { validLens: tf.tensor1d([2], 'int32') });

@@ -1,0 +1,645 @@
+/**
+ * Kernel-level fixes that make training practical on the WASM backend of TensorFlow.js 4.x.
+ *
+ * Why kernels and not ops or gradients: a kernel is what every caller ends up in (our own code,
+ * `tf.layers`, the gradients tfjs registers for `matMul`), so one registration fixes the forward and
+ * the backward pass everywhere, and no gradient is overridden globally.
+ *
+ * 1. `BatchMatMul` and `_FusedMatMul` (see `installWasmMatMulFix`). The stock wasm kernel uses
+ *    XNNPACK only for a plain 2-D product (no transpose flag, batch 1 on both sides); everything
+ *    else runs a naive loop that is 10-20x slower. Backprop of every matMul sets a transpose flag,
+ *    so training ran at the slow speed. The wrappers rewrite each call into fast 2-D products:
+ *    explicit transposes, a flattened batch when the weight is shared, a loop over batch slices.
+ * 2. Kernels wasm does not have at all (see `installWasmMissingKernels`): the gradient of
+ *    `tf.gather` (embeddings) and of conv2d / depthwise conv2d weights. The depthwise ones are
+ *    delegated to the cpu backend's kernels (`delegateToCpu`), which turns an error into a result.
+ *    Two get their own implementation, because the cpu kernels' algorithms are too slow to train with
+ *    (measured, one gradient: embedding [1000, 128] from 16x64 ids 12 s; 3x3 conv2d filter on
+ *    8x32x32x16 5 s): `UnsortedSegmentSum` as a scatter-add, `Conv2DBackpropFilter` as patches
+ *    times the output gradient, one XNNPACK product.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+const WASM = 'wasm';
+const MATMUL_KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
+
+/**
+ * Kernels that exist on the cpu backend but not on wasm (tfjs 4.22) and that training needs:
+ * `UnsortedSegmentSum` is the gradient of `tf.gather` (so of every embedding layer), the others
+ * are the weight and input gradients of `conv2d` and `depthwiseConv2d`.
+ */
+export const MISSING_WASM_KERNELS: readonly string[] = [
+  tf.UnsortedSegmentSum,
+  tf.Conv2DBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropFilter,
+  tf.DepthwiseConv2dNativeBackpropInput,
+];
+
+/**
+ * Below this many multiply-adds per batch slice (M * K * N), a batched product stays in the stock
+ * kernel's loop: the per-slice overhead of the fast path (allocations, packing the slice's weights
+ * for XNNPACK) would cost more than it saves. Measured on a 2-core x86 machine: 256 slices of
+ * 16x16x16 are 1.3x slower through the loop, 128 of 16x32x16 break even, 64 of 32x32x32 are 3x
+ * faster, 8 of 256x256x256 are 15x faster.
+ */
+const MIN_SLICE_WORK = 8192;
+
+/** Original wasm matMul kernels while the fix is installed, to restore them exactly. */
+let savedMatMulKernels: Map<string, tf.KernelConfig> | null = null;
+/** The kernel functions this module registered, to recognise its own registrations. */
+const ourKernelFuncs = new WeakSet<tf.KernelFunc>();
+/** Missing kernels this module registered. */
+const installedMissing = new Set<string>();
+
+/**
+ * Shape `[K, N]` under which a tensor buffer was last used as the weight `b` of a 2-D XNNPACK
+ * product. The stock kernel caches its packed XNNPACK operator by the weight's buffer id alone, and
+ * `tf.reshape` keeps the buffer: using a reshaped weight again makes the cached operator read with
+ * the old shape, which aborts the whole WebAssembly instance. A weight seen under a new shape is
+ * therefore passed as a copy (a fresh buffer, a fresh cache entry).
+ */
+const weightShapes = new WeakMap<object, string>();
+
+function getKernelOrNull(kernelName: string, backendName: string): tf.KernelConfig | null {
+  // tf.getKernel is typed as always returning a config, but returns undefined when none exists.
+  return (tf.getKernel(kernelName, backendName) as tf.KernelConfig | undefined) ?? null;
+}
+
+/** Loads `@tensorflow/tfjs-backend-wasm`, which registers the wasm kernels, if nobody has yet. */
+function ensureWasmKernelsRegistered(): void {
+  if (getKernelOrNull(tf.BatchMatMul, WASM) !== null) return;
+  // Loaded lazily so that importing this module changes nothing in the tfjs registry.
+  require('@tensorflow/tfjs-backend-wasm');
+  if (getKernelOrNull(tf.BatchMatMul, WASM) === null) {
+    throw new Error(
+      'wasm fixes: expected @tensorflow/tfjs-backend-wasm to register the wasm kernels on the ' +
+        'same @tensorflow/tfjs as this course, got no BatchMatMul kernel (two copies of ' +
+        '@tensorflow/tfjs-core installed? run `npm ls @tensorflow/tfjs-core`)',
+    );
+  }
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}
+
+function single(result: TensorInfo | TensorInfo[], kernelName: string): TensorInfo {
+  if (Array.isArray(result)) {
+    if (result.length !== 1) {
+      throw new Error(`${kernelName}: expected one output, got ${result.length}`);
+    }
+    return result[0];
+  }
+  return result;
+}
+
+/** A new wasm tensor holding a copy of `x`'s values, under `shape` (same size). */
+function copyOf(backend: BackendWasm, x: TensorInfo, shape: number[] = x.shape): TensorInfo {
+  const out = backend.makeOutput(shape, x.dtype);
+  // Views are taken after the allocation: growing the wasm heap detaches older views.
+  backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(x));
+  return out;
+}
+
+/** `x` with its last two axes swapped, as a new wasm tensor (the wasm Transpose kernel). */
+function transposeLastTwo(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  const transpose = getKernelOrNull(tf.Transpose, WASM);
+  if (transpose === null) {
+    throw new Error('wasm matMul fix: expected a wasm Transpose kernel, got none');
+  }
+  return single(transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }), tf.Transpose);
+}
+
+function describeOperand(x: TensorInfo, transposed: boolean): string {
+  return `[${x.shape.join(', ')}]${transposed ? ' (transposed)' : ''}`;
+}
+
+interface MatMulInputs extends tf.NamedTensorInfoMap {
+  a: TensorInfo;
+  b: TensorInfo;
+  bias?: TensorInfo;
+  preluActivationWeights?: TensorInfo;
+}
+
+type MatMulAttrs = tf.NamedAttrMap & { transposeA: boolean; transposeB: boolean };
+
+/**
+ * The body of the `BatchMatMul` / `_FusedMatMul` wrappers: rewrites one call into products the
+ * stock kernel runs through XNNPACK, and calls `original` for each.
+ */
+function fastMatMul(original: tf.KernelFunc, args: KernelArgs, kernelName: string): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const inputs = args.inputs as MatMulInputs;
+  const attrs = (args.attrs ?? {}) as MatMulAttrs;
+  const { a, b } = inputs;
+  const runOriginal = (overrides: Partial<MatMulInputs>, flags: MatMulAttrs): TensorInfo =>
+    single(original({ inputs: { ...inputs, ...overrides }, backend, attrs: flags }), kernelName);
+
+  // Shapes the stock kernel handles its own way (or rejects with its own message) go through.
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+    return runOriginal({}, attrs);
+  }
+  const transposeA = attrs.transposeA === true;
+  const transposeB = attrs.transposeB === true;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [M, Ka] = transposeA
+    ? [a.shape[ra - 1], a.shape[ra - 2]]
+    : [a.shape[ra - 2], a.shape[ra - 1]];
+  const [Kb, N] = transposeB
+    ? [b.shape[rb - 1], b.shape[rb - 2]]
+    : [b.shape[rb - 2], b.shape[rb - 1]];
+  if (Ka !== Kb) {
+    throw new Error(
+      `${kernelName}: expected the inner dimensions to match, got a ${describeOperand(a, transposeA)} ` +
+        `with K = ${Ka} and b ${describeOperand(b, transposeB)} with K = ${Kb}`,
+    );
+  }
+  const K = Ka;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batchOut = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
+  const nA = sizeOf(batchA);
+  const nB = sizeOf(batchB);
+  const nOut = sizeOf(batchOut);
+  const outShape = [...batchOut, M, N];
+  const bias = inputs.bias;
+  // PReLU weights may broadcast over batch dimensions, which neither a flattened batch nor slices
+  // keep; a bias of rank > 1 is rejected by the stock kernel with its own message.
+  const reshapeSafe =
+    inputs.preluActivationWeights == null && (bias == null || bias.shape.length === 1);
+
+  // The stock loop adds a bias wrongly (the bias index runs over the whole output slice, not the
+  // columns: measured |error| ~1 against cpu), so a fused product with a bias takes the slice loop
+  // whatever its size. Anything else the fast paths cannot express (general batch broadcasting,
+  // PReLU weights, tiny slices) stays in the stock kernel: its loop is as slow with transpose
+  // flags as without, so transposing would not pay.
+  const sharedWeight = nB === 1 && reshapeSafe;
+  const bigSlices = M * K * N >= MIN_SLICE_WORK || bias != null;
+  const sliceable = reshapeSafe && (nA === nB || nA === 1) && nB === nOut && bigSlices;
+  if (!sharedWeight && !sliceable) return runOriginal({}, attrs);
+
+  const plain: MatMulAttrs = { ...attrs, transposeA: false, transposeB: false };
+  if (nOut * M * N === 0) return backend.makeOutput(outShape, 'float32');
+  if (K === 0 && reshapeSafe)
+    return emptySumProduct(backend, runOriginal, plain, nOut * M, N, outShape);
+
+  const temps: TensorInfo[] = [];
+  try {
+    // A transpose is one cheap copy; the flags would send the product to the slow loop.
+    const a2 = transposeA ? transposeLastTwo(backend, a) : a;
+    if (a2 !== a) temps.push(a2);
+    const b2 = transposeB ? transposeLastTwo(backend, b) : b;
+    if (b2 !== b) temps.push(b2);
+
+    if (sharedWeight) {
+      // [...batch, M, K] x [K, N]: one [batch * M, K] x [K, N] product. Reshaping is free: the
+      // TensorInfos share the buffer (the stock kernel balances the refcounts itself).
+      const flatA: TensorInfo = { dataId: a2.dataId, shape: [1, nA * M, K], dtype: a2.dtype };
+      const weight = weightFor(backend, b2, K, N, temps);
+      const out = runOriginal({ a: flatA, b: weight }, plain);
+      out.shape = outShape;
+      return out;
+    }
+    return sliceLoop(backend, runOriginal, plain, a2, b2, { nA, nOut, M, K, N, outShape });
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/** A new wasm tensor of zeros. */
+function zeros(backend: BackendWasm, shape: number[]): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  backend.typedArrayFromHeap(out).fill(0); // fresh wasm memory is not zeroed
+  return out;
+}
+
+/**
+ * A product with K = 0: every sum is empty, so the result is 0 (then bias and activation). XNNPACK
+ * rejects K = 0 and the stock kernel then returns uninitialised memory; a product of zeros with
+ * K = 1 gives the right result through the same kernel, bias and activation included.
+ */
+function emptySumProduct(
+  backend: BackendWasm,
+  runOriginal: (overrides: Partial<MatMulInputs>, flags: MatMulAttrs) => TensorInfo,
+  plain: MatMulAttrs,
+  rows: number,
+  N: number,
+  outShape: number[],
+): TensorInfo {
+  const a = zeros(backend, [1, rows, 1]);
+  const b = zeros(backend, [1, 1, N]);
+  try {
+    const out = runOriginal({ a, b }, plain);
+    out.shape = outShape;
+    return out;
+  } finally {
+    backend.disposeData(a.dataId);
+    backend.disposeData(b.dataId);
+  }
+}
+
+/**
+ * The weight `b` as a `[1, K, N]` TensorInfo for a 2-D product, copied when its buffer was used
+ * before under another shape (see `weightShapes`); a copy is added to `temps`.
+ */
+function weightFor(
+  backend: BackendWasm,
+  b: TensorInfo,
+  K: number,
+  N: number,
+  temps: TensorInfo[],
+): TensorInfo {
+  const key = `${K}x${N}`;
+  const seen = weightShapes.get(b.dataId);
+  if (seen === undefined || seen === key) {
+    weightShapes.set(b.dataId, key);
+    return { dataId: b.dataId, shape: [1, K, N], dtype: b.dtype };
+  }
+  const copy = copyOf(backend, b, [1, K, N]);
+  temps.push(copy);
+  return copy;
+}
+
+interface SliceDims {
+  nA: number;
+  nOut: number;
+  M: number;
+  K: number;
+  N: number;
+  outShape: number[];
+}
+
+/**
+ * A batched product as a loop of 2-D XNNPACK products, one per batch slice. Each slice of `b`
+ * gets a fresh buffer, because XNNPACK caches the packed weights by buffer id; the slice of `a`
+ * (not cached) reuses one buffer.
+ */
+function sliceLoop(
+  backend: BackendWasm,
+  runOriginal: (overrides: Partial<MatMulInputs>, flags: MatMulAttrs) => TensorInfo,
+  plain: MatMulAttrs,
+  a: TensorInfo,
+  b: TensorInfo,
+  { nA, nOut, M, K, N, outShape }: SliceDims,
+): TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  const sizeA = M * K;
+  const sizeB = K * N;
+  const sizeOut = M * N;
+  const sliceA =
+    nA === 1
+      ? { dataId: a.dataId, shape: [1, M, K], dtype: a.dtype }
+      : backend.makeOutput([1, M, K], 'float32');
+  try {
+    for (let i = 0; i < nOut; i++) {
+      const sliceB = backend.makeOutput([1, K, N], 'float32');
+      try {
+        if (nA !== 1) {
+          const src = backend.typedArrayFromHeap(a);
+          backend.typedArrayFromHeap(sliceA).set(src.subarray(i * sizeA, (i + 1) * sizeA));
+        }
+        const srcB = backend.typedArrayFromHeap(b);
+        backend.typedArrayFromHeap(sliceB).set(srcB.subarray(i * sizeB, (i + 1) * sizeB));
+        const part = runOriginal({ a: sliceA, b: sliceB }, plain);
+        try {
+          backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(part), i * sizeOut);
+        } finally {
+          backend.disposeData(part.dataId);
+        }
+      } finally {
+        backend.disposeData(sliceB.dataId);
+      }
+    }
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  } finally {
+    if (nA !== 1) backend.disposeData(sliceA.dataId);
+  }
+  return out;
+}
+
+function wrapMatMul(original: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = (args) =>
+    fastMatMul(original.kernelFunc, args, original.kernelName);
+  ourKernelFuncs.add(kernelFunc);
+  // setupFunc/disposeFunc are kept: the engine calls them on every switch to the wasm backend,
+  // and the original kernel needs its setup (it binds the C++ function).
+  return { ...original, kernelFunc };
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  // Registering over an existing kernel only warns and keeps the old one.
+  if (getKernelOrNull(config.kernelName, config.backendName) !== null) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+/**
+ * Replaces the wasm `BatchMatMul` and `_FusedMatMul` kernels with wrappers that send every product
+ * they can to XNNPACK's fast 2-D path:
+ * - transpose flags (every matMul gradient sets one) become an explicit transpose then a plain
+ *   product: 512^3 goes from ~1-3 to ~25-35 GFLOP/s;
+ * - `[..., M, K] x [K, N]` (a shared weight) becomes one `[... * M, K] x [K, N]` product;
+ * - other batched products with slices of at least 8192 multiply-adds (attention scores, etc.)
+ *   become a loop of 2-D products instead of the stock kernel's naive loop;
+ * - a fused product with a bias never reaches the stock loop, which adds the bias at wrong
+ *   positions (tfjs 4.22: wrong results for `tf.fused.matMul` with a bias and a transpose flag or
+ *   a batch);
+ * - an inner dimension K = 0 gives zeros (plus bias) instead of uninitialised memory.
+ *
+ * The results equal the stock kernel's up to float32 summation order. Idempotent; the wasm backend
+ * need not be active. Undo with `uninstallWasmMatMulFix`.
+ */
+export function installWasmMatMulFix(): void {
+  ensureWasmKernelsRegistered();
+  if (savedMatMulKernels !== null) return;
+  const saved = new Map<string, tf.KernelConfig>();
+  for (const name of MATMUL_KERNELS) {
+    const config = getKernelOrNull(name, WASM);
+    if (config === null) {
+      throw new Error(`installWasmMatMulFix: expected a wasm kernel ${name}, got none`);
+    }
+    saved.set(name, config);
+  }
+  for (const config of saved.values()) replaceKernel(wrapMatMul(config));
+  savedMatMulKernels = saved;
+}
+
+/**
+ * Restores the wasm matMul kernels that `installWasmMatMulFix` replaced (the very same configs).
+ * Does nothing when the fix is not installed. Used by the benchmark to measure the difference.
+ */
+export function uninstallWasmMatMulFix(): void {
+  if (savedMatMulKernels === null) return;
+  for (const config of savedMatMulKernels.values()) replaceKernel(config);
+  savedMatMulKernels = null;
+}
+
+/** Whether the registered wasm `BatchMatMul` kernel is this module's wrapper. */
+export function wasmMatMulFixInstalled(): boolean {
+  const current = getKernelOrNull(tf.BatchMatMul, WASM);
+  return current !== null && ourKernelFuncs.has(current.kernelFunc);
+}
+
+/**
+ * A wasm kernel that runs the cpu backend's kernel of the same name: it copies the inputs from the
+ * wasm heap into the cpu backend, runs the cpu kernel with the same attributes, copies the outputs
+ * back into new wasm tensors and frees every cpu temporary. Slower than a native kernel (two copies
+ * and plain JavaScript), but correct by construction: it is the reference implementation.
+ */
+export function delegateToCpu(kernelName: string): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const wasmBackend = backend as BackendWasm;
+    const cpuKernel = getKernelOrNull(kernelName, 'cpu');
+    const cpuBackend = tf.engine().findBackend('cpu') as tf.KernelBackend | null;
+    if (cpuKernel === null || cpuBackend === null) {
+      throw new Error(
+        `${kernelName} on wasm: expected to delegate to the cpu backend's kernel, got ` +
+          (cpuBackend === null ? 'no cpu backend' : `no cpu kernel named ${kernelName}`),
+      );
+    }
+    silenceCpuNodeHint(cpuBackend);
+    const cpuIds = new Set<tf.DataId>();
+    try {
+      const cpuInputs: tf.NamedTensorInfoMap = {};
+      for (const [name, info] of Object.entries(inputs)) {
+        if (info == null) continue; // optional inputs (e.g. a missing bias)
+        const dataId = cpuBackend.write(wasmBackend.readSync(info.dataId), info.shape, info.dtype);
+        cpuIds.add(dataId);
+        cpuInputs[name] = { dataId, shape: info.shape, dtype: info.dtype };
+      }
+      const result = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpuBackend, attrs });
+      const outputs = (Array.isArray(result) ? result : [result]).map((o) => {
+        cpuIds.add(o.dataId);
+        return wasmBackend.makeOutput(o.shape, o.dtype, undefined, cpuBackend.readSync(o.dataId));
+      });
+      return Array.isArray(result) ? outputs : outputs[0];
+    } finally {
+      // force: a cpu kernel may have taken extra references to an input it returned.
+      for (const dataId of cpuIds) cpuBackend.disposeData(dataId, true);
+    }
+  };
+  ourKernelFuncs.add(kernelFunc);
+  return { kernelName, backendName: WASM, kernelFunc };
+}
+
+/**
+ * Turns off the hint the cpu backend prints on its first write in Node ("install our node
+ * backend"). Delegated kernels write to it while the course runs on wasm, where the hint is
+ * misleading, and `initBackend` prints its own, accurate, line about tfjs-node.
+ * @param cpuBackend the cpu backend (`tf.findBackend('cpu')`).
+ */
+export function silenceCpuNodeHint(cpuBackend: tf.KernelBackend): void {
+  const flagged = cpuBackend as unknown as { firstUse?: boolean };
+  if (flagged.firstUse === true) flagged.firstUse = false;
+}
+
+/**
+ * `UnsortedSegmentSum` as a scatter-add: `out[ids[i]] += x[i]`, linear in the size of `x`. (The
+ * cpu kernel builds a mask per segment, quadratic: 12 s for one embedding gradient at V = 1000.)
+ * Ids outside `[0, numSegments)` are dropped, as on the cpu backend.
+ */
+function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo {
+  const wasmBackend = backend as BackendWasm;
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const numSegments = (attrs as unknown as tf.UnsortedSegmentSumAttrs).numSegments;
+  const idRank = segmentIds.shape.length;
+  const idsShape = x.shape.slice(0, idRank);
+  if (idsShape.some((d, i) => d !== segmentIds.shape[i])) {
+    throw new Error(
+      `UnsortedSegmentSum: expected segmentIds of shape [${idsShape.join(', ')}] (the leading ` +
+        `axes of x [${x.shape.join(', ')}]), got [${segmentIds.shape.join(', ')}]`,
+    );
+  }
+  const inner = sizeOf(x.shape.slice(idRank));
+  const out = wasmBackend.makeOutput([numSegments, ...x.shape.slice(idRank)], x.dtype);
+  // Views after the allocation: growing the heap detaches older views.
+  const sums = wasmBackend.typedArrayFromHeap(out);
+  const values = wasmBackend.typedArrayFromHeap(x);
+  const ids = wasmBackend.typedArrayFromHeap(segmentIds);
+  sums.fill(0); // fresh wasm memory is not zeroed
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const from = i * inner;
+    const to = s * inner;
+    for (let j = 0; j < inner; j++) sums[to + j] += values[from + j];
+  }
+  return out;
+}
+
+/** Upper bound on the patch matrix of `conv2DBackpropFilter` (floats), to bound its memory. */
+const MAX_PATCH_FLOATS = 1 << 22;
+
+/**
+ * `Conv2DBackpropFilter` (NHWC) as one XNNPACK product per batch chunk:
+ * `dW[kh, kw, ci, co] = sum over (b, y, x) of patch[(kh, kw, ci), (b, y, x)] * dy[(b, y, x), co]`,
+ * where `patch` gathers the input pixel each filter tap saw (0 in the padding). NCHW, rare in
+ * this course, is delegated to the cpu kernel.
+ */
+function conv2DBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (attrs.dataFormat === 'NCHW') return delegateToCpu(tf.Conv2DBackpropFilter).kernelFunc(args);
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1, // tfjs has no conv2d gradient for dilations > 1
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  const rows = filterHeight * filterWidth * inChannels;
+  const pixels = outHeight * outWidth;
+  const chunk = Math.max(1, Math.floor(MAX_PATCH_FLOATS / (rows * pixels)));
+  const matMul = getKernelOrNull(tf.BatchMatMul, WASM);
+  if (matMul === null) throw new Error('Conv2DBackpropFilter: expected a wasm BatchMatMul kernel');
+
+  const out = backend.makeOutput([...info.filterShape], 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  try {
+    for (let b0 = 0; b0 < batchSize; b0 += chunk) {
+      const nb = Math.min(chunk, batchSize - b0);
+      const cols = nb * pixels;
+      const patches = backend.makeOutput([1, rows, cols], 'float32');
+      // A fresh buffer as the weight operand: XNNPACK caches packed weights by buffer id.
+      const grads = backend.makeOutput([1, cols, outChannels], 'float32');
+      let part: TensorInfo | null = null;
+      try {
+        const patchValues = backend.typedArrayFromHeap(patches);
+        const xs = backend.typedArrayFromHeap(x);
+        const dys = backend.typedArrayFromHeap(dy);
+        backend
+          .typedArrayFromHeap(grads)
+          .set(dys.subarray(b0 * pixels * outChannels, (b0 + nb) * pixels * outChannels));
+        for (let kh = 0; kh < filterHeight; kh++) {
+          for (let kw = 0; kw < filterWidth; kw++) {
+            for (let ci = 0; ci < inChannels; ci++) {
+              let k = ((kh * filterWidth + kw) * inChannels + ci) * cols;
+              for (let b = b0; b < b0 + nb; b++) {
+                for (let y = 0; y < outHeight; y++) {
+                  const r = y * strideHeight + kh - top;
+                  const rowInside = r >= 0 && r < inHeight;
+                  const rowBase = (b * inHeight + r) * inWidth;
+                  for (let c0 = 0; c0 < outWidth; c0++, k++) {
+                    const c = c0 * strideWidth + kw - left;
+                    patchValues[k] =
+                      rowInside && c >= 0 && c < inWidth ? xs[(rowBase + c) * inChannels + ci] : 0;
+                  }
+                }
+              }
+            }
+          }
+        }
+        part = single(
+          matMul.kernelFunc({
+            inputs: { a: patches, b: grads },
+            backend,
+            attrs: { transposeA: false, transposeB: false },
+          }),
+          tf.BatchMatMul,
+        );
+        const sums = backend.typedArrayFromHeap(out);
+        const partValues = backend.typedArrayFromHeap(part);
+        for (let i = 0; i < sums.length; i++) sums[i] += partValues[i];
+      } finally {
+        backend.disposeData(patches.dataId);
+        backend.disposeData(grads.dataId);
+        if (part !== null) backend.disposeData(part.dataId);
+      }
+    }
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  }
+  return out;
+}
+
+/** The wasm implementation of each missing kernel: its own where delegation is too slow. */
+function missingKernelConfig(kernelName: string): tf.KernelConfig {
+  const own: Record<string, tf.KernelFunc> = {
+    [tf.UnsortedSegmentSum]: unsortedSegmentSum,
+    [tf.Conv2DBackpropFilter]: conv2DBackpropFilter,
+  };
+  const kernelFunc = own[kernelName];
+  if (kernelFunc === undefined) return delegateToCpu(kernelName);
+  ourKernelFuncs.add(kernelFunc);
+  return { kernelName, backendName: WASM, kernelFunc };
+}
+
+/**
+ * Registers a wasm kernel for each of `MISSING_WASM_KERNELS` that wasm lacks: a scatter-add for
+ * `UnsortedSegmentSum`, patches times gradients for `Conv2DBackpropFilter`, and a delegation to
+ * the cpu backend's kernel (`delegateToCpu`) for the depthwise gradients. Kernels that wasm
+ * already has (a future tfjs) are left alone. Idempotent.
+ * @returns the names of the missing kernels now installed by this module.
+ */
+export function installWasmMissingKernels(): string[] {
+  ensureWasmKernelsRegistered();
+  for (const name of MISSING_WASM_KERNELS) {
+    if (installedMissing.has(name) || getKernelOrNull(name, WASM) !== null) continue;
+    if (getKernelOrNull(name, 'cpu') === null) continue; // no reference to check against
+    tf.registerKernel(missingKernelConfig(name));
+    installedMissing.add(name);
+  }
+  return MISSING_WASM_KERNELS.filter((name) => installedMissing.has(name));
+}
+
+/** Unregisters the kernels that `installWasmMissingKernels` registered. */
+export function uninstallWasmMissingKernels(): void {
+  for (const name of installedMissing) {
+    const current = getKernelOrNull(name, WASM);
+    if (current !== null && ourKernelFuncs.has(current.kernelFunc)) {
+      tf.unregisterKernel(name, WASM);
+    }
+  }
+  installedMissing.clear();
+}
+
+/** Options of `installWasmFixes`. */
+export interface WasmFixesOptions {
+  /** Install the matMul fix (`false`: keep, or restore, the stock matMul kernels). Default `true`. */
+  matMul?: boolean;
+}
+
+/**
+ * Installs every wasm fix: the matMul fix (unless `matMul: false`) and the missing kernels.
+ * Idempotent.
+ * @returns the names of what is installed, e.g. `['matMul', 'UnsortedSegmentSum', ...]`, for the
+ *   one-line summary `initBackend` prints.
+ */
+export function installWasmFixes(options: WasmFixesOptions = {}): string[] {
+  if (options.matMul ?? true) installWasmMatMulFix();
+  else uninstallWasmMatMulFix();
+  const missing = installWasmMissingKernels();
+  return [...(wasmMatMulFixInstalled() ? ['matMul'] : []), ...missing];
+}
+
+/** Removes every wasm fix (restores the stock kernels). */
+export function uninstallWasmFixes(): void {
+  uninstallWasmMatMulFix();
+  uninstallWasmMissingKernels();
+}
+
+/** The names of the wasm fixes currently installed, in the order `installWasmFixes` reports. */
+export function installedWasmFixes(): string[] {
+  return [
+    ...(wasmMatMulFixInstalled() ? ['matMul'] : []),
+    ...MISSING_WASM_KERNELS.filter((name) => installedMissing.has(name)),
+  ];
+}

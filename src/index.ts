@@ -1,0 +1,19 @@
+/**
+ * Attention, Hands-On: the course library. Notebooks, exercises, solutions, tests and tools import
+ * from here. Data flows one way: backend -> core -> attention (-> models -> train -> viz, later).
+ */
+export * from './backend/backend';
+export * from './backend/wasm-fixes';
+export * from './core/shapes';
+export * from './core/random';
+export * from './core/module';
+export * from './core/init';
+export * from './core/linear';
+export * from './attention/masks';
+export * from './attention/softmax';
+export * from './attention/pooling';
+export * from './attention/scoring';
+export * from './attention/multihead';
+export * from './attention/positional';
+export * from './attention/kernel-regression';
+export * from './attention/local';

@@ -1,0 +1,204 @@
+/**
+ * `npm run bench`: how fast this machine trains attention with the backend `initBackend` picks.
+ *
+ * Prints the backend's summary line, then a table: matMul throughput, a multi-head attention
+ * forward + backward pass, and the two gradients that only the delegated kernels make possible on
+ * wasm (embedding lookup, conv2d). On wasm every row is measured with the fixes of
+ * src/backend/wasm-fixes.ts and without them (stock tfjs), which is what the fixes are worth.
+ * Progress goes to stderr, the results to stdout. Takes well under a minute.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/backend';
+import {
+  installWasmMatMulFix,
+  installWasmMissingKernels,
+  uninstallWasmMatMulFix,
+  uninstallWasmMissingKernels,
+} from '../src/backend/wasm-fixes';
+import { MultiHeadAttention } from '../src/attention/multihead';
+import { setFiniteChecks } from '../src/core/shapes';
+
+/** Time budget of one measurement, after warm-up: enough runs for a stable median. */
+const BUDGET_MS = 2500;
+const MIN_RUNS = 3;
+const MAX_RUNS = 15;
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/**
+ * Median wall time of `step` in ms, after one warm-up run (kernel setup, XNNPACK packing, lazy
+ * backend init). `step` must wait for its results (dataSync), so that the time is the compute.
+ */
+function medianMs(step: () => void): { ms: number; runs: number } {
+  const t0 = performance.now();
+  step();
+  const first = performance.now() - t0;
+  // A step slower than the whole budget (the cpu backend) gets one timed run, not MIN_RUNS.
+  const fit = Math.floor(BUDGET_MS / Math.max(first, 1e-3));
+  const runs = first > BUDGET_MS ? 1 : Math.max(MIN_RUNS, Math.min(MAX_RUNS, fit));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], runs };
+}
+
+/** A measurement as a table cell, or why it could not run. */
+type Cell = string;
+
+function attempt(measure: () => Cell): Cell {
+  try {
+    return measure();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const missing = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(message);
+    if (missing !== null) return `fails: no ${missing[2]} kernel ${missing[1]}`;
+    return `fails: ${message.split('\n')[0].slice(0, 60)}`;
+  }
+}
+
+function matMulGflops(transposeB: boolean): Cell {
+  const n = 512;
+  const [a, b] = [
+    tf.randomNormal([n, n], 0, 1, 'float32', 1),
+    tf.randomNormal([n, n], 0, 1, 'float32', 2),
+  ];
+  try {
+    const { ms } = medianMs(() =>
+      tf.tidy(() => void tf.matMul(a, b, false, transposeB).dataSync()),
+    );
+    return `${((2 * n ** 3) / ms / 1e6).toFixed(1)} GFLOP/s`;
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
+
+/** Self-attention at B=16, T=64, D=128, H=4; loss = sum of the output; grads of all variables and x. */
+function attentionStep(): Cell {
+  const [B, T, D, H] = [16, 64, 128, 4];
+  const mha = new MultiHeadAttention({ dModel: D, numHeads: H, seed: 0 });
+  const x = tf.variable(tf.randomNormal([B, T, D], 0, 1, 'float32', 3), true, 'bench_x');
+  const vars = [x, ...mha.variables()];
+  try {
+    const { ms, runs } = medianMs(() =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(mha.apply(x, x, x).output), vars);
+        value.dataSync();
+        for (const g of Object.values(grads)) g.dataSync();
+      }),
+    );
+    return `${ms.toFixed(1)} ms (median of ${runs})`;
+  } finally {
+    x.dispose();
+    mha.dispose();
+  }
+}
+
+/** Gradient of an embedding lookup: a [V=1000, D=128] table, [16, 64] ids (UnsortedSegmentSum). */
+function embeddingGradient(): Cell {
+  const table = tf.randomNormal([1000, 128], 0, 1, 'float32', 4);
+  const ids = tf.randomUniform([16, 64], 0, 1000, 'int32', 5);
+  const w = tf.randomNormal([16, 64, 128], 0, 1, 'float32', 6);
+  try {
+    const { ms } = medianMs(() =>
+      tf.tidy(() => {
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), w)))(table).dataSync();
+      }),
+    );
+    return `${ms.toFixed(1)} ms`;
+  } finally {
+    tf.dispose([table, ids, w]);
+  }
+}
+
+/** Input and filter gradients of a 3x3 conv2d, x [8, 32, 32, 16] -> [8, 32, 32, 32]. */
+function conv2dGradients(): Cell {
+  const x = tf.randomNormal([8, 32, 32, 16], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 16, 32], 0, 0.1, 'float32', 8) as tf.Tensor4D;
+  try {
+    const { ms } = medianMs(() =>
+      tf.tidy(() => {
+        const loss = (a: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+          tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'));
+        for (const g of tf.grads(loss)([x, f])) g.dataSync();
+      }),
+    );
+    return `${ms.toFixed(1)} ms`;
+  } finally {
+    tf.dispose([x, f]);
+  }
+}
+
+interface Row {
+  measure: string;
+  run: () => Cell;
+  /** Which fix the row depends on, to measure it without on wasm. */
+  fix: 'matMul' | 'kernels';
+}
+
+const ROWS: Row[] = [
+  { measure: 'matMul 512x512x512', run: () => matMulGflops(false), fix: 'matMul' },
+  { measure: 'matMul 512x512x512, transposeB', run: () => matMulGflops(true), fix: 'matMul' },
+  { measure: 'attention fwd+bwd B=16 T=64 D=128 H=4', run: attentionStep, fix: 'matMul' },
+  {
+    measure: 'embedding gradient, V=1000 D=128, 16x64 ids',
+    run: embeddingGradient,
+    fix: 'kernels',
+  },
+  { measure: 'conv2d gradients, 8x32x32x16 -> 32, 3x3', run: conv2dGradients, fix: 'kernels' },
+];
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const info = await initBackend({ log: false });
+  console.log(info.summary);
+  // The finite checks read every input back (a sync per layer); the bench measures the compute.
+  setFiniteChecks(false);
+
+  const table: string[][] = [];
+  for (const row of ROWS) {
+    progress(`${row.measure}...`);
+    const cells = [row.measure, attempt(row.run)];
+    if (info.name === 'wasm') {
+      progress(`${row.measure}, stock wasm kernels...`);
+      if (row.fix === 'matMul') uninstallWasmMatMulFix();
+      else uninstallWasmMissingKernels();
+      try {
+        cells.push(attempt(row.run));
+      } finally {
+        // Restore exactly what initBackend installed.
+        if (info.fixes.includes('matMul')) installWasmMatMulFix();
+        installWasmMissingKernels();
+      }
+    }
+    table.push(cells);
+  }
+
+  console.log('');
+  const header =
+    info.name === 'wasm' ? ['measure', 'wasm with fixes', 'stock wasm'] : ['measure', info.name];
+  printTable(header, table);
+  console.log(
+    `\nmedian wall time after one warm-up run; finite checks off; ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
