@@ -9,7 +9,11 @@ describe('type-check', () => {
     const root = path.resolve(__dirname, '..');
     // Our pinned TypeScript 5.x, called by path: node_modules/.bin/tsc may point at tslab's fork.
     const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-    const run = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json'), '--noEmit'], { encoding: 'utf8' });
+    const run = spawnSync(
+      process.execPath,
+      [tsc, '-p', path.join(root, 'tsconfig.json'), '--noEmit'],
+      { encoding: 'utf8' },
+    );
     assert.equal(run.status, 0, `tsc found errors:\n${run.stdout}${run.stderr}`);
   });
 });

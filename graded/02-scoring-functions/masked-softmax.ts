@@ -10,7 +10,9 @@ import type * as Answers from '../../exercises/02-scoring-functions/masked-softm
 /** Seeded scores `[B, T, S]` and valid lengths `[B]` (one of them 0 when `withEmpty`). */
 function sample(seed: number, [b, t, s]: [number, number, number], scale = 1, withEmpty = false) {
   const scores = tf.mul(tf.randomNormal([b, t, s], 0, 1, 'float32', seed), scale) as tf.Tensor3D;
-  const lens = Array.from({ length: b }, (_, i) => (withEmpty && i === 0 ? 0 : 1 + ((seed * 7 + i * 3) % s)));
+  const lens = Array.from({ length: b }, (_, i) =>
+    withEmpty && i === 0 ? 0 : 1 + ((seed * 7 + i * 3) % s),
+  );
   return { scores, validLens: tf.tensor1d(lens, 'int32') };
 }
 
@@ -27,13 +29,21 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       name: 'matches the reference on random scores',
       points: 2,
       run({ maskedSoftmax }) {
-        for (const [seed, shape] of [[11, [2, 3, 5]], [12, [4, 1, 7]], [13, [1, 6, 2]]] as const) {
+        for (const [seed, shape] of [
+          [11, [2, 3, 5]],
+          [12, [4, 1, 7]],
+          [13, [1, 6, 2]],
+        ] as const) {
           const x = sample(seed, [...shape]);
-          expectClose(maskedSoftmax(x.scores, x.validLens), reference(x.scores, { validLens: x.validLens }), {
-            call: call(x),
-            atol: 1e-5,
-            hint: 'softmax over the first validLens[b] keys only',
-          });
+          expectClose(
+            maskedSoftmax(x.scores, x.validLens),
+            reference(x.scores, { validLens: x.validLens }),
+            {
+              call: call(x),
+              atol: 1e-5,
+              hint: 'softmax over the first validLens[b] keys only',
+            },
+          );
         }
       },
     },
@@ -43,12 +53,22 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       run({ maskedSoftmax }) {
         const x = sample(21, [3, 2, 6]);
         const w = maskedSoftmax(x.scores, x.validLens);
-        expectClose(w, reference(x.scores, { validLens: x.validLens }), { call: call(x), atol: 1e-5 });
+        expectClose(w, reference(x.scores, { validLens: x.validLens }), {
+          call: call(x),
+          atol: 1e-5,
+        });
         const values = w.arraySync() as number[][][];
         const lens = Array.from(x.validLens.dataSync());
-        values.forEach((rows, b) => rows.forEach((row, t) => row.forEach((v, s) => {
-          check(s < lens[b] || v === 0, `${call(x)}: weight [${b}, ${t}, ${s}] is ${v}, but key ${s} >= validLens[${b}] = ${lens[b]} is padding and must be exactly 0`);
-        })));
+        values.forEach((rows, b) =>
+          rows.forEach((row, t) =>
+            row.forEach((v, s) => {
+              check(
+                s < lens[b] || v === 0,
+                `${call(x)}: weight [${b}, ${t}, ${s}] is ${v}, but key ${s} >= validLens[${b}] = ${lens[b]} is padding and must be exactly 0`,
+              );
+            }),
+          ),
+        );
       },
     },
     {
@@ -56,11 +76,15 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(31, [2, 3, 4], 1, true);
-        expectClose(maskedSoftmax(x.scores, x.validLens), reference(x.scores, { validLens: x.validLens }), {
-          call: call(x),
-          atol: 1e-5,
-          hint: 'validLens[0] = 0, so every row of batch element 0 must be all zeros (not NaN)',
-        });
+        expectClose(
+          maskedSoftmax(x.scores, x.validLens),
+          reference(x.scores, { validLens: x.validLens }),
+          {
+            call: call(x),
+            atol: 1e-5,
+            hint: 'validLens[0] = 0, so every row of batch element 0 must be all zeros (not NaN)',
+          },
+        );
       },
     },
     {
@@ -68,11 +92,15 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(41, [2, 2, 5], 1000);
-        expectClose(maskedSoftmax(x.scores, x.validLens), reference(x.scores, { validLens: x.validLens }), {
-          call: call(x),
-          atol: 1e-5,
-          hint: 'exp(1000) overflows; subtract the row maximum first (tf.softmax does)',
-        });
+        expectClose(
+          maskedSoftmax(x.scores, x.validLens),
+          reference(x.scores, { validLens: x.validLens }),
+          {
+            call: call(x),
+            atol: 1e-5,
+            hint: 'exp(1000) overflows; subtract the row maximum first (tf.softmax does)',
+          },
+        );
       },
     },
   ],

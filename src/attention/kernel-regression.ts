@@ -40,7 +40,9 @@ export function kernelValues(name: KernelName, u: tf.Tensor): tf.Tensor {
       case 'epanechnikov':
         return tf.relu(tf.sub(1, tf.square(u)));
       default:
-        throw new RangeError(`kernel: expected one of ${KERNEL_NAMES.join(', ')}, got ${String(name)}`);
+        throw new RangeError(
+          `kernel: expected one of ${KERNEL_NAMES.join(', ')}, got ${String(name)}`,
+        );
     }
   });
 }
@@ -61,9 +63,11 @@ function checkWidth(width: number | tf.Tensor): void {
     return;
   }
   assertTensor(width, 'width');
-  if (width.size !== 1) throw new Error(`width: expected a scalar, got shape ${formatShape(width.shape)}`);
+  if (width.size !== 1)
+    throw new Error(`width: expected a scalar, got shape ${formatShape(width.shape)}`);
   const h = width.dataSync()[0];
-  if (!(h > 0) || !Number.isFinite(h)) throw new RangeError(`width: expected a finite number > 0, got ${h}`);
+  if (!(h > 0) || !Number.isFinite(h))
+    throw new RangeError(`width: expected a finite number > 0, got ${h}`);
 }
 
 /**
@@ -84,16 +88,24 @@ export function nadarayaWatson(
   const dims = checkShape(queries, ['Q'], 'queries');
   checkShape(keys, ['K'], 'keys', { dims });
   checkShape(values, ['K'], 'values', { dims });
-  for (const [x, name] of [[queries, 'queries'], [keys, 'keys'], [values, 'values']] as const) {
+  for (const [x, name] of [
+    [queries, 'queries'],
+    [keys, 'keys'],
+    [values, 'values'],
+  ] as const) {
     checkDtype(x, 'float32', name);
     checkFinite(x, name);
   }
   checkWidth(width);
   if (!KERNEL_NAMES.includes(kernel)) {
-    throw new RangeError(`kernel: expected one of ${KERNEL_NAMES.join(', ')}, got ${String(kernel)}`);
+    throw new RangeError(
+      `kernel: expected one of ${KERNEL_NAMES.join(', ')}, got ${String(kernel)}`,
+    );
   }
   if (excludeSelf && dims.Q.size !== dims.K.size) {
-    throw new Error(`excludeSelf: needs as many queries as keys, got Q = ${dims.Q.size}, K = ${dims.K.size}`);
+    throw new Error(
+      `excludeSelf: needs as many queries as keys, got Q = ${dims.Q.size}, K = ${dims.K.size}`,
+    );
   }
   return tf.tidy(() => {
     const u = tf.div(tf.sub(queries.expandDims(1), keys.expandDims(0)), width); // [Q, 1] - [1, K] -> [Q, K]
@@ -103,7 +115,9 @@ export function nadarayaWatson(
       // softmax(-u^2/2) is the normalised Gaussian kernel, computed stably even for tiny widths.
       weights = maskedSoftmax(tf.mul(tf.square(u), -0.5), { mask: keep });
     } else {
-      const k = keep ? tf.mul(kernelValues(kernel, u), keep.cast('float32')) : kernelValues(kernel, u);
+      const k = keep
+        ? tf.mul(kernelValues(kernel, u), keep.cast('float32'))
+        : kernelValues(kernel, u);
       const total = tf.sum(k, 1, true); // [Q, 1]
       // An empty row (total 0) has k = 0 everywhere, so dividing by a tiny floor keeps it at 0.
       // `maximum` rather than a comparison: tfjs has no gradient for comparisons on the tape.

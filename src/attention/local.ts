@@ -40,7 +40,12 @@ export type LocalPResult = {
  * edges are piecewise constant in `p`, and tfjs has no gradient for comparisons. The gradient of
  * `p` flows through the Gaussian instead, as in the paper.
  */
-function windowMask(positions: tf.Tensor2D, lens: tf.Tensor1D, keyLen: number, window: number): tf.Tensor3D {
+function windowMask(
+  positions: tf.Tensor2D,
+  lens: tf.Tensor1D,
+  keyLen: number,
+  window: number,
+): tf.Tensor3D {
   const masked = tf.customGrad(((p: tf.Tensor, l: tf.Tensor) => {
     const s = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
     const inWindow = tf.lessEqual(tf.abs(tf.sub(s, p.expandDims(2))), window); // [B, T, S]
@@ -71,10 +76,22 @@ export class LocalPAttention extends Module {
     const { queryDim, keyDim, hiddenDim, window, seed = 0 } = config;
     checkInt(hiddenDim, 'hiddenDim');
     checkInt(window, 'window', 0);
-    this.wP = new Linear({ inFeatures: queryDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wP') });
+    this.wP = new Linear({
+      inFeatures: queryDim,
+      outFeatures: hiddenDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wP'),
+    });
     const limit = Math.sqrt(3 / hiddenDim);
-    this.vP = parameter(tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'vP')));
-    this.wA = new Linear({ inFeatures: queryDim, outFeatures: keyDim, bias: false, seed: deriveSeed(seed, 'wA') });
+    this.vP = parameter(
+      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'vP')),
+    );
+    this.wA = new Linear({
+      inFeatures: queryDim,
+      outFeatures: keyDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wA'),
+    });
   }
 
   /**
@@ -93,15 +110,20 @@ export class LocalPAttention extends Module {
     const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
     if (validLens !== undefined) {
       checkValidLens(validLens, batch, queryLen, keyLen);
-      if (validLens.rank !== 1) throw new Error(`validLens: expected shape [B] = [${batch}], got [${validLens.shape}]`);
-      if (Math.min(...validLens.dataSync()) < 1) throw new RangeError('validLens: expected every source length >= 1, got 0');
+      if (validLens.rank !== 1)
+        throw new Error(`validLens: expected shape [B] = [${batch}], got [${validLens.shape}]`);
+      if (Math.min(...validLens.dataSync()) < 1)
+        throw new RangeError('validLens: expected every source length >= 1, got 0');
     }
     return tf.tidy(() => {
       const lens = validLens ? validLens.toFloat() : tf.fill([batch], keyLen); // [B]
       // 1) predicted centre: [B, T, Dq] -> [B*T, A] -> [B*T, 1] -> [B, T]
       const hidden = tf.tanh(this.wP.apply(query)).reshape([-1, hiddenDim]);
       const logits = tf.matMul(hidden, this.vP.reshape([hiddenDim, 1])).reshape([batch, queryLen]);
-      const positions = tf.mul(tf.sigmoid(logits), tf.sub(lens, 1).reshape([batch, 1])) as tf.Tensor2D;
+      const positions = tf.mul(
+        tf.sigmoid(logits),
+        tf.sub(lens, 1).reshape([batch, 1]),
+      ) as tf.Tensor2D;
       // 2) general scores, softmax inside the window: [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
       const scores = tf.matMul(this.wA.apply(query), key, false, true);
       const inWindow = windowMask(positions, lens as tf.Tensor1D, keyLen, window);

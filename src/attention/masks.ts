@@ -55,7 +55,9 @@ export function validLensMask(validLens: tf.Tensor, queryLen: number, keyLen: nu
   checkValidLens(validLens, batch, queryLen, keyLen);
   return tf.tidy(() => {
     // [B] -> [B, 1, 1] (same length for every query) or [B, T] -> [B, T, 1]
-    const lens = validLens.toFloat().reshape(validLens.rank === 1 ? [batch, 1, 1] : [batch, queryLen, 1]);
+    const lens = validLens
+      .toFloat()
+      .reshape(validLens.rank === 1 ? [batch, 1, 1] : [batch, queryLen, 1]);
     const positions = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
     return tf.less(positions, lens).broadcastTo([batch, queryLen, keyLen]) as tf.Tensor3D;
   });
@@ -88,5 +90,7 @@ export function combineMasks(...masks: (tf.Tensor | undefined)[]): tf.Tensor | u
     checkDtype(m, 'bool', `masks[${i}]`);
   });
   if (present.length === 0) return undefined;
-  return tf.tidy(() => present.slice(1).reduce((acc, m) => tf.logicalAnd(acc, m), present[0].clone()));
+  return tf.tidy(() =>
+    present.slice(1).reduce((acc, m) => tf.logicalAnd(acc, m), present[0].clone()),
+  );
 }

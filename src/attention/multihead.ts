@@ -25,10 +25,11 @@ export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
   if (width % numHeads !== 0) {
     throw new RangeError(`numHeads: expected a divisor of D = ${width}, got ${numHeads}`);
   }
-  return tf.tidy(() =>
-    x
-      .reshape([batch, len, numHeads, width / numHeads]) // [B, T, D] -> [B, T, H, Dh]
-      .transpose([0, 2, 1, 3]), // -> [B, H, T, Dh]
+  return tf.tidy(
+    () =>
+      x
+        .reshape([batch, len, numHeads, width / numHeads]) // [B, T, D] -> [B, T, H, Dh]
+        .transpose([0, 2, 1, 3]), // -> [B, H, T, Dh]
   ) as tf.Tensor4D;
 }
 
@@ -40,10 +41,11 @@ export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
 export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
   checkShape(x, ['B', 'H', 'T', 'Dh'], 'x');
   const [batch, heads, len, headDim] = x.shape as number[];
-  return tf.tidy(() =>
-    x
-      .transpose([0, 2, 1, 3]) // [B, H, T, Dh] -> [B, T, H, Dh]
-      .reshape([batch, len, heads * headDim]), // -> [B, T, D]
+  return tf.tidy(
+    () =>
+      x
+        .transpose([0, 2, 1, 3]) // [B, H, T, Dh] -> [B, T, H, Dh]
+        .reshape([batch, len, heads * headDim]), // -> [B, T, D]
   ) as tf.Tensor3D;
 }
 
@@ -95,11 +97,18 @@ export class MultiHeadAttention extends Module {
     this.dModel = checkInt(config.dModel, 'dModel');
     this.numHeads = checkInt(config.numHeads, 'numHeads');
     if (this.dModel % this.numHeads !== 0) {
-      throw new RangeError(`numHeads: expected a divisor of dModel = ${this.dModel}, got ${this.numHeads}`);
+      throw new RangeError(
+        `numHeads: expected a divisor of dModel = ${this.dModel}, got ${this.numHeads}`,
+      );
     }
     const seed = config.seed ?? 0;
     const make = (label: string): Linear =>
-      new Linear({ inFeatures: this.dModel, outFeatures: this.dModel, bias: config.bias ?? true, seed: deriveSeed(seed, label) });
+      new Linear({
+        inFeatures: this.dModel,
+        outFeatures: this.dModel,
+        bias: config.bias ?? true,
+        seed: deriveSeed(seed, label),
+      });
     this.wQ = make('wQ');
     this.wK = make('wK');
     this.wV = make('wV');
@@ -120,7 +129,12 @@ export class MultiHeadAttention extends Module {
    * @param value `[B, S, D]`
    * @returns output `[B, T, D]` and per-head weights `[B, H, T, S]`
    */
-  apply(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, opts: MultiHeadAttentionOptions = {}): AttentionResult {
+  apply(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    opts: MultiHeadAttentionOptions = {},
+  ): AttentionResult {
     const dims = checkShape(query, ['B', 'T', this.dModel], 'query');
     checkShape(key, ['B', 'S', this.dModel], 'key', { dims });
     checkShape(value, ['B', 'S', this.dModel], 'value', { dims });
@@ -133,7 +147,8 @@ export class MultiHeadAttention extends Module {
       const v = splitHeads(this.wV.apply(value), this.numHeads);
       // 2) attend in every head at once: [B, H, T, Dh] -> [B, H, T, Dh], weights [B, H, T, S]
       const mask = combineMasks(
-        opts.keyValidLens && validLensMask(opts.keyValidLens, 1, keyLen).reshape([batch, 1, 1, keyLen]),
+        opts.keyValidLens &&
+          validLensMask(opts.keyValidLens, 1, keyLen).reshape([batch, 1, 1, keyLen]),
         opts.causal ? causalMask(queryLen, keyLen).reshape([1, 1, queryLen, keyLen]) : undefined,
         opts.mask,
       );

@@ -24,7 +24,11 @@ function leadingAxes(rank: number, name: string): string[] {
  * @param value `[B, S, Dv]` (or `[B, H, S, Dv]`)
  * @returns output `[B, T, Dv]` and weights `[B, T, S]`
  */
-export function attentionPooling(scores: tf.Tensor, value: tf.Tensor, opts: MaskOptions = {}): AttentionResult {
+export function attentionPooling(
+  scores: tf.Tensor,
+  value: tf.Tensor,
+  opts: MaskOptions = {},
+): AttentionResult {
   const lead = leadingAxes((scores as tf.Tensor)?.rank, 'scores');
   const dims = checkShape(scores, [...lead, 'T', 'S'], 'scores');
   checkShape(value, [...lead, 'S', 'Dv'], 'value', { dims });

@@ -41,7 +41,9 @@ export function addPositionalEncoding(x: tf.Tensor, encoding: tf.Tensor): tf.Ten
   checkFinite(x, 'x');
   const len = dims.T.size;
   if (len > dimOf(encoding, 0)) {
-    throw new RangeError(`x: expected a sequence of at most L = ${dimOf(encoding, 0)} positions, got T = ${len}`);
+    throw new RangeError(
+      `x: expected a sequence of at most L = ${dimOf(encoding, 0)} positions, got T = ${len}`,
+    );
   }
   return tf.tidy(() => tf.add(x, encoding.slice([0, 0], [len, dims.D.size])) as tf.Tensor3D); // [B, T, D] + [T, D]
 }
@@ -66,7 +68,9 @@ export class LearnedPositionalEmbedding extends Module {
     super();
     checkInt(config.maxLen, 'maxLen');
     checkInt(config.dModel, 'dModel');
-    this.table = parameter(normalInit([config.maxLen, config.dModel], config.initStd ?? 0.02, config.seed ?? 0));
+    this.table = parameter(
+      normalInit([config.maxLen, config.dModel], config.initStd ?? 0.02, config.seed ?? 0),
+    );
   }
 
   /**

@@ -10,7 +10,12 @@ import { checkFinite, checkInt, checkShape, dimOf, type BoundDims } from '../cor
 import { attentionPooling, type AttentionResult } from './pooling';
 import type { MaskOptions } from './softmax';
 
-function checkQueryKey(query: unknown, key: unknown, queryDim?: number, keyDim?: number): BoundDims {
+function checkQueryKey(
+  query: unknown,
+  key: unknown,
+  queryDim?: number,
+  keyDim?: number,
+): BoundDims {
   const dims = checkShape(query, ['B', 'T', queryDim ?? 'Dq'], 'query');
   checkShape(key, ['B', 'S', keyDim ?? (queryDim === undefined ? 'Dq' : 'Dk')], 'key', { dims });
   checkFinite(query as tf.Tensor, 'query');
@@ -58,7 +63,12 @@ export abstract class ScoredAttention extends Module {
    * @param value `[B, S, Dv]`
    * @returns output `[B, T, Dv]`, weights `[B, T, S]`
    */
-  apply(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, opts: MaskOptions = {}): AttentionResult {
+  apply(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    opts: MaskOptions = {},
+  ): AttentionResult {
     return tf.tidy(() => attentionPooling(this.score(query, key), value, opts));
   }
 }
@@ -105,10 +115,22 @@ export class AdditiveAttention extends ScoredAttention {
     super();
     const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
     checkInt(hiddenDim, 'hiddenDim');
-    this.wQ = new Linear({ inFeatures: queryDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wQ') });
-    this.wK = new Linear({ inFeatures: keyDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wK') });
+    this.wQ = new Linear({
+      inFeatures: queryDim,
+      outFeatures: hiddenDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wQ'),
+    });
+    this.wK = new Linear({
+      inFeatures: keyDim,
+      outFeatures: hiddenDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wK'),
+    });
     const limit = Math.sqrt(3 / hiddenDim);
-    this.v = parameter(tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')));
+    this.v = parameter(
+      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')),
+    );
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
@@ -150,7 +172,12 @@ export class LuongGeneralAttention extends ScoredAttention {
   constructor(readonly config: LuongGeneralConfig) {
     super();
     const { queryDim, keyDim, seed = 0 } = config;
-    this.wA = new Linear({ inFeatures: queryDim, outFeatures: keyDim, bias: false, seed: deriveSeed(seed, 'wA') });
+    this.wA = new Linear({
+      inFeatures: queryDim,
+      outFeatures: keyDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wA'),
+    });
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
@@ -195,9 +222,16 @@ export class LuongConcatAttention extends ScoredAttention {
     const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
     checkInt(queryDim, 'queryDim');
     checkInt(keyDim, 'keyDim');
-    this.wA = new Linear({ inFeatures: queryDim + keyDim, outFeatures: hiddenDim, bias: false, seed: deriveSeed(seed, 'wA') });
+    this.wA = new Linear({
+      inFeatures: queryDim + keyDim,
+      outFeatures: hiddenDim,
+      bias: false,
+      seed: deriveSeed(seed, 'wA'),
+    });
     const limit = Math.sqrt(3 / hiddenDim);
-    this.v = parameter(tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')));
+    this.v = parameter(
+      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')),
+    );
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
@@ -207,8 +241,12 @@ export class LuongConcatAttention extends ScoredAttention {
     return tf.tidy(() => {
       const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
       const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
-      const q = tf.matMul(query.reshape([-1, queryDim]), wTop).reshape([batch, queryLen, 1, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, 1, A]
-      const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, 1, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, 1, S, A]
+      const q = tf
+        .matMul(query.reshape([-1, queryDim]), wTop)
+        .reshape([batch, queryLen, 1, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, 1, A]
+      const k = tf
+        .matMul(key.reshape([-1, keyDim]), wBottom)
+        .reshape([batch, 1, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, 1, S, A]
       const features = tf.tanh(tf.add(q, k)); // [B, T, S, A]
       const scores = tf.matMul(features.reshape([-1, hiddenDim]), this.v.reshape([hiddenDim, 1])); // [B*T*S, A] x [A, 1]
       return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]

@@ -17,7 +17,9 @@ export function softmax(scores: tf.Tensor, temperature = 1): tf.Tensor {
   checkDtype(scores, 'float32', 'scores');
   checkPositive(temperature, 'temperature');
   if (scores.rank === 0 || scores.shape[scores.rank - 1] === 0) {
-    throw new Error(`scores: expected a non-empty last axis [..., S], got shape ${formatShape(scores.shape)}`);
+    throw new Error(
+      `scores: expected a non-empty last axis [..., S], got shape ${formatShape(scores.shape)}`,
+    );
   }
   checkFinite(scores, 'scores');
   return tf.tidy(() => tf.softmax(temperature === 1 ? scores : tf.div(scores, temperature)));
@@ -53,7 +55,9 @@ export function resolveMask(
 ): { keep?: tf.Tensor; bias?: tf.Tensor } {
   const { validLens, mask } = opts;
   if (validLens !== undefined && mask !== undefined) {
-    throw new Error('maskedSoftmax: give either validLens or mask, not both (combine them into one mask)');
+    throw new Error(
+      'maskedSoftmax: give either validLens or mask, not both (combine them into one mask)',
+    );
   }
   if (validLens !== undefined) {
     if (scores.rank !== 3) {
@@ -95,14 +99,20 @@ export function maskedSoftmax(scores: tf.Tensor, opts: MaskOptions = {}): tf.Ten
   assertTensor(scores, 'scores');
   checkDtype(scores, 'float32', 'scores');
   if (scores.rank === 0 || scores.size === 0) {
-    throw new Error(`scores: expected a non-empty tensor [..., S], got shape ${formatShape(scores.shape)}`);
+    throw new Error(
+      `scores: expected a non-empty tensor [..., S], got shape ${formatShape(scores.shape)}`,
+    );
   }
   checkFinite(scores, 'scores');
   return tf.tidy(() => {
     const { keep, bias } = resolveMask(scores, opts);
     if (keep === undefined) return tf.softmax(scores);
     const biased = bias ? tf.add(scores, bias) : scores;
-    const filled = tf.where(tf.broadcastTo(keep, scores.shape), biased, tf.fill(scores.shape, FILL));
+    const filled = tf.where(
+      tf.broadcastTo(keep, scores.shape),
+      biased,
+      tf.fill(scores.shape, FILL),
+    );
     // A fully hidden row is uniform after the softmax; multiplying by the mask turns it into zeros.
     return tf.mul(tf.softmax(filled), tf.cast(keep, 'float32'));
   });

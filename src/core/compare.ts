@@ -6,8 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { formatShape } from './shapes';
 
 /** An expected value: a tensor, a (nested) number array, or a fixture-style `{shape, data}`. */
-export type ExpectedTensor = tf.Tensor | number | number[] | number[][] | number[][][] | number[][][][] |
-  Float32Array | { shape: number[]; data: number[] };
+export type ExpectedTensor =
+  | tf.Tensor
+  | number
+  | number[]
+  | number[][]
+  | number[][][]
+  | number[][][][]
+  | Float32Array
+  | { shape: number[]; data: number[] };
 
 /** Tolerances of `describeMismatch`. */
 export interface CloseOptions {
@@ -21,7 +28,8 @@ export interface CloseOptions {
 
 function toTensor(x: ExpectedTensor): tf.Tensor {
   if (x instanceof tf.Tensor) return x;
-  if (typeof x === 'object' && x !== null && 'shape' in x && 'data' in x) return tf.tensor(x.data, x.shape);
+  if (typeof x === 'object' && x !== null && 'shape' in x && 'data' in x)
+    return tf.tensor(x.data, x.shape);
   return tf.tensor(x as number[]);
 }
 
@@ -31,10 +39,19 @@ function toTensor(x: ExpectedTensor): tf.Tensor {
  * @returns e.g. `"shape [2, 3] != expected [2, 4]"` or
  *   `"values differ at [1, 2]: got 0.5, expected 0.25 (|diff| 0.25 > tolerance 1e-5)"`
  */
-export function describeMismatch(actual: unknown, expected: ExpectedTensor, opts: CloseOptions = {}): string | null {
+export function describeMismatch(
+  actual: unknown,
+  expected: ExpectedTensor,
+  opts: CloseOptions = {},
+): string | null {
   const { atol = 1e-5, rtol = 0, checkDtype = true } = opts;
   if (!(actual instanceof tf.Tensor)) {
-    const what = actual === null || actual === undefined ? String(actual) : Array.isArray(actual) ? 'an array' : typeof actual;
+    const what =
+      actual === null || actual === undefined
+        ? String(actual)
+        : Array.isArray(actual)
+          ? 'an array'
+          : typeof actual;
     return `expected a tf.Tensor, got ${what}`;
   }
   if (actual.isDisposed) return 'the tensor was already disposed';
@@ -43,7 +60,10 @@ export function describeMismatch(actual: unknown, expected: ExpectedTensor, opts
     if (checkDtype && expected instanceof tf.Tensor && actual.dtype !== exp.dtype) {
       return `dtype ${actual.dtype} != expected ${exp.dtype}`;
     }
-    if (actual.shape.length !== exp.shape.length || (actual.shape as number[]).some((d, i) => d !== exp.shape[i])) {
+    if (
+      actual.shape.length !== exp.shape.length ||
+      (actual.shape as number[]).some((d, i) => d !== exp.shape[i])
+    ) {
       return `shape ${formatShape(actual.shape)} != expected ${formatShape(exp.shape)}`;
     }
     const a = actual.dataSync();

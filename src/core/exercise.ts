@@ -2,7 +2,10 @@
 
 /** Thrown by an exercise stub that has not been written yet. Graders score it as 0, never as a crash. */
 export class NotImplementedError extends Error {
-  constructor(readonly exercise: string, readonly file: string) {
+  constructor(
+    readonly exercise: string,
+    readonly file: string,
+  ) {
     super(`${exercise} is not implemented yet: write your answer in ${file}`);
     this.name = 'NotImplementedError';
   }

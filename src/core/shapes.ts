@@ -130,7 +130,11 @@ export function dimOf(x: tf.Tensor, axis: number): number {
 }
 
 /** Throws unless `x` has the expected dtype. */
-export function checkDtype(x: tf.Tensor, expected: tf.DataType | tf.DataType[], name: string): void {
+export function checkDtype(
+  x: tf.Tensor,
+  expected: tf.DataType | tf.DataType[],
+  name: string,
+): void {
   const allowed = Array.isArray(expected) ? expected : [expected];
   if (!allowed.includes(x.dtype)) {
     throw new TypeError(`${name}: expected dtype ${allowed.join(' or ')}, got ${x.dtype}`);
@@ -156,7 +160,11 @@ export function finiteChecksEnabled(): boolean {
  * Throws if a float tensor holds NaN or +-Infinity (when finite checks are on), naming the
  * argument and the first bad position. `-Infinity` can be allowed for additive masks.
  */
-export function checkFinite(x: tf.Tensor, name: string, opts: { allowNegInf?: boolean } = {}): void {
+export function checkFinite(
+  x: tf.Tensor,
+  name: string,
+  opts: { allowNegInf?: boolean } = {},
+): void {
   if (!finiteChecks || x.dtype !== 'float32') return;
   const values = x.dataSync();
   for (let i = 0; i < values.length; i++) {
@@ -169,7 +177,12 @@ export function checkFinite(x: tf.Tensor, name: string, opts: { allowNegInf?: bo
 }
 
 /** Throws unless `value` is an integer in `[min, max]`, naming the argument. */
-export function checkInt(value: unknown, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function checkInt(
+  value: unknown,
+  name: string,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw new RangeError(`${name}: expected an integer ${range}, got ${describeValue(value)}`);

@@ -2,11 +2,21 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { LocalPAttention } from '../../src/attention/local';
 import { fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
-import { checkGradients, checkVariableGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
+import {
+  checkGradients,
+  checkVariableGradients,
+  expectNoLeak,
+  expectTensorsClose,
+} from '../helpers/tensors';
 
 function fixtureLayer(): { layer: LocalPAttention; c: ReturnType<typeof fixture> } {
   const c = fixture('local_p');
-  const layer = new LocalPAttention({ queryDim: 4, keyDim: 4, hiddenDim: 5, window: c.config!.Dwin as number });
+  const layer = new LocalPAttention({
+    queryDim: 4,
+    keyDim: 4,
+    hiddenDim: 5,
+    window: c.config!.Dwin as number,
+  });
   layer.wP.setWeights(ft(c.params!.W_p));
   layer.vP.assign(ft(c.params!.v_p));
   layer.wA.setWeights(ft(c.params!.W_a));
@@ -22,10 +32,24 @@ describe('Luong local-p attention', () => {
     expectTensorsClose(r.positions, c.outputs.positions, { label: 'positions' });
     expectTensorsClose(r.weights, c.outputs.weights, { label: 'weights' });
     expectTensorsClose(r.output, c.outputs.output, { label: 'output' });
-    const g = gradsOfWeightedSum(() => layer.apply(query, key, value, validLens).output, c.upstream!, {
-      query, key, value, W_p: layer.wP.weight, v_p: layer.vP, W_a: layer.wA.weight,
-    });
-    for (const n of Object.keys(g)) expectTensorsClose(g[n], c.grads![n] as never, { atol: 1e-5, rtol: 1e-5, label: `grad ${n}` });
+    const g = gradsOfWeightedSum(
+      () => layer.apply(query, key, value, validLens).output,
+      c.upstream!,
+      {
+        query,
+        key,
+        value,
+        W_p: layer.wP.weight,
+        v_p: layer.vP,
+        W_a: layer.wA.weight,
+      },
+    );
+    for (const n of Object.keys(g))
+      expectTensorsClose(g[n], c.grads![n] as never, {
+        atol: 1e-5,
+        rtol: 1e-5,
+        label: `grad ${n}`,
+      });
     layer.dispose();
   });
 
@@ -36,10 +60,15 @@ describe('Luong local-p attention', () => {
     const p = r.positions.arraySync() as number[][];
     const w = r.weights.arraySync() as number[][][];
     const lens = validLens.arraySync() as number[];
-    w.forEach((rows, b) => rows.forEach((row, t) => row.forEach((weight, s) => {
-      if (Math.abs(s - p[b][t]) > 2 || s >= lens[b]) assert.equal(weight, 0, `b=${b} t=${t} s=${s}`);
-      else assert.ok(weight > 0);
-    })));
+    w.forEach((rows, b) =>
+      rows.forEach((row, t) =>
+        row.forEach((weight, s) => {
+          if (Math.abs(s - p[b][t]) > 2 || s >= lens[b])
+            assert.equal(weight, 0, `b=${b} t=${t} s=${s}`);
+          else assert.ok(weight > 0);
+        }),
+      ),
+    );
     layer.dispose();
   });
 
@@ -50,8 +79,16 @@ describe('Luong local-p attention', () => {
     const validLens = ft(c.inputs!.validLens);
     const up = ft(c.upstream);
     const query = ft(c.inputs!.query);
-    checkGradients((q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, validLens).output, up)), [query, key, value], { eps: 1e-3 });
-    checkVariableGradients(() => tf.sum(tf.mul(layer.apply(query, key, value, validLens).output, up)) as tf.Scalar, layer.variables(), { eps: 1e-3 });
+    checkGradients(
+      (q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, validLens).output, up)),
+      [query, key, value],
+      { eps: 1e-3 },
+    );
+    checkVariableGradients(
+      () => tf.sum(tf.mul(layer.apply(query, key, value, validLens).output, up)) as tf.Scalar,
+      layer.variables(),
+      { eps: 1e-3 },
+    );
     layer.dispose();
   });
 
@@ -59,10 +96,22 @@ describe('Luong local-p attention', () => {
     const layer = new LocalPAttention({ queryDim: 4, keyDim: 4, hiddenDim: 3, window: 1 });
     const q = tf.zeros([2, 3, 4]);
     const k = tf.zeros([2, 5, 4]);
-    assert.throws(() => layer.apply(q, k, k, tf.tensor1d([0, 5])), /validLens: expected every source length >= 1, got 0/);
-    assert.throws(() => layer.apply(q, k, k, tf.tensor1d([2, 6])), /validLens: expected integers in \[0, S\] = \[0, 5\], got 6/);
-    assert.throws(() => layer.apply(q, tf.zeros([2, 5, 3]), k), /key: expected shape \[B, S, 4\], got \[2, 5, 3\]/);
-    assert.throws(() => new LocalPAttention({ queryDim: 4, keyDim: 4, hiddenDim: 3, window: -1 }), /window: expected an integer >= 0, got number -1/);
+    assert.throws(
+      () => layer.apply(q, k, k, tf.tensor1d([0, 5])),
+      /validLens: expected every source length >= 1, got 0/,
+    );
+    assert.throws(
+      () => layer.apply(q, k, k, tf.tensor1d([2, 6])),
+      /validLens: expected integers in \[0, S\] = \[0, 5\], got 6/,
+    );
+    assert.throws(
+      () => layer.apply(q, tf.zeros([2, 5, 3]), k),
+      /key: expected shape \[B, S, 4\], got \[2, 5, 3\]/,
+    );
+    assert.throws(
+      () => new LocalPAttention({ queryDim: 4, keyDim: 4, hiddenDim: 3, window: -1 }),
+      /window: expected an integer >= 0, got number -1/,
+    );
     const validLens = tf.tensor1d([2, 5], 'int32');
     await expectNoLeak(() => {
       const r = layer.apply(q, k, k, validLens);

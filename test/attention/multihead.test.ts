@@ -3,16 +3,30 @@ import * as tf from '@tensorflow/tfjs';
 import { MultiHeadAttention, mergeHeads, splitHeads } from '../../src/attention/multihead';
 import { scaledDotProductAttention } from '../../src/attention/pooling';
 import { fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
-import { checkGradients, checkVariableGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
+import {
+  checkGradients,
+  checkVariableGradients,
+  expectNoLeak,
+  expectTensorsClose,
+} from '../helpers/tensors';
 
 const PARAMS: Record<string, string> = { W_q: 'wQ', W_k: 'wK', W_v: 'wV', W_o: 'wO' };
 
-function loadFixtureLayer(c: ReturnType<typeof fixture>): { mha: MultiHeadAttention; vars: Record<string, tf.Variable> } {
+function loadFixtureLayer(c: ReturnType<typeof fixture>): {
+  mha: MultiHeadAttention;
+  vars: Record<string, tf.Variable>;
+} {
   const mha = new MultiHeadAttention({ dModel: 8, numHeads: c.config!.numHeads as number });
   const p = c.params!;
   mha.setWeights({
-    wQ: ft(p.W_q), wK: ft(p.W_k), wV: ft(p.W_v), wO: ft(p.W_o),
-    bQ: ft(p.b_q), bK: ft(p.b_k), bV: ft(p.b_v), bO: ft(p.b_o),
+    wQ: ft(p.W_q),
+    wK: ft(p.W_k),
+    wV: ft(p.W_v),
+    wO: ft(p.W_o),
+    bQ: ft(p.b_q),
+    bK: ft(p.b_k),
+    bV: ft(p.b_v),
+    bO: ft(p.b_o),
   });
   const vars: Record<string, tf.Variable> = {};
   for (const [fixtureName, field] of Object.entries(PARAMS)) {
@@ -28,7 +42,10 @@ describe('multi-head attention', () => {
     const x = tf.range(0, 12).reshape([1, 2, 6]); // B=1, T=2, D=6
     const heads = splitHeads(x, 3);
     assert.deepEqual(heads.shape, [1, 3, 2, 2]);
-    assert.deepEqual(heads.arraySync()[0][1], [[2, 3], [8, 9]]);
+    assert.deepEqual(heads.arraySync()[0][1], [
+      [2, 3],
+      [8, 9],
+    ]);
     expectTensorsClose(mergeHeads(heads), x);
     assert.throws(() => splitHeads(x, 4), /numHeads: expected a divisor of D = 6, got 4/);
   });
@@ -56,7 +73,12 @@ describe('multi-head attention', () => {
     expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
     expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
     const g = gradsOfWeightedSum(() => run().output, c.upstream!, { query, key, value, ...vars });
-    for (const n of Object.keys(g)) expectTensorsClose(g[n], c.grads![n] as never, { atol: 1e-5, rtol: 1e-5, label: `grad ${n}` });
+    for (const n of Object.keys(g))
+      expectTensorsClose(g[n], c.grads![n] as never, {
+        atol: 1e-5,
+        rtol: 1e-5,
+        label: `grad ${n}`,
+      });
     mha.dispose();
   });
 
@@ -70,7 +92,12 @@ describe('multi-head attention', () => {
       expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
       expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
       const g = gradsOfWeightedSum(() => run().output, c.upstream!, { x, ...vars });
-      for (const n of Object.keys(g)) expectTensorsClose(g[n], c.grads![n] as never, { atol: 1e-5, rtol: 1e-5, label: `grad ${n}` });
+      for (const n of Object.keys(g))
+        expectTensorsClose(g[n], c.grads![n] as never, {
+          atol: 1e-5,
+          rtol: 1e-5,
+          label: `grad ${n}`,
+        });
       mha.dispose();
     });
   }
@@ -79,10 +106,14 @@ describe('multi-head attention', () => {
     const mha = new MultiHeadAttention({ dModel: 8, numHeads: 2, seed: 3 });
     const x = tf.randomNormal([2, 4, 8], 0, 1, 'float32', 9);
     const w = mha.apply(x, x, x, { causal: true }).weights.arraySync() as number[][][][];
-    for (const b of w) for (const h of b) h.forEach((row, t) => {
-      row.forEach((value, s) => { if (s > t) assert.equal(value, 0); });
-      assert.ok(Math.abs(row.reduce((a, v) => a + v, 0) - 1) < 1e-5);
-    });
+    for (const b of w)
+      for (const h of b)
+        h.forEach((row, t) => {
+          row.forEach((value, s) => {
+            if (s > t) assert.equal(value, 0);
+          });
+          assert.ok(Math.abs(row.reduce((a, v) => a + v, 0) - 1) < 1e-5);
+        });
     mha.dispose();
   });
 
@@ -92,8 +123,14 @@ describe('multi-head attention', () => {
     const kv = tf.randomNormal([1, 3, 4], 0, 1, 'float32', 13);
     const up = tf.randomNormal([1, 2, 4], 0, 1, 'float32', 14);
     const keyValidLens = tf.tensor1d([2], 'int32');
-    checkGradients((a, b) => tf.sum(tf.mul(mha.apply(a, b, b, { keyValidLens }).output, up)), [q, kv]);
-    checkVariableGradients(() => tf.sum(tf.mul(mha.apply(q, kv, kv, { keyValidLens }).output, up)) as tf.Scalar, mha.variables());
+    checkGradients(
+      (a, b) => tf.sum(tf.mul(mha.apply(a, b, b, { keyValidLens }).output, up)),
+      [q, kv],
+    );
+    checkVariableGradients(
+      () => tf.sum(tf.mul(mha.apply(q, kv, kv, { keyValidLens }).output, up)) as tf.Scalar,
+      mha.variables(),
+    );
     mha.dispose();
   });
 
@@ -104,13 +141,41 @@ describe('multi-head attention', () => {
     x = tf.zeros([2, 3, 8]);
   });
   const errors: [string, () => unknown, RegExp][] = [
-    ['a width that heads do not divide', () => new MultiHeadAttention({ dModel: 8, numHeads: 3 }), /numHeads: expected a divisor of dModel = 8, got 3/],
-    ['a query of the wrong width', () => mha.apply(tf.zeros([2, 3, 6]), x, x), /query: expected shape \[B, T, 8\], got \[2, 3, 6\]/],
-    ['keys and values of different lengths', () => mha.apply(x, tf.zeros([2, 4, 8]), x), /value: expected shape \[B, S, 8\] with S = 4 \(from key\), got \[2, 3, 8\]/],
-    ['key lengths longer than S', () => mha.apply(x, x, x, { keyValidLens: tf.tensor1d([3, 4]) }), /validLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/],
-    ['a causal mask with more queries than keys', () => mha.apply(tf.zeros([2, 4, 8]), x, x, { causal: true }), /keyLen: expected S >= T = 4 for a causal mask, got 3/],
-    ['a float mask', () => mha.apply(x, x, x, { mask: tf.ones([3, 3]) }), /mask: expected dtype bool, got float32/],
-    ['weights of the wrong shape', () => mha.setWeights({ wQ: tf.eye(4), wK: tf.eye(8), wV: tf.eye(8), wO: tf.eye(8) }), /weight: expected shape \[8, 8\], got \[4, 4\]/],
+    [
+      'a width that heads do not divide',
+      () => new MultiHeadAttention({ dModel: 8, numHeads: 3 }),
+      /numHeads: expected a divisor of dModel = 8, got 3/,
+    ],
+    [
+      'a query of the wrong width',
+      () => mha.apply(tf.zeros([2, 3, 6]), x, x),
+      /query: expected shape \[B, T, 8\], got \[2, 3, 6\]/,
+    ],
+    [
+      'keys and values of different lengths',
+      () => mha.apply(x, tf.zeros([2, 4, 8]), x),
+      /value: expected shape \[B, S, 8\] with S = 4 \(from key\), got \[2, 3, 8\]/,
+    ],
+    [
+      'key lengths longer than S',
+      () => mha.apply(x, x, x, { keyValidLens: tf.tensor1d([3, 4]) }),
+      /validLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/,
+    ],
+    [
+      'a causal mask with more queries than keys',
+      () => mha.apply(tf.zeros([2, 4, 8]), x, x, { causal: true }),
+      /keyLen: expected S >= T = 4 for a causal mask, got 3/,
+    ],
+    [
+      'a float mask',
+      () => mha.apply(x, x, x, { mask: tf.ones([3, 3]) }),
+      /mask: expected dtype bool, got float32/,
+    ],
+    [
+      'weights of the wrong shape',
+      () => mha.setWeights({ wQ: tf.eye(4), wK: tf.eye(8), wV: tf.eye(8), wO: tf.eye(8) }),
+      /weight: expected shape \[8, 8\], got \[4, 4\]/,
+    ],
   ];
   for (const [what, thunk, message] of errors) {
     it(`rejects ${what} with a clear message`, () => assert.throws(thunk, message));
@@ -121,7 +186,10 @@ describe('multi-head attention', () => {
     await expectNoLeak(() => {
       const r = mha.apply(x, x, x, { causal: true, keyValidLens });
       tf.dispose([r.output, r.weights]);
-      const { value, grads } = tf.variableGrads(() => mha.apply(x, x, x, { causal: true }).output.sum() as tf.Scalar, mha.variables());
+      const { value, grads } = tf.variableGrads(
+        () => mha.apply(x, x, x, { causal: true }).output.sum() as tf.Scalar,
+        mha.variables(),
+      );
       value.dispose();
       tf.dispose(grads);
     });

@@ -1,13 +1,22 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { LearnedPositionalEmbedding, addPositionalEncoding, sinusoidalEncoding } from '../../src/attention/positional';
+import {
+  LearnedPositionalEmbedding,
+  addPositionalEncoding,
+  sinusoidalEncoding,
+} from '../../src/attention/positional';
 import { fixture } from '../helpers/fixtures';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 
 describe('positional encodings', () => {
-  for (const [name, maxLen, d] of [['sinusoidal_d8', 12, 8], ['sinusoidal_d6', 12, 6]] as const) {
+  for (const [name, maxLen, d] of [
+    ['sinusoidal_d8', 12, 8],
+    ['sinusoidal_d6', 12, 6],
+  ] as const) {
     it(`sinusoids match the PyTorch reference (${name})`, () => {
-      expectTensorsClose(sinusoidalEncoding(maxLen, d), fixture(name).outputs.output, { atol: 1e-6 });
+      expectTensorsClose(sinusoidalEncoding(maxLen, d), fixture(name).outputs.output, {
+        atol: 1e-6,
+      });
     });
   }
 
@@ -33,16 +42,31 @@ describe('positional encodings', () => {
     const { grads } = tf.variableGrads(() => pos.apply(x).sum() as tf.Scalar, pos.variables());
     // d sum / d table: 2 (batch) for the first 3 rows, 0 for the others
     const g = grads[pos.table.name].arraySync() as number[][];
-    assert.deepEqual(g.map((row) => row[0]), [2, 2, 2, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      g.map((row) => row[0]),
+      [2, 2, 2, 0, 0, 0, 0, 0, 0, 0],
+    );
     await expectNoLeak(() => pos.apply(x).dispose());
     pos.dispose();
   });
 
   const errors: [string, () => unknown, RegExp][] = [
     ['an odd width', () => sinusoidalEncoding(4, 5), /dModel: expected an even width, got 5/],
-    ['zero positions', () => sinusoidalEncoding(0, 4), /maxLen: expected an integer >= 1, got number 0/],
-    ['a sequence longer than the table', () => addPositionalEncoding(tf.zeros([1, 6, 4]), sinusoidalEncoding(5, 4)), /x: expected a sequence of at most L = 5 positions, got T = 6/],
-    ['a table of another width', () => addPositionalEncoding(tf.zeros([1, 2, 4]), sinusoidalEncoding(5, 6)), /encoding: expected shape \[L, D\] with D = 4 \(from x\), got \[5, 6\]/],
+    [
+      'zero positions',
+      () => sinusoidalEncoding(0, 4),
+      /maxLen: expected an integer >= 1, got number 0/,
+    ],
+    [
+      'a sequence longer than the table',
+      () => addPositionalEncoding(tf.zeros([1, 6, 4]), sinusoidalEncoding(5, 4)),
+      /x: expected a sequence of at most L = 5 positions, got T = 6/,
+    ],
+    [
+      'a table of another width',
+      () => addPositionalEncoding(tf.zeros([1, 2, 4]), sinusoidalEncoding(5, 6)),
+      /encoding: expected shape \[L, D\] with D = 4 \(from x\), got \[5, 6\]/,
+    ],
   ];
   for (const [what, thunk, message] of errors) {
     it(`rejects ${what} with a clear message`, () => assert.throws(thunk, message));

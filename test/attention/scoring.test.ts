@@ -11,14 +11,26 @@ import {
   scaledDotScores,
 } from '../../src/attention/scoring';
 import { fixture, fixtureNames, ft, gradsOfWeightedSum } from '../helpers/fixtures';
-import { checkGradients, checkVariableGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
+import {
+  checkGradients,
+  checkVariableGradients,
+  expectNoLeak,
+  expectTensorsClose,
+} from '../helpers/tensors';
 
 const GRAD_TOL = { atol: 1e-5, rtol: 1e-5 };
 
 describe('attention pooling (hand-computed)', () => {
   let value: tf.Tensor;
   before(() => {
-    value = tf.tensor3d([[[1, 10], [2, 20], [3, 30], [4, 40]]]); // [1, 4, 2]
+    value = tf.tensor3d([
+      [
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+      ],
+    ]); // [1, 4, 2]
   });
 
   it('identical keys give the mean of the values', () => {
@@ -37,13 +49,20 @@ describe('attention pooling (hand-computed)', () => {
   });
 
   it('valid lengths average only the first keys', () => {
-    const { output } = attentionPooling(tf.zeros([1, 1, 4]), value, { validLens: tf.tensor1d([2], 'int32') });
+    const { output } = attentionPooling(tf.zeros([1, 1, 4]), value, {
+      validLens: tf.tensor1d([2], 'int32'),
+    });
     expectTensorsClose(output, [[[1.5, 15]]]);
   });
 
   it('dot scores are plain dot products; scaled ones divide by sqrt(D)', () => {
     const query = tf.tensor3d([[[1, 2, 3, 4]]]);
-    const key = tf.tensor3d([[[1, 0, 0, 0], [1, 1, 1, 1]]]);
+    const key = tf.tensor3d([
+      [
+        [1, 0, 0, 0],
+        [1, 1, 1, 1],
+      ],
+    ]);
     expectTensorsClose(dotScores(query, key), [[[1, 10]]]);
     expectTensorsClose(scaledDotScores(query, key), [[[0.5, 5]]]);
   });
@@ -53,7 +72,9 @@ describe('scoring functions match PyTorch', () => {
   for (const name of [...fixtureNames('scaled_dot'), ...fixtureNames('dot')]) {
     it(`${name}: scores, weights, output and gradients`, () => {
       const c = fixture(name);
-      const [query, key, value] = ['query', 'key', 'value'].map((n) => tf.variable(ft(c.inputs![n])));
+      const [query, key, value] = ['query', 'key', 'value'].map((n) =>
+        tf.variable(ft(c.inputs![n])),
+      );
       const validLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
       const layer = new DotProductAttention(c.config!.scaled as boolean);
       const run = () => layer.apply(query, key, value, { validLens });
@@ -61,17 +82,24 @@ describe('scoring functions match PyTorch', () => {
       expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
       expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
       if (c.config!.scaled) {
-        expectTensorsClose(scaledDotProductAttention(query, key, value, { validLens }).output, c.outputs.output, { label: 'function output' });
+        expectTensorsClose(
+          scaledDotProductAttention(query, key, value, { validLens }).output,
+          c.outputs.output,
+          { label: 'function output' },
+        );
       }
       const g = gradsOfWeightedSum(() => run().output, c.upstream!, { query, key, value });
-      for (const n of ['query', 'key', 'value']) expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
+      for (const n of ['query', 'key', 'value'])
+        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
     });
   }
 
   for (const name of fixtureNames('additive')) {
     it(`${name} (Bahdanau): scores, weights, output and gradients`, () => {
       const c = fixture(name);
-      const [query, key, value] = ['query', 'key', 'value'].map((n) => tf.variable(ft(c.inputs![n])));
+      const [query, key, value] = ['query', 'key', 'value'].map((n) =>
+        tf.variable(ft(c.inputs![n])),
+      );
       const validLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
       const layer = new AdditiveAttention({ queryDim: 4, keyDim: 6, hiddenDim: 8 });
       layer.wQ.setWeights(ft(c.params!.W_q));
@@ -81,15 +109,29 @@ describe('scoring functions match PyTorch', () => {
       const { output, weights } = layer.apply(query, key, value, { validLens });
       expectTensorsClose(weights, c.outputs.weights, { label: 'weights' });
       expectTensorsClose(output, c.outputs.output, { label: 'output' });
-      const g = gradsOfWeightedSum(() => layer.apply(query, key, value, { validLens }).output, c.upstream!, {
-        query, key, value, W_q: layer.wQ.weight, W_k: layer.wK.weight, w_v: layer.v,
-      });
-      for (const n of Object.keys(g)) expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
+      const g = gradsOfWeightedSum(
+        () => layer.apply(query, key, value, { validLens }).output,
+        c.upstream!,
+        {
+          query,
+          key,
+          value,
+          W_q: layer.wQ.weight,
+          W_k: layer.wK.weight,
+          w_v: layer.v,
+        },
+      );
+      for (const n of Object.keys(g))
+        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
       layer.dispose();
     });
   }
 
-  const luong: [string, () => LuongGeneralAttention | LuongConcatAttention, (l: never, c: ReturnType<typeof fixture>) => Record<string, tf.Variable>][] = [
+  const luong: [
+    string,
+    () => LuongGeneralAttention | LuongConcatAttention,
+    (l: never, c: ReturnType<typeof fixture>) => Record<string, tf.Variable>,
+  ][] = [
     [
       'luong_general',
       () => new LuongGeneralAttention({ queryDim: 4, keyDim: 6 }),
@@ -111,7 +153,9 @@ describe('scoring functions match PyTorch', () => {
   for (const [name, make, load] of luong) {
     it(`${name}: scores, weights, output and gradients`, () => {
       const c = fixture(name);
-      const [query, key, value] = ['query', 'key', 'value'].map((n) => tf.variable(ft(c.inputs![n])));
+      const [query, key, value] = ['query', 'key', 'value'].map((n) =>
+        tf.variable(ft(c.inputs![n])),
+      );
       const validLens = ft(c.inputs!.validLens);
       const layer = make();
       const params = load(layer as never, c);
@@ -119,8 +163,13 @@ describe('scoring functions match PyTorch', () => {
       const { output, weights } = layer.apply(query, key, value, { validLens });
       expectTensorsClose(weights, c.outputs.weights, { label: 'weights' });
       expectTensorsClose(output, c.outputs.output, { label: 'output' });
-      const g = gradsOfWeightedSum(() => layer.apply(query, key, value, { validLens }).output, c.upstream!, { query, key, value, ...params });
-      for (const n of Object.keys(g)) expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
+      const g = gradsOfWeightedSum(
+        () => layer.apply(query, key, value, { validLens }).output,
+        c.upstream!,
+        { query, key, value, ...params },
+      );
+      for (const n of Object.keys(g))
+        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
       layer.dispose();
     });
   }
@@ -137,16 +186,29 @@ describe('scoring functions: finite-difference gradients', () => {
   });
   const layers: [string, () => ScoredAttention][] = [
     ['DotProductAttention', () => new DotProductAttention(true)],
-    ['AdditiveAttention', () => new AdditiveAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 5 })],
+    [
+      'AdditiveAttention',
+      () => new AdditiveAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 5 }),
+    ],
     ['LuongGeneralAttention', () => new LuongGeneralAttention({ queryDim: 3, keyDim: 3, seed: 6 })],
-    ['LuongConcatAttention', () => new LuongConcatAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 7 })],
+    [
+      'LuongConcatAttention',
+      () => new LuongConcatAttention({ queryDim: 3, keyDim: 3, hiddenDim: 4, seed: 7 }),
+    ],
   ];
   for (const [name, make] of layers) {
     it(`${name}: d output / d (query, key, value) and d output / d parameters`, () => {
       const layer = make();
-      checkGradients((q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, { validLens }).output, up)), [query, key, value]);
+      checkGradients(
+        (q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, { validLens }).output, up)),
+        [query, key, value],
+      );
       if (layer.variables().length > 0) {
-        checkVariableGradients(() => tf.sum(tf.mul(layer.apply(query, key, value, { validLens }).output, up)) as tf.Scalar, layer.variables());
+        checkVariableGradients(
+          () =>
+            tf.sum(tf.mul(layer.apply(query, key, value, { validLens }).output, up)) as tf.Scalar,
+          layer.variables(),
+        );
       }
       layer.dispose();
     });
@@ -161,17 +223,61 @@ describe('scoring functions: errors and hygiene', () => {
     v = tf.zeros([2, 5, 6]);
   });
   const errors: [string, () => unknown, RegExp][] = [
-    ['a key of another width', () => dotScores(q, tf.zeros([2, 5, 3])), /key: expected shape \[B, S, Dq\] with Dq = 4 \(from query\), got \[2, 5, 3\]/],
-    ['a batch mismatch', () => scaledDotProductAttention(q, tf.zeros([3, 5, 4]), v), /key: expected shape \[B, S, D\] with B = 2 \(from query\), got \[3, 5, 4\]/],
-    ['values for another number of keys', () => scaledDotProductAttention(q, k, tf.zeros([2, 4, 6])), /value: expected shape \[B, S, Dv\] with S = 5 \(from key\), got \[2, 4, 6\]/],
-    ['a rank-2 query', () => scaledDotProductAttention(tf.zeros([3, 4]), k, v), /query: expected rank 3 \[B, T, D\] or rank 4 \[B, H, T, Dh\], got rank 2/],
-    ['an empty key sequence', () => scaledDotProductAttention(q, tf.zeros([2, 0, 4]), tf.zeros([2, 0, 6])), /key: expected a non-empty dimension S/],
-    ['NaN in the query', () => scaledDotProductAttention(tf.fill([2, 3, 4], NaN), k, v), /query: expected finite values, got NaN at flat index 0/],
-    ['NaN in the values', () => attentionPooling(tf.zeros([2, 3, 5]), tf.fill([2, 5, 6], NaN)), /value: expected finite values, got NaN/],
-    ['a mask for another key length', () => scaledDotProductAttention(q, k, v, { validLens: tf.tensor1d([2, 6]) }), /validLens: expected integers in \[0, S\] = \[0, 5\], got 6 at index 1/],
-    ['a query of the wrong width for additive', () => new AdditiveAttention({ queryDim: 3, keyDim: 4, hiddenDim: 2 }).score(q, k), /query: expected shape \[B, T, 3\], got \[2, 3, 4\]/],
-    ['a non-integer hidden width', () => new AdditiveAttention({ queryDim: 3, keyDim: 4, hiddenDim: 2.5 }), /hiddenDim: expected an integer >= 1, got number 2.5/],
-    ['a missing value', () => scaledDotProductAttention(q, k, undefined as never), /value: expected a tf\.Tensor, got undefined/],
+    [
+      'a key of another width',
+      () => dotScores(q, tf.zeros([2, 5, 3])),
+      /key: expected shape \[B, S, Dq\] with Dq = 4 \(from query\), got \[2, 5, 3\]/,
+    ],
+    [
+      'a batch mismatch',
+      () => scaledDotProductAttention(q, tf.zeros([3, 5, 4]), v),
+      /key: expected shape \[B, S, D\] with B = 2 \(from query\), got \[3, 5, 4\]/,
+    ],
+    [
+      'values for another number of keys',
+      () => scaledDotProductAttention(q, k, tf.zeros([2, 4, 6])),
+      /value: expected shape \[B, S, Dv\] with S = 5 \(from key\), got \[2, 4, 6\]/,
+    ],
+    [
+      'a rank-2 query',
+      () => scaledDotProductAttention(tf.zeros([3, 4]), k, v),
+      /query: expected rank 3 \[B, T, D\] or rank 4 \[B, H, T, Dh\], got rank 2/,
+    ],
+    [
+      'an empty key sequence',
+      () => scaledDotProductAttention(q, tf.zeros([2, 0, 4]), tf.zeros([2, 0, 6])),
+      /key: expected a non-empty dimension S/,
+    ],
+    [
+      'NaN in the query',
+      () => scaledDotProductAttention(tf.fill([2, 3, 4], NaN), k, v),
+      /query: expected finite values, got NaN at flat index 0/,
+    ],
+    [
+      'NaN in the values',
+      () => attentionPooling(tf.zeros([2, 3, 5]), tf.fill([2, 5, 6], NaN)),
+      /value: expected finite values, got NaN/,
+    ],
+    [
+      'a mask for another key length',
+      () => scaledDotProductAttention(q, k, v, { validLens: tf.tensor1d([2, 6]) }),
+      /validLens: expected integers in \[0, S\] = \[0, 5\], got 6 at index 1/,
+    ],
+    [
+      'a query of the wrong width for additive',
+      () => new AdditiveAttention({ queryDim: 3, keyDim: 4, hiddenDim: 2 }).score(q, k),
+      /query: expected shape \[B, T, 3\], got \[2, 3, 4\]/,
+    ],
+    [
+      'a non-integer hidden width',
+      () => new AdditiveAttention({ queryDim: 3, keyDim: 4, hiddenDim: 2.5 }),
+      /hiddenDim: expected an integer >= 1, got number 2.5/,
+    ],
+    [
+      'a missing value',
+      () => scaledDotProductAttention(q, k, undefined as never),
+      /value: expected a tf\.Tensor, got undefined/,
+    ],
   ];
   for (const [what, thunk, message] of errors) {
     it(`rejects ${what} with a clear message`, () => assert.throws(thunk, message));
@@ -191,7 +297,10 @@ describe('scoring functions: errors and hygiene', () => {
         r.output.dispose();
         r.weights.dispose();
         if (layer.variables().length > 0) {
-          const { value, grads } = tf.variableGrads(() => layer.apply(q, k, v).output.sum() as tf.Scalar, layer.variables());
+          const { value, grads } = tf.variableGrads(
+            () => layer.apply(q, k, v).output.sum() as tf.Scalar,
+            layer.variables(),
+          );
           value.dispose();
           tf.dispose(grads);
         }

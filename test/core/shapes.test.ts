@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { assertTensor, checkFinite, checkInt, checkPositive, checkShape, dimOf } from '../../src/core/shapes';
+import {
+  assertTensor,
+  checkFinite,
+  checkInt,
+  checkPositive,
+  checkShape,
+  dimOf,
+} from '../../src/core/shapes';
 import { createRng, deriveSeed } from '../../src/core/random';
 
 describe('checkShape', () => {
@@ -18,11 +25,31 @@ describe('checkShape', () => {
   });
 
   const errors: [string, () => unknown, RegExp][] = [
-    ['a plain array', () => checkShape([1, 2], ['B'], 'query'), /query: expected a tf\.Tensor, got an array of length 2/],
-    ['undefined', () => checkShape(undefined, ['B'], 'key'), /key: expected a tf\.Tensor, got undefined/],
-    ['the wrong rank', () => checkShape(tf.zeros([2, 3]), ['B', 'T', 'D'], 'query'), /query: expected rank 3 \[B, T, D\], got rank 2 with shape \[2, 3\]/],
-    ['a wrong fixed size', () => checkShape(tf.zeros([2, 3]), ['B', 8], 'x'), /x: expected shape \[B, 8\], got \[2, 3\] \(dimension 1 should be 8, got 3\)/],
-    ['an empty axis', () => checkShape(tf.zeros([2, 0, 4]), ['B', 'S', 'D'], 'key'), /key: expected a non-empty dimension S in \[B, S, D\], got shape \[2, 0, 4\]/],
+    [
+      'a plain array',
+      () => checkShape([1, 2], ['B'], 'query'),
+      /query: expected a tf\.Tensor, got an array of length 2/,
+    ],
+    [
+      'undefined',
+      () => checkShape(undefined, ['B'], 'key'),
+      /key: expected a tf\.Tensor, got undefined/,
+    ],
+    [
+      'the wrong rank',
+      () => checkShape(tf.zeros([2, 3]), ['B', 'T', 'D'], 'query'),
+      /query: expected rank 3 \[B, T, D\], got rank 2 with shape \[2, 3\]/,
+    ],
+    [
+      'a wrong fixed size',
+      () => checkShape(tf.zeros([2, 3]), ['B', 8], 'x'),
+      /x: expected shape \[B, 8\], got \[2, 3\] \(dimension 1 should be 8, got 3\)/,
+    ],
+    [
+      'an empty axis',
+      () => checkShape(tf.zeros([2, 0, 4]), ['B', 'S', 'D'], 'key'),
+      /key: expected a non-empty dimension S in \[B, S, D\], got shape \[2, 0, 4\]/,
+    ],
     [
       'an inconsistent letter',
       () => {
@@ -45,17 +72,31 @@ describe('checkShape', () => {
 
 describe('value checks', () => {
   it('finds NaN and Infinity with their position', () => {
-    assert.throws(() => checkFinite(tf.tensor1d([0, 1, NaN]), 'scores'), /scores: expected finite values, got NaN at flat index 2 of shape \[3\]/);
+    assert.throws(
+      () => checkFinite(tf.tensor1d([0, 1, NaN]), 'scores'),
+      /scores: expected finite values, got NaN at flat index 2 of shape \[3\]/,
+    );
     assert.throws(() => checkFinite(tf.tensor1d([Infinity]), 'v'), /got Infinity at flat index 0/);
-    assert.doesNotThrow(() => checkFinite(tf.tensor1d([0, -Infinity]), 'mask', { allowNegInf: true }));
+    assert.doesNotThrow(() =>
+      checkFinite(tf.tensor1d([0, -Infinity]), 'mask', { allowNegInf: true }),
+    );
   });
 
   it('checks integers and positive numbers', () => {
     assert.equal(checkInt(3, 'numHeads'), 3);
-    assert.throws(() => checkInt(2.5, 'numHeads'), /numHeads: expected an integer >= 1, got number 2.5/);
+    assert.throws(
+      () => checkInt(2.5, 'numHeads'),
+      /numHeads: expected an integer >= 1, got number 2.5/,
+    );
     assert.throws(() => checkInt(0, 'n', 1, 4), /n: expected an integer in \[1, 4\], got number 0/);
-    assert.throws(() => checkPositive(0, 'temperature'), /temperature: expected a finite number > 0, got number 0/);
-    assert.throws(() => checkPositive('1', 'width'), /width: expected a finite number > 0, got string 1/);
+    assert.throws(
+      () => checkPositive(0, 'temperature'),
+      /temperature: expected a finite number > 0, got number 0/,
+    );
+    assert.throws(
+      () => checkPositive('1', 'width'),
+      /width: expected a finite number > 0, got string 1/,
+    );
   });
 
   it('reads axes with negative indices', () => {
@@ -72,8 +113,14 @@ describe('seeded randomness', () => {
     const b = createRng(7);
     const c = createRng(8);
     const seqA = Array.from({ length: 5 }, () => a.uniform());
-    assert.deepEqual(seqA, Array.from({ length: 5 }, () => b.uniform()));
-    assert.notDeepEqual(seqA, Array.from({ length: 5 }, () => c.uniform()));
+    assert.deepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => b.uniform()),
+    );
+    assert.notDeepEqual(
+      seqA,
+      Array.from({ length: 5 }, () => c.uniform()),
+    );
   });
 
   it('draws uniforms in [0, 1) with mean near 1/2 and normals with variance near 1', () => {

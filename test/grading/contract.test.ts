@@ -14,11 +14,18 @@ const EXERCISES = path.join(ROOT, 'exercises');
 const SOLUTIONS = path.join(ROOT, 'solutions');
 
 function answerFiles(root: string): string[] {
-  return fs.readdirSync(root).sort().flatMap((chapter) =>
-    fs.statSync(path.join(root, chapter)).isDirectory()
-      ? fs.readdirSync(path.join(root, chapter)).filter((f) => f.endsWith('.ts')).sort().map((f) => `${chapter}/${f}`)
-      : [],
-  );
+  return fs
+    .readdirSync(root)
+    .sort()
+    .flatMap((chapter) =>
+      fs.statSync(path.join(root, chapter)).isDirectory()
+        ? fs
+            .readdirSync(path.join(root, chapter))
+            .filter((f) => f.endsWith('.ts'))
+            .sort()
+            .map((f) => `${chapter}/${f}`)
+        : [],
+    );
 }
 
 /** Exported names with their types as the compiler prints them. */
@@ -29,7 +36,10 @@ function exportedTypes(program: ts.Program, file: string): Map<string, string> {
   const moduleSymbol = checker.getSymbolAtLocation(source);
   const result = new Map<string, string>();
   for (const symbol of moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : []) {
-    result.set(symbol.name, checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, source)));
+    result.set(
+      symbol.name,
+      checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, source)),
+    );
   }
   return result;
 }
@@ -49,12 +59,24 @@ describe('exercise contract', () => {
   it('stubs and answers export the same names with the same types', function () {
     this.timeout(120000);
     const all = files.flatMap((f) => [path.join(EXERCISES, f), path.join(SOLUTIONS, f)]);
-    const program = ts.createProgram(all, { strict: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true, skipLibCheck: true, noEmit: true });
+    const program = ts.createProgram(all, {
+      strict: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+      skipLibCheck: true,
+      noEmit: true,
+    });
     for (const f of files) {
       const stub = exportedTypes(program, path.join(EXERCISES, f));
       const answer = exportedTypes(program, path.join(SOLUTIONS, f));
       assert.ok(stub.size > 0, `${f}: the stub exports nothing`);
-      assert.deepEqual([...answer.entries()], [...stub.entries()], `${f}: exports differ between exercises/ and solutions/`);
+      assert.deepEqual(
+        [...answer.entries()],
+        [...stub.entries()],
+        `${f}: exports differ between exercises/ and solutions/`,
+      );
     }
   });
 
@@ -75,7 +97,8 @@ describe('exercise contract', () => {
     it(`${spec.chapter}/${spec.exercise}: the untouched stub earns zero, each test saying "not implemented yet"`, () => {
       const result = gradeExercise(spec, EXERCISES);
       assert.equal(result.earned, 0);
-      for (const t of result.tests) assert.match(t.feedback, /not implemented yet \(exercises\//, t.name);
+      for (const t of result.tests)
+        assert.match(t.feedback, /not implemented yet \(exercises\//, t.name);
     });
   }
 });
@@ -98,23 +121,44 @@ describe('grading framework', () => {
         return tf.softmax(tf.where(keep.broadcastTo(s.shape), s, tf.fill(s.shape, -Infinity)));
       });`);
     const result = gradeExercise(spec, dir);
-    assert.ok(result.earned > 0 && result.earned < result.possible, `earned ${result.earned} of ${result.possible}`);
+    assert.ok(
+      result.earned > 0 && result.earned < result.possible,
+      `earned ${result.earned} of ${result.possible}`,
+    );
     const failed = result.tests.filter((t) => !t.passed);
-    assert.deepEqual(failed.map((t) => t.name), ['returns zeros, not NaN, for a row with no valid key']);
-    assert.match(failed[0].feedback, /maskedSoftmax\(scores \[2, 3, 4\], validLens \[0,\d\]\): values differ at \[0, 0, 0\]: got NaN, expected 0 .*Hint: validLens\[0\] = 0/);
+    assert.deepEqual(
+      failed.map((t) => t.name),
+      ['returns zeros, not NaN, for a row with no valid key'],
+    );
+    assert.match(
+      failed[0].feedback,
+      /maskedSoftmax\(scores \[2, 3, 4\], validLens \[0,\d\]\): values differ at \[0, 0, 0\]: got NaN, expected 0 .*Hint: validLens\[0\] = 0/,
+    );
   });
 
   it('earns nothing for an answer that ignores the mask', () => {
-    const result = gradeExercise(spec, write(`const tf = require(${tfPath}); exports.maskedSoftmax = (s) => tf.softmax(s);`));
+    const result = gradeExercise(
+      spec,
+      write(`const tf = require(${tfPath}); exports.maskedSoftmax = (s) => tf.softmax(s);`),
+    );
     assert.equal(result.earned, 0);
   });
 
   it('reports a wrong shape, a non-tensor, a crash and a missing file without crashing itself', () => {
     const cases: [string, RegExp][] = [
-      [`const tf = require(${tfPath}); exports.maskedSoftmax = (s) => s.slice([0, 0, 0], [1, 1, 1]);`, /shape \[1, 1, 1\] != expected/],
+      [
+        `const tf = require(${tfPath}); exports.maskedSoftmax = (s) => s.slice([0, 0, 0], [1, 1, 1]);`,
+        /shape \[1, 1, 1\] != expected/,
+      ],
       [`exports.maskedSoftmax = () => [[0.5, 0.5]];`, /expected a tf\.Tensor, got an array/],
-      [`exports.maskedSoftmax = () => { throw new RangeError('boom'); };`, /your code threw RangeError: boom/],
-      [`throw new Error('broken at import');`, /could not load 02-scoring-functions\/masked-softmax\.ts: your code threw Error: broken at import/],
+      [
+        `exports.maskedSoftmax = () => { throw new RangeError('boom'); };`,
+        /your code threw RangeError: boom/,
+      ],
+      [
+        `throw new Error('broken at import');`,
+        /could not load 02-scoring-functions\/masked-softmax\.ts: your code threw Error: broken at import/,
+      ],
     ];
     for (const [body, message] of cases) {
       const result = gradeExercise(spec, write(body));

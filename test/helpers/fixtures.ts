@@ -23,7 +23,8 @@ const cases = (raw as unknown as { cases: Record<string, FixtureCase> }).cases;
 /** One fixture case by name; throws if the fixture file lacks it. */
 export function fixture(name: string): FixtureCase {
   const c = cases[name];
-  if (!c) throw new Error(`no fixture case named ${name}; regenerate test/fixtures/torch-attention.json`);
+  if (!c)
+    throw new Error(`no fixture case named ${name}; regenerate test/fixtures/torch-attention.json`);
   return c;
 }
 
@@ -33,7 +34,10 @@ export function fixtureNames(prefix: string): string[] {
 }
 
 /** A fixture value as a tensor: `{shape, data}` keeps its shape, int lists become int32 valid lengths. */
-export function ft(value: FixtureValue | undefined, dtype: 'float32' | 'int32' | 'bool' = 'float32'): tf.Tensor {
+export function ft(
+  value: FixtureValue | undefined,
+  dtype: 'float32' | 'int32' | 'bool' = 'float32',
+): tf.Tensor {
   if (value === undefined) throw new Error('fixture value is missing');
   if (typeof value === 'number') return tf.scalar(value, dtype);
   if (!Array.isArray(value)) return tf.tensor(value.data, value.shape, dtype);

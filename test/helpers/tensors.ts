@@ -16,7 +16,11 @@ export interface ExpectCloseOptions extends CloseOptions {
  * checking dtype (when `expected` is a tensor), then shape, then values; the message shows the
  * worst element.
  */
-export function expectTensorsClose(actual: tf.Tensor, expected: ExpectedTensor, opts: ExpectCloseOptions = {}): void {
+export function expectTensorsClose(
+  actual: tf.Tensor,
+  expected: ExpectedTensor,
+  opts: ExpectCloseOptions = {},
+): void {
   const mismatch = describeMismatch(actual, expected, opts);
   if (mismatch !== null) assert.fail(`${opts.label ?? 'tensor'}: ${mismatch}`);
 }
@@ -51,7 +55,11 @@ export function checkGradients(
   opts: GradCheckOptions = {},
 ): void {
   const { eps = 1e-2, tol = 1e-3, label = 'gradient' } = opts;
-  const analytic = tf.tidy(() => tf.grads(f)(inputs).map((g) => g.dataSync() as Float32Array));
+  const analytic = tf.tidy(() =>
+    tf
+      .grads(f)(inputs)
+      .map((g) => g.dataSync() as Float32Array),
+  );
   inputs.forEach((x, k) => {
     const base = x.dataSync().slice();
     const grad = analytic[k];
@@ -77,7 +85,11 @@ export function checkGradients(
  * Like `checkGradients`, for the trainable variables a scalar function reads: compares
  * `tf.variableGrads(f)` with central differences obtained by nudging each variable element in place.
  */
-export function checkVariableGradients(f: () => tf.Scalar, vars: tf.Variable[], opts: GradCheckOptions = {}): void {
+export function checkVariableGradients(
+  f: () => tf.Scalar,
+  vars: tf.Variable[],
+  opts: GradCheckOptions = {},
+): void {
   const { eps = 1e-2, tol = 1e-3, label = 'gradient' } = opts;
   const { value, grads } = tf.variableGrads(f, vars);
   value.dispose();

@@ -43,7 +43,9 @@ export interface ExerciseSpec<M = unknown> {
 export function defineExercise<M>(spec: ExerciseSpec<M>): ExerciseSpec<M> {
   for (const t of spec.tests) {
     if (!Number.isInteger(t.points) || t.points < 1) {
-      throw new RangeError(`${spec.exercise} / ${t.name}: points must be a positive integer, got ${t.points}`);
+      throw new RangeError(
+        `${spec.exercise} / ${t.name}: points must be a positive integer, got ${t.points}`,
+      );
     }
   }
   return spec;
@@ -71,7 +73,11 @@ export interface ExpectCloseOptions extends CloseOptions {
 }
 
 /** Fails with "call: what differs (hint)" unless `got` is a tensor close to `expected`. */
-export function expectClose(got: unknown, expected: ExpectedTensor, opts: ExpectCloseOptions): void {
+export function expectClose(
+  got: unknown,
+  expected: ExpectedTensor,
+  opts: ExpectCloseOptions,
+): void {
   const mismatch = describeMismatch(got, expected, opts);
   if (mismatch !== null) {
     throw new Feedback(`${opts.call}: ${mismatch}${opts.hint ? `. Hint: ${opts.hint}` : ''}`);
@@ -111,9 +117,13 @@ function explain(error: unknown): string {
 }
 
 /** Loads `<answersRoot>/<chapter>/<file>`; an error loading it fails every test with its message. */
-function loadAnswers(spec: ExerciseSpec, answersRoot: string): { module?: unknown; error?: string } {
+function loadAnswers(
+  spec: ExerciseSpec,
+  answersRoot: string,
+): { module?: unknown; error?: string } {
   const file = path.resolve(answersRoot, spec.chapter, spec.file);
-  if (!fs.existsSync(file)) return { error: `missing answer file ${path.relative(process.cwd(), file)}` };
+  if (!fs.existsSync(file))
+    return { error: `missing answer file ${path.relative(process.cwd(), file)}` };
   try {
     return { module: require(file) };
   } catch (error) {
@@ -135,11 +145,24 @@ export function gradeExercise(spec: ExerciseSpec, answersRoot: string): Exercise
       }
     }
     const passed = feedback === '';
-    tests.push({ name: test.name, points: test.points, earned: passed ? test.points : 0, passed, feedback });
+    tests.push({
+      name: test.name,
+      points: test.points,
+      earned: passed ? test.points : 0,
+      passed,
+      feedback,
+    });
   }
   const possible = tests.reduce((s, t) => s + t.points, 0);
   const earned = tests.reduce((s, t) => s + t.earned, 0);
-  return { chapter: spec.chapter, exercise: spec.exercise, title: spec.title, earned, possible, tests };
+  return {
+    chapter: spec.chapter,
+    exercise: spec.exercise,
+    title: spec.title,
+    earned,
+    possible,
+    tests,
+  };
 }
 
 /** Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, sorted by chapter and file. */
@@ -148,10 +171,14 @@ export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
   for (const chapter of fs.readdirSync(gradedRoot).sort()) {
     const dir = path.join(gradedRoot, chapter);
     if (!fs.statSync(dir).isDirectory()) continue;
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .sort()) {
       const mod = require(path.resolve(dir, file)) as Record<string, unknown>;
       for (const value of Object.values(mod)) {
-        if (value && typeof value === 'object' && 'tests' in value && 'exercise' in value) specs.push(value as ExerciseSpec);
+        if (value && typeof value === 'object' && 'tests' in value && 'exercise' in value)
+          specs.push(value as ExerciseSpec);
       }
     }
   }
