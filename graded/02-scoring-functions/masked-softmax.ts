@@ -16,8 +16,22 @@ function sample(seed: number, [b, t, s]: [number, number, number], scale = 1, wi
   return { scores, validLens: tf.tensor1d(lens, 'int32') };
 }
 
-const call = (x: ReturnType<typeof sample>) =>
+type Sample = ReturnType<typeof sample>;
+
+const call = (x: Sample) =>
   `maskedSoftmax(${arg('scores', x.scores)}, validLens ${JSON.stringify(Array.from(x.validLens.dataSync()))})`;
+
+/** Fails with the call, the difference and `hint` unless the answer matches the library's masked softmax. */
+function agreesWithReference(
+  answer: typeof Answers.maskedSoftmax,
+  x: Sample,
+  hint?: string,
+): tf.Tensor {
+  const got = answer(x.scores, x.validLens);
+  const expected = reference(x.scores, { validLens: x.validLens });
+  expectClose(got, expected, { call: call(x), atol: 1e-5, hint });
+  return got;
+}
 
 export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
   chapter: '02-scoring-functions',
@@ -35,15 +49,7 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
           [13, [1, 6, 2]],
         ] as const) {
           const x = sample(seed, [...shape]);
-          expectClose(
-            maskedSoftmax(x.scores, x.validLens),
-            reference(x.scores, { validLens: x.validLens }),
-            {
-              call: call(x),
-              atol: 1e-5,
-              hint: 'softmax over the first validLens[b] keys only',
-            },
-          );
+          agreesWithReference(maskedSoftmax, x, 'softmax over the first validLens[b] keys only');
         }
       },
     },
@@ -52,12 +58,7 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(21, [3, 2, 6]);
-        const w = maskedSoftmax(x.scores, x.validLens);
-        expectClose(w, reference(x.scores, { validLens: x.validLens }), {
-          call: call(x),
-          atol: 1e-5,
-        });
-        const values = w.arraySync() as number[][][];
+        const values = agreesWithReference(maskedSoftmax, x).arraySync() as number[][][];
         const lens = Array.from(x.validLens.dataSync());
         values.forEach((rows, b) =>
           rows.forEach((row, t) =>
@@ -76,14 +77,10 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(31, [2, 3, 4], 1, true);
-        expectClose(
-          maskedSoftmax(x.scores, x.validLens),
-          reference(x.scores, { validLens: x.validLens }),
-          {
-            call: call(x),
-            atol: 1e-5,
-            hint: 'validLens[0] = 0, so every row of batch element 0 must be all zeros (not NaN)',
-          },
+        agreesWithReference(
+          maskedSoftmax,
+          x,
+          'validLens[0] = 0, so every row of batch element 0 must be all zeros (not NaN)',
         );
       },
     },
@@ -92,14 +89,10 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(41, [2, 2, 5], 1000);
-        expectClose(
-          maskedSoftmax(x.scores, x.validLens),
-          reference(x.scores, { validLens: x.validLens }),
-          {
-            call: call(x),
-            atol: 1e-5,
-            hint: 'exp(1000) overflows; subtract the row maximum first (tf.softmax does)',
-          },
+        agreesWithReference(
+          maskedSoftmax,
+          x,
+          'exp(1000) overflows; subtract the row maximum first (tf.softmax does)',
         );
       },
     },

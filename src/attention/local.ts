@@ -4,6 +4,7 @@
  * favouring positions near `p_t` with a Gaussian.
  */
 import * as tf from '@tensorflow/tfjs';
+import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
@@ -82,10 +83,7 @@ export class LocalPAttention extends Module {
       bias: false,
       seed: deriveSeed(seed, 'wP'),
     });
-    const limit = Math.sqrt(3 / hiddenDim);
-    this.vP = parameter(
-      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'vP')),
-    );
+    this.vP = parameter(lecunUniform([hiddenDim], hiddenDim, deriveSeed(seed, 'vP')));
     this.wA = new Linear({
       inFeatures: queryDim,
       outFeatures: keyDim,

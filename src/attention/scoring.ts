@@ -3,6 +3,7 @@
  * `[B, T, S]`; `apply` turns them into weights with a (masked) softmax and pools the values.
  */
 import * as tf from '@tensorflow/tfjs';
+import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
@@ -44,6 +45,29 @@ export function scaledDotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
   checkQueryKey(query, key);
   const d = dimOf(query, -1);
   return tf.tidy(() => tf.div(tf.matMul(query, key, false, true), Math.sqrt(d)) as tf.Tensor3D);
+}
+
+/**
+ * The additive score given already projected queries and keys:
+ * `scores[b, t, s] = v . tanh(q[b, t] + k[b, s])`. Shared by Bahdanau's additive attention and
+ * Luong's concat attention, which differ only in how they project.
+ * @param q `[B, T, A]` projected queries
+ * @param k `[B, S, A]` projected keys
+ * @param v `[A]`
+ * @returns `[B, T, S]`
+ */
+export function additiveScores(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor3D {
+  const dims = checkShape(q, ['B', 'T', 'A'], 'q');
+  checkShape(k, ['B', 'S', 'A'], 'k', { dims });
+  checkShape(v, ['A'], 'v', { dims });
+  const [batch, queryLen, keyLen, hidden] = [dims.B.size, dims.T.size, dims.S.size, dims.A.size];
+  return tf.tidy(() => {
+    // [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]: every (query, key) pair
+    const features = tf.tanh(tf.add(q.expandDims(2), k.expandDims(1)));
+    const flat = features.reshape([-1, hidden]); // [B, T, S, A] -> [B*T*S, A]
+    const scores = tf.matMul(flat, v.reshape([hidden, 1])); // [B*T*S, A] x [A, 1] -> [B*T*S, 1]
+    return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
+  });
 }
 
 /** An attention layer defined by its scoring function; pooling and masking are shared. */
@@ -127,24 +151,12 @@ export class AdditiveAttention extends ScoredAttention {
       bias: false,
       seed: deriveSeed(seed, 'wK'),
     });
-    const limit = Math.sqrt(3 / hiddenDim);
-    this.v = parameter(
-      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')),
-    );
+    this.v = parameter(lecunUniform([hiddenDim], hiddenDim, deriveSeed(seed, 'v')));
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-    const { queryDim, keyDim, hiddenDim } = this.config;
-    checkQueryKey(query, key, queryDim, keyDim);
-    const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
-    return tf.tidy(() => {
-      const q = this.wQ.apply(query).expandDims(2); // [B, T, Dq] -> [B, T, 1, A]
-      const k = this.wK.apply(key).expandDims(1); // [B, S, Dk] -> [B, 1, S, A]
-      const features = tf.tanh(tf.add(q, k)); // broadcast -> [B, T, S, A]
-      const flat = features.reshape([-1, hiddenDim]); // [B, T, S, A] -> [B*T*S, A]
-      const scores = tf.matMul(flat, this.v.reshape([hiddenDim, 1])); // [B*T*S, A] x [A, 1] -> [B*T*S, 1]
-      return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
-    });
+    checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
+    return tf.tidy(() => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v)); // [B, T, S]
   }
 
   variables(): tf.Variable[] {
@@ -228,28 +240,22 @@ export class LuongConcatAttention extends ScoredAttention {
       bias: false,
       seed: deriveSeed(seed, 'wA'),
     });
-    const limit = Math.sqrt(3 / hiddenDim);
-    this.v = parameter(
-      tf.randomUniform([hiddenDim], -limit, limit, 'float32', deriveSeed(seed, 'v')),
-    );
+    this.v = parameter(lecunUniform([hiddenDim], hiddenDim, deriveSeed(seed, 'v')));
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     const { queryDim, keyDim, hiddenDim } = this.config;
     checkQueryKey(query, key, queryDim, keyDim);
-    const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
     return tf.tidy(() => {
       const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
       const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
+      // Flattened to 2-D: tfjs has no gradient for the weight of a [B, L, K] x [K, A] matMul.
+      const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
       const q = tf
         .matMul(query.reshape([-1, queryDim]), wTop)
-        .reshape([batch, queryLen, 1, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, 1, A]
-      const k = tf
-        .matMul(key.reshape([-1, keyDim]), wBottom)
-        .reshape([batch, 1, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, 1, S, A]
-      const features = tf.tanh(tf.add(q, k)); // [B, T, S, A]
-      const scores = tf.matMul(features.reshape([-1, hiddenDim]), this.v.reshape([hiddenDim, 1])); // [B*T*S, A] x [A, 1]
-      return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
+        .reshape([batch, queryLen, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, A]
+      const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, S, A]
+      return additiveScores(q, k, this.v); // [B, T, S]
     });
   }
 

@@ -19,3 +19,14 @@ export function normalInit(shape: number[], std: number, seed: number): tf.Tenso
   shape.forEach((d, i) => checkInt(d, `shape[${i}]`));
   return tf.randomNormal(shape, 0, std, 'float32', seed);
 }
+
+/**
+ * LeCun uniform initialisation `U(-a, a)`, `a = sqrt(3 / fanIn)`, which gives variance `1 / fanIn`.
+ * Used for scoring vectors such as `v` in `v^T tanh(...)`, whose fan-in is the hidden width.
+ */
+export function lecunUniform(shape: number[], fanIn: number, seed: number): tf.Tensor {
+  shape.forEach((d, i) => checkInt(d, `shape[${i}]`));
+  checkInt(fanIn, 'fanIn');
+  const limit = Math.sqrt(3 / fanIn);
+  return tf.randomUniform(shape, -limit, limit, 'float32', seed);
+}

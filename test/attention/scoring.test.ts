@@ -7,6 +7,7 @@ import {
   LuongConcatAttention,
   LuongGeneralAttention,
   ScoredAttention,
+  additiveScores,
   dotScores,
   scaledDotScores,
 } from '../../src/attention/scoring';
@@ -272,6 +273,11 @@ describe('scoring functions: errors and hygiene', () => {
       'a non-integer hidden width',
       () => new AdditiveAttention({ queryDim: 3, keyDim: 4, hiddenDim: 2.5 }),
       /hiddenDim: expected an integer >= 1, got number 2.5/,
+    ],
+    [
+      'projected keys of another hidden width',
+      () => additiveScores(tf.zeros([2, 3, 4]), tf.zeros([2, 5, 3]), tf.zeros([4])),
+      /k: expected shape \[B, S, A\] with A = 4 \(from q\), got \[2, 5, 3\]/,
     ],
     [
       'a missing value',
