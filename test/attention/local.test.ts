@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { LocalPAttention } from '../../src/attention/local';
-import { fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
+import { expectFixtureGrads, fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
 import {
   checkGradients,
   checkVariableGradients,
@@ -44,12 +44,7 @@ describe('Luong local-p attention', () => {
         W_a: layer.wA.weight,
       },
     );
-    for (const n of Object.keys(g))
-      expectTensorsClose(g[n], c.grads![n] as never, {
-        atol: 1e-5,
-        rtol: 1e-5,
-        label: `grad ${n}`,
-      });
+    expectFixtureGrads(g, c);
     layer.dispose();
   });
 

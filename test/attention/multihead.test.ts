@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { MultiHeadAttention, mergeHeads, splitHeads } from '../../src/attention/multihead';
 import { scaledDotProductAttention } from '../../src/attention/pooling';
-import { fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
+import { expectFixtureGrads, fixture, ft, gradsOfWeightedSum } from '../helpers/fixtures';
 import {
   checkGradients,
   checkVariableGradients,
@@ -73,12 +73,7 @@ describe('multi-head attention', () => {
     expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
     expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
     const g = gradsOfWeightedSum(() => run().output, c.upstream!, { query, key, value, ...vars });
-    for (const n of Object.keys(g))
-      expectTensorsClose(g[n], c.grads![n] as never, {
-        atol: 1e-5,
-        rtol: 1e-5,
-        label: `grad ${n}`,
-      });
+    expectFixtureGrads(g, c);
     mha.dispose();
   });
 
@@ -92,12 +87,7 @@ describe('multi-head attention', () => {
       expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
       expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
       const g = gradsOfWeightedSum(() => run().output, c.upstream!, { x, ...vars });
-      for (const n of Object.keys(g))
-        expectTensorsClose(g[n], c.grads![n] as never, {
-          atol: 1e-5,
-          rtol: 1e-5,
-          label: `grad ${n}`,
-        });
+      expectFixtureGrads(g, c);
       mha.dispose();
     });
   }

@@ -11,15 +11,19 @@ import {
   dotScores,
   scaledDotScores,
 } from '../../src/attention/scoring';
-import { fixture, fixtureNames, ft, gradsOfWeightedSum } from '../helpers/fixtures';
+import {
+  expectFixtureGrads,
+  fixture,
+  fixtureNames,
+  ft,
+  gradsOfWeightedSum,
+} from '../helpers/fixtures';
 import {
   checkGradients,
   checkVariableGradients,
   expectNoLeak,
   expectTensorsClose,
 } from '../helpers/tensors';
-
-const GRAD_TOL = { atol: 1e-5, rtol: 1e-5 };
 
 describe('attention pooling (hand-computed)', () => {
   let value: tf.Tensor;
@@ -90,87 +94,55 @@ describe('scoring functions match PyTorch', () => {
         );
       }
       const g = gradsOfWeightedSum(() => run().output, c.upstream!, { query, key, value });
-      for (const n of ['query', 'key', 'value'])
-        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
+      expectFixtureGrads(g, c);
     });
   }
 
-  for (const name of fixtureNames('additive')) {
-    it(`${name} (Bahdanau): scores, weights, output and gradients`, () => {
-      const c = fixture(name);
-      const [query, key, value] = ['query', 'key', 'value'].map((n) =>
-        tf.variable(ft(c.inputs![n])),
-      );
-      const validLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
-      const layer = new AdditiveAttention({ queryDim: 4, keyDim: 6, hiddenDim: 8 });
-      layer.wQ.setWeights(ft(c.params!.W_q));
-      layer.wK.setWeights(ft(c.params!.W_k));
-      layer.v.assign(ft(c.params!.w_v));
-      expectTensorsClose(layer.score(query, key), c.outputs.scores, { label: 'scores' });
-      const { output, weights } = layer.apply(query, key, value, { validLens });
-      expectTensorsClose(weights, c.outputs.weights, { label: 'weights' });
-      expectTensorsClose(output, c.outputs.output, { label: 'output' });
-      const g = gradsOfWeightedSum(
-        () => layer.apply(query, key, value, { validLens }).output,
-        c.upstream!,
-        {
-          query,
-          key,
-          value,
-          W_q: layer.wQ.weight,
-          W_k: layer.wK.weight,
-          w_v: layer.v,
-        },
-      );
-      for (const n of Object.keys(g))
-        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
-      layer.dispose();
-    });
-  }
-
-  const luong: [
-    string,
-    () => LuongGeneralAttention | LuongConcatAttention,
-    (l: never, c: ReturnType<typeof fixture>) => Record<string, tf.Variable>,
-  ][] = [
+  /** A layer built for a fixture case, and its variables under the fixture's parameter names. */
+  type Loaded = { layer: ScoredAttention; params: Record<string, tf.Variable> };
+  const layers: [string, (c: ReturnType<typeof fixture>) => Loaded][] = [
+    ...fixtureNames('additive').map((name): [string, (c: ReturnType<typeof fixture>) => Loaded] => [
+      name,
+      (c) => {
+        const layer = new AdditiveAttention({ queryDim: 4, keyDim: 6, hiddenDim: 8 });
+        layer.wQ.setWeights(ft(c.params!.W_q));
+        layer.wK.setWeights(ft(c.params!.W_k));
+        layer.v.assign(ft(c.params!.w_v));
+        return { layer, params: { W_q: layer.wQ.weight, W_k: layer.wK.weight, w_v: layer.v } };
+      },
+    ]),
     [
       'luong_general',
-      () => new LuongGeneralAttention({ queryDim: 4, keyDim: 6 }),
-      (l: LuongGeneralAttention, c) => {
-        l.wA.setWeights(ft(c.params!.W));
-        return { W: l.wA.weight };
+      (c) => {
+        const layer = new LuongGeneralAttention({ queryDim: 4, keyDim: 6 });
+        layer.wA.setWeights(ft(c.params!.W));
+        return { layer, params: { W: layer.wA.weight } };
       },
     ],
     [
       'luong_concat',
-      () => new LuongConcatAttention({ queryDim: 4, keyDim: 6, hiddenDim: 8 }),
-      (l: LuongConcatAttention, c) => {
-        l.wA.setWeights(ft(c.params!.W));
-        l.v.assign(ft(c.params!.v));
-        return { W: l.wA.weight, v: l.v };
+      (c) => {
+        const layer = new LuongConcatAttention({ queryDim: 4, keyDim: 6, hiddenDim: 8 });
+        layer.wA.setWeights(ft(c.params!.W));
+        layer.v.assign(ft(c.params!.v));
+        return { layer, params: { W: layer.wA.weight, v: layer.v } };
       },
     ],
   ];
-  for (const [name, make, load] of luong) {
+  for (const [name, load] of layers) {
     it(`${name}: scores, weights, output and gradients`, () => {
       const c = fixture(name);
       const [query, key, value] = ['query', 'key', 'value'].map((n) =>
         tf.variable(ft(c.inputs![n])),
       );
-      const validLens = ft(c.inputs!.validLens);
-      const layer = make();
-      const params = load(layer as never, c);
+      const validLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
+      const { layer, params } = load(c);
       expectTensorsClose(layer.score(query, key), c.outputs.scores, { label: 'scores' });
       const { output, weights } = layer.apply(query, key, value, { validLens });
       expectTensorsClose(weights, c.outputs.weights, { label: 'weights' });
       expectTensorsClose(output, c.outputs.output, { label: 'output' });
-      const g = gradsOfWeightedSum(
-        () => layer.apply(query, key, value, { validLens }).output,
-        c.upstream!,
-        { query, key, value, ...params },
-      );
-      for (const n of Object.keys(g))
-        expectTensorsClose(g[n], c.grads![n] as never, { ...GRAD_TOL, label: `grad ${n}` });
+      const run = () => layer.apply(query, key, value, { validLens }).output;
+      expectFixtureGrads(gradsOfWeightedSum(run, c.upstream!, { query, key, value, ...params }), c);
       layer.dispose();
     });
   }

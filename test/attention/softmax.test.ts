@@ -3,7 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { causalMask, combineMasks, validLensMask } from '../../src/attention/masks';
 import { maskedSoftmax, softmax } from '../../src/attention/softmax';
 import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
-import { fixture, fixtureNames, ft, gradsOfWeightedSum } from '../helpers/fixtures';
+import {
+  expectFixtureGrads,
+  fixture,
+  fixtureNames,
+  ft,
+  gradsOfWeightedSum,
+} from '../helpers/fixtures';
 
 const E = Math.E;
 
@@ -33,7 +39,7 @@ describe('softmax with temperature', () => {
       const x = tf.variable(ft(c.inputs!.x));
       expectTensorsClose(softmax(x, tau), c.outputs.output, { label: 'output' });
       const g = gradsOfWeightedSum(() => softmax(x, tau), c.upstream!, { x });
-      expectTensorsClose(g.x, c.grads!.x as never, { atol: 1e-5, rtol: 1e-5, label: 'grad x' });
+      expectFixtureGrads(g, c);
       x.dispose();
     });
   }
@@ -174,7 +180,7 @@ describe('masked softmax', () => {
         : { validLens: ft(c.inputs!.validLens) };
       expectTensorsClose(maskedSoftmax(x, opts), c.outputs.output, { label: 'output' });
       const g = gradsOfWeightedSum(() => maskedSoftmax(x, opts), c.upstream!, { x });
-      expectTensorsClose(g.x, c.grads!.x as never, { atol: 1e-5, rtol: 1e-5, label: 'grad x' });
+      expectFixtureGrads(g, c);
       x.dispose();
     });
   }

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import raw from '../fixtures/torch-attention.json';
+import { expectTensorsClose } from './tensors';
 
 export type FixtureTensor = { shape: number[]; data: number[] };
 export type FixtureValue = FixtureTensor | number[] | number[][] | number;
@@ -62,4 +63,14 @@ export function gradsOfWeightedSum(
   const byName: Record<string, tf.Tensor> = {};
   for (const n of names) byName[n] = grads[vars[n].name];
   return byName;
+}
+
+/** Asserts that every computed gradient equals the fixture's gradient of the same name (1e-5). */
+export function expectFixtureGrads(grads: Record<string, tf.Tensor>, c: FixtureCase): void {
+  for (const [name, grad] of Object.entries(grads)) {
+    const expected = c.grads?.[name];
+    if (expected === undefined) throw new Error(`fixture has no gradient named ${name}`);
+    const value = typeof expected === 'number' ? tf.scalar(expected) : expected;
+    expectTensorsClose(grad, value, { atol: 1e-5, rtol: 1e-5, label: `grad ${name}` });
+  }
 }
