@@ -72,6 +72,29 @@ async function runOn(
 }
 
 /**
+ * Builds a small tf.layers model on `backend`, fits it as `fitArgs` says, and returns every weight's
+ * values after the fit; restores the previous backend and frees everything it made.
+ */
+async function weightsAfterFit(
+  backend: 'cpu' | 'wasm',
+  build: () => { model: tf.Sequential; xs: tf.Tensor; ys: tf.Tensor },
+  fitArgs: tf.ModelFitArgs,
+): Promise<Float32Array[]> {
+  const before = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    const { model, xs, ys } = build();
+    await model.fit(xs, ys, { verbose: 0, shuffle: false, ...fitArgs });
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    tf.dispose([xs, ys]);
+    model.dispose();
+    return weights;
+  } finally {
+    await tf.setBackend(before);
+  }
+}
+
+/**
  * Asserts that wasm computes what cpu computes, for every output of `fn`, within `atol` (default
  * `ATOL`) plus `rtol` times the magnitude (default 0; long float32 sums need some).
  */
@@ -254,28 +277,17 @@ describe('wasm fixes', () => {
       const x = randomValues([6, 5], 8);
       const y = randomValues([6, 3], 9);
       const kernel = randomValues([5, 3], 10);
-      const step = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
-        const before = tf.getBackend();
-        await tf.setBackend(backend);
-        try {
-          const model = tf.sequential({
-            layers: [tf.layers.dense({ inputShape: [5], units: 3, activation: 'relu' })],
-          });
-          tf.tidy(() => model.layers[0].setWeights([toTensor(kernel), tf.zeros([3])]));
-          model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
-          const xs = toTensor(x);
-          const ys = toTensor(y);
-          await model.fit(xs, ys, { epochs: 2, batchSize: 6, verbose: 0, shuffle: false });
-          const w = model.layers[0].getWeights()[0].dataSync() as Float32Array;
-          tf.dispose([xs, ys]);
-          model.dispose();
-          return w;
-        } finally {
-          await tf.setBackend(before);
-        }
+      const build = () => {
+        const model = tf.sequential({
+          layers: [tf.layers.dense({ inputShape: [5], units: 3, activation: 'relu' })],
+        });
+        tf.tidy(() => model.layers[0].setWeights([toTensor(kernel), tf.zeros([3])]));
+        model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+        return { model, xs: toTensor(x), ys: toTensor(y) };
       };
-      const expected = await step('cpu');
-      const actual = tf.tensor(await step('wasm'), [5, 3]);
+      const fit = { epochs: 2, batchSize: 6 };
+      const [expected] = await weightsAfterFit('cpu', build, fit);
+      const actual = tf.tensor((await weightsAfterFit('wasm', build, fit))[0], [5, 3]);
       expectTensorsClose(actual, { shape: [5, 3], data: Array.from(expected) }, { atol: ATOL });
       actual.dispose();
     });
@@ -505,35 +517,24 @@ describe('wasm fixes', () => {
       const dense = randomValues([12, 1], 24);
       const ids = Float32Array.from([0, 1, 2, 3, 4, 5, 5, 4, 1]); // 3 sequences of 3 ids
       const targets = Float32Array.from([0.5, -1, 2]);
-      const step = async (backend: 'cpu' | 'wasm'): Promise<Float32Array[]> => {
-        const before = tf.getBackend();
-        await tf.setBackend(backend);
-        try {
-          const model = tf.sequential({
-            layers: [
-              tf.layers.embedding({ inputDim: 6, outputDim: 4, inputLength: 3 }),
-              tf.layers.flatten(),
-              tf.layers.dense({ units: 1, useBias: false }),
-            ],
-          });
-          tf.tidy(() => {
-            model.layers[0].setWeights([toTensor(table)]);
-            model.layers[2].setWeights([toTensor(dense)]);
-          });
-          model.compile({ optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError' });
-          const xs = tf.tensor2d(ids, [3, 3]);
-          const ys = tf.tensor2d(targets, [3, 1]);
-          await model.fit(xs, ys, { epochs: 1, batchSize: 3, verbose: 0, shuffle: false });
-          const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
-          tf.dispose([xs, ys]);
-          model.dispose();
-          return weights;
-        } finally {
-          await tf.setBackend(before);
-        }
+      const build = () => {
+        const model = tf.sequential({
+          layers: [
+            tf.layers.embedding({ inputDim: 6, outputDim: 4, inputLength: 3 }),
+            tf.layers.flatten(),
+            tf.layers.dense({ units: 1, useBias: false }),
+          ],
+        });
+        tf.tidy(() => {
+          model.layers[0].setWeights([toTensor(table)]);
+          model.layers[2].setWeights([toTensor(dense)]);
+        });
+        model.compile({ optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError' });
+        return { model, xs: tf.tensor2d(ids, [3, 3]), ys: tf.tensor2d(targets, [3, 1]) };
       };
-      const expected = await step('cpu');
-      const actual = await step('wasm');
+      const fit = { epochs: 1, batchSize: 3 };
+      const expected = await weightsAfterFit('cpu', build, fit);
+      const actual = await weightsAfterFit('wasm', build, fit);
       // The embedding table moved (the gradient reached it) and equals cpu's.
       assert.ok(
         expected[0].some((v, i) => Math.abs(v - table.data[i]) > 1e-3),
