@@ -8,7 +8,7 @@ import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
-import { checkFinite, checkInt, checkShape } from '../core/shapes';
+import { checkFinite, checkInt, checkShape, withInputsChecked } from '../core/shapes';
 import { checkValidLens } from './masks';
 import { maskedSoftmax } from './softmax';
 
@@ -105,6 +105,7 @@ export class LocalPAttention extends Module {
     checkShape(value, ['B', 'S', 'Dv'], 'value', { dims });
     checkFinite(query, 'query');
     checkFinite(key, 'key');
+    checkFinite(value, 'value');
     const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
     if (validLens !== undefined) {
       checkValidLens(validLens, batch, queryLen, keyLen);
@@ -113,27 +114,35 @@ export class LocalPAttention extends Module {
       if (Math.min(...validLens.dataSync()) < 1)
         throw new RangeError('validLens: expected every source length >= 1, got 0');
     }
-    return tf.tidy(() => {
-      const lens = validLens ? validLens.toFloat() : tf.fill([batch], keyLen); // [B]
-      // 1) predicted centre: [B, T, Dq] -> [B*T, A] -> [B*T, 1] -> [B, T]
-      const hidden = tf.tanh(this.wP.apply(query)).reshape([-1, hiddenDim]);
-      const logits = tf.matMul(hidden, this.vP.reshape([hiddenDim, 1])).reshape([batch, queryLen]);
-      const positions = tf.mul(
-        tf.sigmoid(logits),
-        tf.sub(lens, 1).reshape([batch, 1]),
-      ) as tf.Tensor2D;
-      // 2) general scores, softmax inside the window: [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
-      const scores = tf.matMul(this.wA.apply(query), key, false, true);
-      const inWindow = windowMask(positions, lens as tf.Tensor1D, keyLen, window);
-      const align = maskedSoftmax(scores, { mask: tf.cast(inWindow, 'bool') });
-      // 3) favour the centre: exp(-(s - p)^2 / (2 sigma^2)), sigma = D / 2
-      const sigma = Math.max(window / 2, 1e-6);
-      const offsets = tf.sub(tf.range(0, keyLen).reshape([1, 1, keyLen]), positions.expandDims(2)); // [B, T, S]
-      const gaussian = tf.exp(tf.div(tf.square(offsets), -2 * sigma * sigma));
-      const weights = tf.mul(align, gaussian) as tf.Tensor3D;
-      const output = tf.matMul(weights, value) as tf.Tensor3D; // [B, T, S] x [B, S, Dv] -> [B, T, Dv]
-      return { output, weights, positions };
-    });
+    // Inputs are checked above: the projections and the softmax inside need not read them again.
+    return withInputsChecked(() =>
+      tf.tidy(() => {
+        const lens = validLens ? validLens.toFloat() : tf.fill([batch], keyLen); // [B]
+        // 1) predicted centre: [B, T, Dq] -> [B*T, A] -> [B*T, 1] -> [B, T]
+        const hidden = tf.tanh(this.wP.apply(query)).reshape([-1, hiddenDim]);
+        const logits = tf
+          .matMul(hidden, this.vP.reshape([hiddenDim, 1]))
+          .reshape([batch, queryLen]);
+        const positions = tf.mul(
+          tf.sigmoid(logits),
+          tf.sub(lens, 1).reshape([batch, 1]),
+        ) as tf.Tensor2D;
+        // 2) general scores, softmax inside the window: [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
+        const scores = tf.matMul(this.wA.apply(query), key, false, true);
+        const inWindow = windowMask(positions, lens as tf.Tensor1D, keyLen, window);
+        const align = maskedSoftmax(scores, { mask: tf.cast(inWindow, 'bool') });
+        // 3) favour the centre: exp(-(s - p)^2 / (2 sigma^2)), sigma = D / 2
+        const sigma = Math.max(window / 2, 1e-6);
+        const offsets = tf.sub(
+          tf.range(0, keyLen).reshape([1, 1, keyLen]),
+          positions.expandDims(2),
+        ); // [B, T, S]
+        const gaussian = tf.exp(tf.div(tf.square(offsets), -2 * sigma * sigma));
+        const weights = tf.mul(align, gaussian) as tf.Tensor3D;
+        const output = tf.matMul(weights, value) as tf.Tensor3D; // [B, T, S] x [B, S, Dv] -> [B, T, Dv]
+        return { output, weights, positions };
+      }),
+    );
   }
 
   variables(): tf.Variable[] {

@@ -9,7 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear } from '../core/linear';
 import { Module } from '../core/module';
 import { deriveSeed } from '../core/random';
-import { checkDtype, checkInt, checkShape, dimOf } from '../core/shapes';
+import {
+  checkDtype,
+  checkFinite,
+  checkInt,
+  checkShape,
+  dimOf,
+  withInputsChecked,
+} from '../core/shapes';
 import { causalMask, combineMasks, validLensMask } from './masks';
 import { scaledDotProductAttention, type AttentionResult } from './pooling';
 
@@ -140,22 +147,28 @@ export class MultiHeadAttention extends Module {
     checkShape(value, ['B', 'S', this.dModel], 'value', { dims });
     const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
     if (opts.mask !== undefined) checkDtype(opts.mask, 'bool', 'mask');
-    return tf.tidy(() => {
-      // 1) project and split: [B, T, D] -> [B, H, T, Dh]
-      const q = splitHeads(this.wQ.apply(query), this.numHeads);
-      const k = splitHeads(this.wK.apply(key), this.numHeads);
-      const v = splitHeads(this.wV.apply(value), this.numHeads);
-      // 2) attend in every head at once: [B, H, T, Dh] -> [B, H, T, Dh], weights [B, H, T, S]
-      const mask = combineMasks(
-        opts.keyValidLens &&
-          validLensMask(opts.keyValidLens, 1, keyLen).reshape([batch, 1, 1, keyLen]),
-        opts.causal ? causalMask(queryLen, keyLen).reshape([1, 1, queryLen, keyLen]) : undefined,
-        opts.mask,
-      );
-      const { output, weights } = scaledDotProductAttention(q, k, v, { mask });
-      // 3) merge heads and mix them: [B, H, T, Dh] -> [B, T, D]
-      return { output: this.wO.apply(mergeHeads(output)), weights };
-    });
+    checkFinite(query, 'query');
+    checkFinite(key, 'key');
+    checkFinite(value, 'value');
+    // Checked once here; the projections and the attention inside need not read them again.
+    return withInputsChecked(() =>
+      tf.tidy(() => {
+        // 1) project and split: [B, T, D] -> [B, H, T, Dh]
+        const q = splitHeads(this.wQ.apply(query), this.numHeads);
+        const k = splitHeads(this.wK.apply(key), this.numHeads);
+        const v = splitHeads(this.wV.apply(value), this.numHeads);
+        // 2) attend in every head at once: [B, H, T, Dh] -> [B, H, T, Dh], weights [B, H, T, S]
+        const mask = combineMasks(
+          opts.keyValidLens &&
+            validLensMask(opts.keyValidLens, 1, keyLen).reshape([batch, 1, 1, keyLen]),
+          opts.causal ? causalMask(queryLen, keyLen).reshape([1, 1, queryLen, keyLen]) : undefined,
+          opts.mask,
+        );
+        const { output, weights } = scaledDotProductAttention(q, k, v, { mask });
+        // 3) merge heads and mix them: [B, H, T, Dh] -> [B, T, D]
+        return { output: this.wO.apply(mergeHeads(output)), weights };
+      }),
+    );
   }
 
   variables(): tf.Variable[] {

@@ -7,7 +7,14 @@ import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
-import { checkFinite, checkInt, checkShape, dimOf, type BoundDims } from '../core/shapes';
+import {
+  checkFinite,
+  checkInt,
+  checkShape,
+  dimOf,
+  withInputsChecked,
+  type BoundDims,
+} from '../core/shapes';
 import { attentionPooling, type AttentionResult } from './pooling';
 import type { MaskOptions } from './softmax';
 
@@ -156,7 +163,9 @@ export class AdditiveAttention extends ScoredAttention {
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
-    return tf.tidy(() => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v)); // [B, T, S]
+    return withInputsChecked(() =>
+      tf.tidy(() => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v)),
+    ); // [B, T, S]
   }
 
   variables(): tf.Variable[] {
@@ -194,10 +203,12 @@ export class LuongGeneralAttention extends ScoredAttention {
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
-    return tf.tidy(() => {
-      const projected = this.wA.apply(query); // [B, T, Dq] -> [B, T, Dk]
-      return tf.matMul(projected, key, false, true) as tf.Tensor3D; // [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
-    });
+    return withInputsChecked(() =>
+      tf.tidy(() => {
+        const projected = this.wA.apply(query); // [B, T, Dq] -> [B, T, Dk]
+        return tf.matMul(projected, key, false, true) as tf.Tensor3D; // [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
+      }),
+    );
   }
 
   variables(): tf.Variable[] {

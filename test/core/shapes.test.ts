@@ -7,7 +7,10 @@ import {
   checkPositive,
   checkShape,
   dimOf,
+  withInputsChecked,
 } from '../../src/core/shapes';
+import { LocalPAttention } from '../../src/attention/local';
+import { MultiHeadAttention } from '../../src/attention/multihead';
 import { createRng, deriveSeed } from '../../src/core/random';
 
 describe('checkShape', () => {
@@ -137,5 +140,34 @@ describe('seeded randomness', () => {
   it('derives different seeds for different labels', () => {
     assert.notEqual(deriveSeed(0, 'wQ'), deriveSeed(0, 'wK'));
     assert.equal(deriveSeed(3, 'wQ'), deriveSeed(3, 'wQ'));
+  });
+});
+
+describe('withInputsChecked', () => {
+  it('skips NaN checks inside, restores them after (also after a throw), and keeps shape checks', () => {
+    const bad = tf.tensor1d([NaN]);
+    assert.doesNotThrow(() => withInputsChecked(() => checkFinite(bad, 'x')));
+    assert.throws(() => checkFinite(bad, 'x'), /x: expected finite values/);
+    assert.throws(() =>
+      withInputsChecked(() => {
+        throw new Error('inner');
+      }),
+    );
+    assert.throws(() => checkFinite(bad, 'x'), /x: expected finite values/);
+    assert.throws(
+      () => withInputsChecked(() => checkShape(bad, ['B', 'T'], 'x')),
+      /x: expected rank 2/,
+    );
+  });
+
+  it('layers still reject NaN inputs', () => {
+    const mha = new MultiHeadAttention({ dModel: 4, numHeads: 2 });
+    const x = tf.fill([1, 2, 4], NaN);
+    assert.throws(() => mha.apply(x, x, x), /query: expected finite values, got NaN/);
+    const local = new LocalPAttention({ queryDim: 4, keyDim: 4, hiddenDim: 2, window: 1 });
+    const ok = tf.zeros([1, 2, 4]);
+    assert.throws(() => local.apply(ok, ok, x), /value: expected finite values, got NaN/);
+    mha.dispose();
+    local.dispose();
   });
 });
