@@ -1,10 +1,13 @@
 /**
  * Attention, Hands-On: the course library. Notebooks, exercises, solutions, tests and tools import
- * from here. Data flows one way: backend -> core -> attention (-> models -> train -> viz, later).
+ * from here. Data flows one way: backend -> core -> attention (-> models -> train, later) -> viz.
  */
 export * from './backend/backend';
 export * from './backend/wasm-fixes';
 export * from './core/shapes';
+export * from './core/fast-mode';
+export * from './core/compare';
+export * from './core/exercise';
 export * from './core/random';
 export * from './core/module';
 export * from './core/init';
@@ -17,3 +20,4 @@ export * from './attention/multihead';
 export * from './attention/positional';
 export * from './attention/kernel-regression';
 export * from './attention/local';
+export * from './viz/display';
