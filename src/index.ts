@@ -21,3 +21,8 @@ export * from './attention/positional';
 export * from './attention/kernel-regression';
 export * from './attention/local';
 export * from './viz/display';
+export * from './viz/colormap';
+export * from './viz/png';
+export * from './viz/figure';
+export * from './viz/figures';
+export * from './viz/progress';

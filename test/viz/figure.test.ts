@@ -1,0 +1,436 @@
+import * as assert from 'node:assert/strict';
+import { viridis } from '../../src/viz/colormap';
+import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
+import {
+  checkFigure,
+  figureBundle,
+  showFigure,
+  toPlotly,
+  toSvg,
+  type Figure,
+  type Panel,
+} from '../../src/viz/figure';
+import { decodePngUri, pixelAt } from './decode-png';
+
+/** Plotly JSON is untyped by design; tests read it as plain records. */
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function plotly(fig: Figure): { data: Json[]; layout: Json } {
+  return toPlotly(fig) as { data: Json[]; layout: Json };
+}
+
+function matrix(rows: number, cols: number, f: (i: number, j: number) => number): number[][] {
+  return Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => f(i, j)));
+}
+
+function count(haystack: string, needle: string | RegExp): number {
+  return (haystack.match(new RegExp(needle, 'g')) ?? []).length;
+}
+
+function imageHrefs(svg: string): string[] {
+  return [...svg.matchAll(/<image [^>]*href="([^"]+)"/g)].map((m) => m[1]);
+}
+
+const heat = (z: number[][], extra: Partial<Panel> = {}): Panel =>
+  ({ kind: 'heatmap', z, ...extra }) as Panel;
+const lines: Panel = {
+  kind: 'lines',
+  series: [
+    { name: 'train', x: [0, 1, 2], y: [1, 0.5, 0.25] },
+    { name: 'val', x: [0, 1, 2], y: [1.2, 0.7, 0.4], mode: 'markers' },
+  ],
+};
+
+describe('toPlotly', () => {
+  it('makes a heatmap trace with row 0 on top, rounded values and missing cells as null', () => {
+    const fig: Figure = {
+      panels: [heat([[0.123456, 1, NaN]], { xLabels: ['a', 'b', 'c'], zmin: 0, zmax: 2 })],
+    };
+    const { data, layout } = plotly(fig);
+    assert.equal(data.length, 1);
+    assert.equal(data[0].type, 'heatmap');
+    assert.deepEqual(data[0].z, [[0.1235, 1, null]]);
+    assert.equal(data[0].zmin, 0);
+    assert.equal(data[0].zmax, 2);
+    assert.equal(layout.yaxis.autorange, 'reversed');
+    assert.deepEqual(layout.xaxis.tickvals, [0, 1, 2]);
+    assert.deepEqual(layout.xaxis.ticktext, ['a', 'b', 'c']);
+  });
+
+  it('keeps repeated tokens as separate columns and escapes markup in labels', () => {
+    const { layout } = plotly({
+      panels: [heat([[0, 1, 2]], { xLabels: ['the', 'the', '<pad>&'] })],
+    });
+    assert.deepEqual(layout.xaxis.tickvals, [0, 1, 2]);
+    assert.deepEqual(layout.xaxis.ticktext, ['the', 'the', '&lt;pad&gt;&amp;']);
+  });
+
+  it('takes the colour range from the finite data when none is given', () => {
+    const { data } = plotly({
+      panels: [
+        heat([
+          [-Infinity, 2],
+          [5, NaN],
+        ]),
+      ],
+    });
+    assert.equal(data[0].zmin, 2);
+    assert.equal(data[0].zmax, 5);
+    const constant = plotly({ panels: [heat([[3, 3]])] });
+    assert.ok(constant.data[0].zmin < constant.data[0].zmax, 'a constant matrix gets a range');
+  });
+
+  it('lays out a grid with non-overlapping axis domains inside [0, 1]', () => {
+    const z = matrix(2, 2, (i, j) => i + j);
+    const fig: Figure = { panels: [heat(z), lines, heat(z), heat(z), lines], columns: 3 };
+    const { data, layout } = plotly(fig);
+    const boxes = fig.panels.map((_, i) => {
+      const k = i === 0 ? '' : String(i + 1);
+      const xa = layout[`xaxis${k}`];
+      const ya = layout[`yaxis${k}`];
+      assert.ok(xa && ya, `axes of panel ${i}`);
+      assert.equal(xa.anchor, `y${k}`);
+      assert.equal(ya.anchor, `x${k}`);
+      for (const d of [xa.domain, ya.domain]) {
+        assert.ok(d[0] >= 0 && d[1] <= 1 && d[0] < d[1], `domain ${d} of panel ${i}`);
+      }
+      return { x: xa.domain as number[], y: ya.domain as number[] };
+    });
+    for (let a = 0; a < boxes.length; a++) {
+      for (let b = a + 1; b < boxes.length; b++) {
+        const overlapX = boxes[a].x[0] < boxes[b].x[1] && boxes[b].x[0] < boxes[a].x[1];
+        const overlapY = boxes[a].y[0] < boxes[b].y[1] && boxes[b].y[0] < boxes[a].y[1];
+        assert.ok(!(overlapX && overlapY), `panels ${a} and ${b} overlap`);
+      }
+    }
+    // Row 0 above row 1; column order left to right.
+    assert.ok(boxes[0].y[0] > boxes[3].y[1]);
+    assert.ok(boxes[0].x[1] < boxes[1].x[0] && boxes[1].x[1] < boxes[2].x[0]);
+    // Every trace points at axes that exist.
+    for (const t of data) {
+      const k = t.xaxis.slice(1);
+      assert.ok(layout[`xaxis${k}`] && layout[`yaxis${k}`], `axes of trace on ${t.xaxis}`);
+    }
+    assert.equal(data.filter((t) => t.type === 'heatmap').length, 3);
+    assert.equal(data.filter((t) => t.type === 'scatter').length, 4);
+  });
+
+  it('draws series as scatter traces with their mode, a legend and a log axis when asked', () => {
+    const log: Panel = {
+      kind: 'lines',
+      series: [{ name: 'loss', x: [1, 2, 12345], y: [0.123456, 0, -1] }],
+      logY: true,
+      yTitle: 'loss',
+    };
+    const { data, layout } = plotly({ panels: [lines, log] });
+    assert.deepEqual(
+      data.map((t) => [t.type, t.mode, t.name]),
+      [
+        ['scatter', 'lines', 'train'],
+        ['scatter', 'markers', 'val'],
+        ['scatter', 'lines', 'loss'],
+      ],
+    );
+    assert.equal(layout.showlegend, true);
+    assert.equal(layout.yaxis2.type, 'log');
+    assert.equal(layout.yaxis.type, undefined);
+    // Integers (steps) stay exact; values <= 0 cannot sit on a log axis.
+    assert.deepEqual(data[2].x, [1, 2, 12345]);
+    assert.deepEqual(data[2].y, [0.1235, null, null]);
+  });
+
+  it('shows an image from a PNG and an overlay heatmap with opacity on the same axes', () => {
+    const pixels = matrix(4, 4, (i, j) => (i * 4 + j) / 15);
+    const z = [
+      [1, 1, 2, 2],
+      [1, 1, 2, 2],
+      [3, 3, 4, 4],
+      [3, 3, 4, 4],
+    ];
+    const { data, layout } = plotly({
+      panels: [{ kind: 'image', pixels, overlay: { z, opacity: 0.3 } }],
+    });
+    assert.deepEqual(
+      data.map((t) => t.type),
+      ['image', 'heatmap'],
+    );
+    const png = decodePngUri(data[0].source);
+    // Each pixel is a 32 x 32 block (4 x 32 = 128 px wide), so no viewer can blur it.
+    assert.equal(png.width, 4 * 32);
+    assert.deepEqual(pixelAt(png, 3 * 32, 3 * 32), [255, 255, 255, 255]);
+    assert.deepEqual(pixelAt(png, 3 * 32 + 31, 3 * 32 + 31), [255, 255, 255, 255]);
+    assert.deepEqual(pixelAt(png, 0, 0), [0, 0, 0, 255]);
+    assert.equal(data[1].opacity, 0.3);
+    // Repeated blocks collapse to the 2 x 2 grid, with brick edges in pixel coordinates.
+    assert.deepEqual(data[1].z, [
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(data[1].x, [-0.5, 1.5, 3.5]);
+    assert.deepEqual(data[1].y, [-0.5, 1.5, 3.5]);
+    assert.equal(data[1].xaxis, data[0].xaxis);
+    assert.deepEqual(layout.yaxis.range, [3.5, -0.5], 'image rows top to bottom');
+  });
+
+  it('stretches a smaller overlay over the whole image', () => {
+    const { data } = plotly({
+      panels: [{ kind: 'image', pixels: matrix(6, 4, () => 0.5), overlay: { z: [[1, 2]] } }],
+    });
+    assert.deepEqual(data[1].x, [-0.5, 1.5, 3.5]);
+    assert.deepEqual(data[1].y, [-0.5, 5.5]);
+  });
+
+  it('needs no network: no script, MathJax, fonts or map tiles', () => {
+    const json = JSON.stringify(toPlotly({ title: 'x', panels: [heat([[1]]), lines] }));
+    assert.doesNotMatch(json, /https?:|mapbox|mathjax|<script/i);
+  });
+});
+
+describe('toSvg', () => {
+  it('is a standalone SVG with a viewBox and no script', () => {
+    const svg = toSvg({ title: 'demo', panels: [heat([[1, 2]]), lines] });
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+    assert.ok(svg.endsWith('</svg>'));
+    assert.equal(count(svg, '<script'), 0);
+    assert.doesNotMatch(svg, /https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
+  it('draws each heatmap as one PNG image with one square block per cell', () => {
+    const z = [
+      [0, 0.5, 1],
+      [NaN, 0.25, 0.75],
+    ];
+    const svg = toSvg({ panels: [heat(z, { zmin: 0, zmax: 1 }), lines, heat(z)] });
+    assert.equal(count(svg, '<image '), 2);
+    assert.equal(count(svg, 'image-rendering:pixelated'), 2);
+    const png = decodePngUri(imageHrefs(svg)[0]);
+    const k = 32; // block size: floor(256 / 3) capped at 32
+    assert.equal(png.width, 3 * k);
+    assert.equal(png.height, 2 * k);
+    assert.deepEqual(pixelAt(png, 0, 0), [0x44, 0x01, 0x54, 255]);
+    assert.deepEqual(pixelAt(png, 2 * k, 0), [0xfd, 0xe7, 0x25, 255]);
+    assert.deepEqual(pixelAt(png, 2 * k - 1, 0), [...viridis(0.5), 255], 'block edges are sharp');
+    assert.deepEqual(pixelAt(png, k, k), [...viridis(0.25), 255]);
+    assert.deepEqual(pixelAt(png, 0, k), [200, 200, 200, 255], 'NaN is a grey cell');
+  });
+
+  it('escapes labels and titles', () => {
+    const svg = toSvg({
+      title: 'a "quoted" & <b>title</b>',
+      panels: [heat([[1, 2]], { xLabels: ['<pad>', 'R&D'], yLabels: ['<bos>'] })],
+    });
+    assert.ok(svg.includes('&lt;pad&gt;'));
+    assert.ok(svg.includes('R&amp;D'));
+    assert.ok(svg.includes('&lt;bos&gt;'));
+    assert.ok(svg.includes('a &quot;quoted&quot; &amp; &lt;b&gt;title&lt;/b&gt;'));
+    assert.equal(count(svg, '<pad>'), 0);
+    assert.equal(count(svg, '<b>'), 0);
+  });
+
+  it('thins tick labels when there are many columns and rows', () => {
+    const labels = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    const svg = toSvg({
+      panels: [
+        heat(
+          matrix(200, 200, (i, j) => i - j),
+          { xLabels: labels, yLabels: labels },
+        ),
+      ],
+    });
+    const shown = count(svg, />k\d+</);
+    assert.ok(shown > 10 && shown < 100, `${shown} labels shown`);
+    assert.ok(svg.includes('>k0<'), 'the first label is kept');
+  });
+
+  it('draws lines as polylines, markers as circles, with a legend', () => {
+    const svg = toSvg({ panels: [lines] });
+    assert.equal(count(svg, '<polyline'), 1);
+    assert.equal(count(svg, '<circle'), 3);
+    assert.ok(svg.includes('>train<') && svg.includes('>val<'));
+  });
+
+  it('breaks a line at missing values', () => {
+    const svg = toSvg({
+      panels: [
+        { kind: 'lines', series: [{ name: 'loss', x: [0, 1, 2, 3, 4], y: [1, 2, NaN, 3, 4] }] },
+      ],
+    });
+    assert.equal(count(svg, '<polyline'), 2);
+  });
+
+  it('keeps a long curve small', () => {
+    const y = Array.from({ length: 20000 }, (_, i) => Math.exp(-i / 3000) + 0.01 * Math.sin(i));
+    const svg = toSvg({
+      panels: [{ kind: 'lines', series: [{ name: 'loss', x: y.map((_, i) => i), y }] }],
+    });
+    assert.ok(svg.length < 40000, `${svg.length} characters`);
+  });
+
+  it('draws an image with its overlay as two images and a colour bar', () => {
+    const svg = toSvg({
+      panels: [
+        { kind: 'image', pixels: matrix(4, 4, () => 0.5), overlay: { z: [[0, 1]], opacity: 0.4 } },
+      ],
+    });
+    const hrefs = imageHrefs(svg);
+    assert.equal(hrefs.length, 2);
+    assert.deepEqual(pixelAt(decodePngUri(hrefs[0]), 0, 0), [128, 128, 128, 255]);
+    const overlay = decodePngUri(hrefs[1]);
+    assert.deepEqual([overlay.width, overlay.height], [2 * 32, 1 * 32]);
+    assert.match(svg, /opacity="0\.4"/);
+  });
+});
+
+describe('figureBundle', () => {
+  it('holds plotly JSON, the SVG in a div and a one-line description', () => {
+    const fig: Figure = { title: 'attention weights', panels: [heat(matrix(5, 7, () => 0.1))] };
+    const bundle = figureBundle(fig);
+    assert.deepEqual(Object.keys(bundle).sort(), [
+      'application/vnd.plotly.v1+json',
+      'text/html',
+      'text/plain',
+    ]);
+    assert.deepEqual(bundle['application/vnd.plotly.v1+json'], toPlotly(fig));
+    assert.equal(bundle['text/html'], `<div class="ah-figure">${toSvg(fig)}</div>`);
+    assert.equal(bundle['text/plain'], 'Figure: attention weights (heatmap 5x7)');
+  });
+
+  it('describes several panels and missing cells', () => {
+    const z = matrix(2, 3, () => 0);
+    z[1][2] = NaN;
+    const bundle = figureBundle({ panels: [heat(z), heat(z), lines] });
+    assert.equal(bundle['text/plain'], 'Figure (2 x heatmap 2x3, 1 non-finite; lines: train, val)');
+  });
+
+  it('keeps a 40 x 40 heatmap well under 40 KB', () => {
+    // Pseudo-random values: the worst case for compression.
+    let s = 1;
+    const z = matrix(40, 40, () => (s = (s * 16807) % 2147483647) / 2147483647);
+    const labels = Array.from({ length: 40 }, (_, i) => `tok${i}`);
+    const bundle = figureBundle({
+      title: 'big',
+      panels: [heat(z, { xLabels: labels, yLabels: labels, zmin: 0, zmax: 1 })],
+    });
+    const size = Buffer.byteLength(JSON.stringify(bundle));
+    assert.ok(size < 40000, `${size} bytes`);
+  });
+
+  it('is what showFigure displays', () => {
+    const shown: { bundle: MimeBundle; update: boolean }[] = [];
+    setDisplaySink((bundle, o) => shown.push({ bundle, update: o.update }));
+    try {
+      const fig: Figure = { panels: [lines] };
+      showFigure(fig);
+      assert.equal(shown.length, 1);
+      assert.equal(shown[0].update, false);
+      assert.deepEqual(shown[0].bundle, figureBundle(fig));
+    } finally {
+      setDisplaySink(null);
+    }
+  });
+});
+
+describe('figure validation', () => {
+  const errors: [string, unknown, RegExp][] = [
+    ['no panels', { panels: [] }, /figure: expected at least one panel, got an array of length 0/],
+    ['a missing panel list', {}, /figure: expected at least one panel, got undefined/],
+    [
+      'an unknown kind',
+      { panels: [{ kind: 'pie' }] },
+      /panel 0: expected kind 'heatmap', 'lines' or 'image', got string "pie"/,
+    ],
+    [
+      'a ragged matrix',
+      {
+        panels: [
+          lines,
+          heat([
+            [1, 2, 3],
+            [4, 5],
+          ]),
+        ],
+      },
+      /panel 1 \(heatmap\): expected z to be rectangular: row 1 has 2 values, expected 3/,
+    ],
+    [
+      'a string in z',
+      { panels: [heat([[1, 'a' as unknown as number]])] },
+      /panel 0 \(heatmap\): expected z\[0\]\[1\] to be a number, got string "a"/,
+    ],
+    [
+      'an empty matrix',
+      { panels: [heat([])] },
+      /panel 0 \(heatmap\): expected z to be a non-empty/,
+    ],
+    [
+      'too few column labels',
+      { panels: [heat([[1, 2, 3]], { xLabels: ['a', 'b'] })] },
+      /panel 0 \(heatmap\): expected 3 xLabels \(one per column\), got 2/,
+    ],
+    [
+      'too many row labels',
+      { panels: [heat([[1]], { yLabels: ['a', 'b'] })] },
+      /panel 0 \(heatmap\): expected 1 yLabels \(one per row\), got 2/,
+    ],
+    [
+      'zmin above zmax',
+      { panels: [heat([[1]], { zmin: 1, zmax: 0 })] },
+      /expected zmin < zmax, got zmin 1 and zmax 0/,
+    ],
+    [
+      'an unknown colour map',
+      { panels: [heat([[1]], { colormap: 'jet' as 'viridis' })] },
+      /panel 0 \(heatmap\): colormap: expected one of 'viridis', 'redBlue', got "jet"/,
+    ],
+    [
+      'series of unequal length',
+      { panels: [{ kind: 'lines', series: [{ name: 'loss', x: [0, 1, 2], y: [1, 2] }] }] },
+      /panel 0 \(lines\): expected series "loss" x and y of equal length, got 3 x and 2 y/,
+    ],
+    [
+      'no series',
+      { panels: [{ kind: 'lines', series: [] }] },
+      /panel 0 \(lines\): expected at least one series/,
+    ],
+    [
+      'a non-finite pixel',
+      { panels: [{ kind: 'image', pixels: [[0, NaN]] }] },
+      /panel 0 \(image\): expected pixels\[0\]\[1\] to be a finite number, got number NaN/,
+    ],
+    [
+      'a pixel that is not a triple',
+      {
+        panels: [
+          {
+            kind: 'image',
+            pixels: [
+              [
+                [0, 0, 0],
+                [1, 1],
+              ],
+            ],
+          },
+        ],
+      },
+      /panel 0 \(image\): expected pixels\[0\]\[1\] to be an \[r, g, b\] triple, got an array of length 2/,
+    ],
+    [
+      'an opacity above 1',
+      { panels: [{ kind: 'image', pixels: [[0]], overlay: { z: [[1]], opacity: 2 } }] },
+      /panel 0 \(image\): expected overlay\.opacity in \[0, 1\], got number 2/,
+    ],
+    [
+      'zero columns',
+      { panels: [lines], columns: 0 },
+      /figure: expected columns to be a positive integer, got number 0/,
+    ],
+  ];
+  for (const [what, fig, message] of errors) {
+    it(`rejects ${what} in every renderer`, () => {
+      assert.throws(() => checkFigure(fig as Figure), message);
+      assert.throws(() => toPlotly(fig as Figure), message);
+      assert.throws(() => toSvg(fig as Figure), message);
+      assert.throws(() => figureBundle(fig as Figure), message);
+    });
+  }
+});
