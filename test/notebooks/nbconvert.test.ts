@@ -1,0 +1,96 @@
+/**
+ * Cross-check with real Jupyter: install the kernelspec the way `npm run kernel` does, then let
+ * Debian's `jupyter nbconvert --execute` (an independent Jupyter client) run a notebook that
+ * imports the course library by name. CI installs Jupyter; elsewhere these tests are not
+ * registered when it is missing, and the reason is printed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installKernelSpec, KERNEL_NAME } from '../../tools/notebooks/kernelspec';
+import { runNotebook } from '../../tools/notebooks/runner';
+import { streamText, type Notebook } from '../../tools/notebooks/nbformat';
+import { notebookSchemaErrors } from '../helpers/nbschema';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'notebooks');
+const hasNbconvert =
+  spawnSync('jupyter', ['nbconvert', '--version'], { encoding: 'utf8' }).status === 0;
+
+if (!hasNbconvert && process.env.CI !== 'true') {
+  console.log(
+    '  (nbconvert cross-check not run: `jupyter nbconvert` is not installed; `apt-get install jupyter-nbconvert python3-nbclient jupyter-client` to run it)',
+  );
+} else {
+  describe('real Jupyter (nbconvert) runs the notebooks with the kernel from npm run kernel', function () {
+    this.timeout(120_000);
+    const dataDir = mkdtempSync(join(tmpdir(), 'jupyter-data-'));
+    const env = {
+      ...process.env,
+      JUPYTER_DATA_DIR: dataDir,
+      JUPYTER_PATH: '',
+      ATTENTION_FAST: '1',
+    };
+    const nbconvert = (name: string, out: string) =>
+      spawnSync(
+        'jupyter',
+        [
+          'nbconvert',
+          '--to',
+          'notebook',
+          '--execute',
+          `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+          '--output',
+          out,
+          join(FIXTURES, `${name}.ipynb`),
+        ],
+        {
+          cwd: FIXTURES,
+          env,
+          encoding: 'utf8',
+          timeout: 90_000,
+        },
+      );
+
+    before(() => {
+      assert.ok(hasNbconvert, 'CI must install jupyter-nbconvert (see .ci/run)');
+      installKernelSpec({ projectRoot: ROOT, dataDir });
+      const list = spawnSync('jupyter', ['kernelspec', 'list', '--json'], {
+        env,
+        encoding: 'utf8',
+      });
+      assert.ok(
+        KERNEL_NAME in JSON.parse(list.stdout).kernelspecs,
+        `jupyter does not list the kernel: ${list.stdout}`,
+      );
+    });
+
+    it('executes the passing notebook, imports src/ by name, and agrees with our runner', async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'passing.ipynb');
+      const run = nbconvert('passing', out);
+      assert.equal(run.status, 0, run.stderr);
+      const theirs: Notebook = JSON.parse(readFileSync(out, 'utf8'));
+      assert.deepEqual(notebookSchemaErrors(theirs), []);
+      const ours = await runNotebook(join(FIXTURES, 'passing.ipynb'), {
+        outDir: mkdtempSync(join(tmpdir(), 'ours-')),
+        fast: true,
+      });
+      const mine: Notebook = JSON.parse(readFileSync(ours.outPath!, 'utf8'));
+      const stdout = (nb: Notebook) =>
+        nb.cells.map((c) => (c.cell_type === 'code' ? streamText(c.outputs, 'stdout') : ''));
+      assert.deepEqual(stdout(theirs), stdout(mine));
+      assert.match(stdout(theirs).join(''), /0\.25 0\.75[\s\S]*fast mode: true/);
+    });
+
+    it('fails on the notebook with an error in cell 3, as our runner does', () => {
+      const run = nbconvert(
+        'error-then-more',
+        join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'x.ipynb'),
+      );
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /JSON\.parse\('\{ this is not json'\)/);
+    });
+  });
+}
