@@ -26,3 +26,4 @@ export * from './viz/png';
 export * from './viz/figure';
 export * from './viz/figures';
 export * from './viz/progress';
+export * from './course/self-check';

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { gradeChapter, selfCheck, selfCheckText } from '../../src/course/self-check';
+import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
+
+describe('self-check (the last cell of every chapter)', function () {
+  this.timeout(60_000);
+
+  it('gives the reference solutions full marks and the stubs zero, in a child process', async () => {
+    const solved = await gradeChapter('02-scoring-functions', 'solutions');
+    assert.ok(solved.possible > 0);
+    assert.equal(solved.earned, solved.possible);
+    const stubs = await gradeChapter('02-scoring-functions', 'exercises');
+    assert.equal(stubs.earned, 0);
+    assert.equal(stubs.possible, solved.possible);
+    assert.match(
+      selfCheckText(stubs),
+      /✗ .*\n\s+not implemented yet \(exercises\/02-scoring-functions\/masked-softmax\.ts\)/,
+    );
+  });
+
+  it('shows one table with the total and feedback, and returns nothing', async () => {
+    const shown: MimeBundle[] = [];
+    setDisplaySink((bundle) => shown.push(bundle));
+    try {
+      assert.equal(await selfCheck('02-scoring-functions'), undefined);
+    } finally {
+      setDisplaySink(null);
+    }
+    assert.equal(shown.length, 1);
+    assert.match(String(shown[0]['text/html']), /Self-check 02-scoring-functions: 0\/\d+ points/);
+    assert.match(String(shown[0]['text/plain']), /not implemented yet/);
+  });
+
+  it('names the chapters when asked for one that has no graded exercises', async () => {
+    await assert.rejects(
+      gradeChapter('09-no-such-chapter'),
+      /no graded exercises for chapter "09-no-such-chapter"; chapters: .*02-scoring-functions/,
+    );
+    await assert.rejects(
+      gradeChapter('scoring'),
+      /expected a chapter folder like "02-scoring-functions", got "scoring"/,
+    );
+  });
+});
