@@ -60,8 +60,7 @@ export function gradeChapter(
       ['--import', 'tsx', tool, chapter, '--answers', answers, '--json'],
       {
         cwd: ROOT,
-        env: { ...process.env, ATTENTION_BACKEND: process.env.ATTENTION_BACKEND ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     let out = '';
