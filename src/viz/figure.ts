@@ -865,6 +865,46 @@ function thin(points: [number, number][]): [number, number][] {
   return out;
 }
 
+/** Points along a drawn series (vertices, plus samples every ~8 px along lines), in screen units. */
+function sampleAlong(seg: [number, number][], joined: boolean): [number, number][] {
+  if (!joined || seg.length < 2) return seg;
+  const out: [number, number][] = [];
+  for (let i = 1; i < seg.length; i++) {
+    const [ax, ay] = seg[i - 1];
+    const [bx, by] = seg[i];
+    const n = Math.min(50, Math.max(1, Math.ceil(Math.hypot(bx - ax, by - ay) / 8)));
+    for (let t = 0; t < n; t++) out.push([ax + ((bx - ax) * t) / n, ay + ((by - ay) * t) / n]);
+  }
+  out.push(seg[seg.length - 1]);
+  return out;
+}
+
+/**
+ * The plot corner where a legend box of `w` x `h` hides the fewest data points (top right on a
+ * tie), so a legend never sits on the curve a caption asks the reader to look at.
+ */
+function legendCorner(
+  plot: Box,
+  w: number,
+  h: number,
+  points: [number, number][],
+): { x: number; y: number } {
+  const left = plot.x + 4;
+  const right = plot.x + plot.w - w - 4;
+  const top = plot.y + 4;
+  const bottom = plot.y + plot.h - h - 4;
+  const corners = [
+    { x: right, y: top },
+    { x: left, y: top },
+    { x: right, y: bottom },
+    { x: left, y: bottom },
+  ];
+  const hidden = (c: { x: number; y: number }): number =>
+    points.filter(([x, y]) => x >= c.x - 2 && x <= c.x + w + 2 && y >= c.y - 2 && y <= c.y + h + 2)
+      .length;
+  return corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
+}
+
 function linesSvg(p: LinesPanel, cell: Box): string {
   const top = cell.y + (p.title ? 24 : 10);
   const left = cell.x + 50 + (p.yTitle ? 14 : 0);
@@ -917,6 +957,7 @@ function linesSvg(p: LinesPanel, cell: Box): string {
   );
 
   const thinEnough = plot.w * 4;
+  const occupied: [number, number][] = []; // screen points the legend should not hide
   p.series.forEach((s, k) => {
     const color = PALETTE[k % PALETTE.length];
     const mode = s.mode ?? 'lines';
@@ -930,6 +971,7 @@ function linesSvg(p: LinesPanel, cell: Box): string {
     });
     const increasing = s.x.every((x, i) => i === 0 || !(x < s.x[i - 1]));
     for (const seg of segments) {
+      occupied.push(...sampleAlong(seg, mode !== 'markers'));
       if (mode !== 'markers' && seg.length >= 2) {
         const pts = increasing && seg.length > thinEnough ? thin(seg) : seg;
         parts.push(
@@ -948,16 +990,20 @@ function linesSvg(p: LinesPanel, cell: Box): string {
   if (p.series.length > 1) {
     const names = p.series.map((s) => shorten(s.name));
     const lw = Math.max(...names.map((n) => n.length)) * CHAR_PX + 30;
-    const lx = right - lw - 4;
-    const ly = plot.y + 4;
+    const lh = names.length * 14 + 6;
+    const { x: lx, y: ly } = legendCorner(plot, lw, lh, occupied);
     parts.push(
-      `<rect x="${px(lx)}" y="${px(ly)}" width="${px(lw)}" height="${names.length * 14 + 6}" ` +
+      `<rect x="${px(lx)}" y="${px(ly)}" width="${px(lw)}" height="${lh}" ` +
         `fill="#fff" fill-opacity="0.85" stroke="#ccc"/>`,
     );
     names.forEach((n, k) => {
       const y = ly + 12 + k * 14;
+      const color = PALETTE[k % PALETTE.length];
+      // The legend glyph matches how the series is drawn: a dot for markers, a line otherwise.
       parts.push(
-        `<path d="M${px(lx + 5)} ${px(y - 3.5)}h16" stroke="${PALETTE[k % PALETTE.length]}" stroke-width="2"/>`,
+        p.series[k].mode === 'markers'
+          ? `<circle cx="${px(lx + 13)}" cy="${px(y - 3.5)}" r="2.5" fill="${color}"/>`
+          : `<path d="M${px(lx + 5)} ${px(y - 3.5)}h16" stroke="${color}" stroke-width="2"/>`,
       );
       parts.push(textEl(lx + 25, y, n));
     });

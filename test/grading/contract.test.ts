@@ -104,7 +104,8 @@ describe('exercise contract', () => {
 });
 
 describe('grading framework', () => {
-  const [spec] = loadSpecs(path.join(ROOT, 'graded'));
+  // These cases are written for the masked-softmax exercise; find it by name, not by sort order.
+  const spec = loadSpecs(path.join(ROOT, 'graded')).find((s) => s.exercise === 'masked-softmax')!;
   const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'answers-'));
   const write = (body: string) => {
     const dir = path.join(tmp, `${spec.chapter}-${Math.random().toString(36).slice(2)}`);

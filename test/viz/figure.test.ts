@@ -242,10 +242,11 @@ describe('toSvg', () => {
     assert.ok(svg.includes('>k0<'), 'the first label is kept');
   });
 
-  it('draws lines as polylines, markers as circles, with a legend', () => {
+  it('draws lines as polylines, markers as circles, with a legend whose glyphs match', () => {
     const svg = toSvg({ panels: [lines] });
     assert.equal(count(svg, '<polyline'), 1);
-    assert.equal(count(svg, '<circle'), 3);
+    // three markers of 'val', plus one dot in the legend for it ('train' gets a line glyph)
+    assert.equal(count(svg, '<circle'), 3 + 1);
     assert.ok(svg.includes('>train<') && svg.includes('>val<'));
   });
 
@@ -433,4 +434,36 @@ describe('figure validation', () => {
       assert.throws(() => figureBundle(fig as Figure), message);
     });
   }
+});
+
+describe('toSvg legend placement', () => {
+  const legendAt = (ys: (x: number) => number): { x: number; y: number } => {
+    const x = Array.from({ length: 21 }, (_, i) => i / 2);
+    const svg = toSvg({
+      width: 400,
+      height: 300,
+      panels: [
+        {
+          kind: 'lines',
+          series: [
+            { name: 'a', x, y: x.map(ys) },
+            { name: 'b', x, y: x.map((v) => ys(v) + 0.1) },
+          ],
+        },
+      ],
+    });
+    const m = /<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="\d+" fill="#fff"/.exec(svg);
+    assert.ok(m, 'no legend box');
+    return { x: Number(m[1]), y: Number(m[2]) };
+  };
+
+  it('stays top right when the curves leave that corner free', () => {
+    const at = legendAt((v) => -v); // from top left to bottom right
+    assert.ok(at.x > 200 && at.y < 150, JSON.stringify(at));
+  });
+
+  it('moves to a free corner when the curves run through the top right', () => {
+    const at = legendAt((v) => v); // from bottom left to top right
+    assert.ok(at.x < 200 && at.y < 150, `expected top left, got ${JSON.stringify(at)}`);
+  });
 });
