@@ -1,6 +1,13 @@
 /** Softmax with a temperature, and masked softmax: how scores become attention weights. */
 import * as tf from '@tensorflow/tfjs';
-import { assertTensor, checkDtype, checkFinite, checkPositive, formatShape } from '../core/shapes';
+import {
+  assertTensor,
+  checkDtype,
+  checkFinite,
+  checkPositive,
+  checkRows,
+  formatShape,
+} from '../core/shapes';
 import { checkValidLens, validLensMask } from './masks';
 
 /**
@@ -96,14 +103,7 @@ export function resolveMask(
  * @returns weights with the shape of `scores`
  */
 export function maskedSoftmax(scores: tf.Tensor, opts: MaskOptions = {}): tf.Tensor {
-  assertTensor(scores, 'scores');
-  checkDtype(scores, 'float32', 'scores');
-  if (scores.rank === 0 || scores.size === 0) {
-    throw new Error(
-      `scores: expected a non-empty tensor [..., S], got shape ${formatShape(scores.shape)}`,
-    );
-  }
-  checkFinite(scores, 'scores');
+  checkRows(scores, 'scores');
   return tf.tidy(() => {
     const { keep, bias } = resolveMask(scores, opts);
     if (keep === undefined) return tf.softmax(scores);

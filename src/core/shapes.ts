@@ -212,3 +212,18 @@ export function checkPositive(value: unknown, name: string, min = 0): number {
   }
   return value;
 }
+
+/**
+ * Checks a tensor of rows over the last axis (scores or attention weights `[..., S]`): float32,
+ * non-empty, finite. Throws naming `name`, what was expected and what it got.
+ */
+export function checkRows(x: tf.Tensor, name: string): void {
+  assertTensor(x, name);
+  checkDtype(x, 'float32', name);
+  if (x.rank === 0 || x.size === 0) {
+    throw new Error(
+      `${name}: expected a non-empty tensor [..., S], got shape ${formatShape(x.shape)}`,
+    );
+  }
+  checkFinite(x, name);
+}
