@@ -1,6 +1,7 @@
 /**
  * Attention, Hands-On: the course library. Notebooks, exercises, solutions, tests and tools import
- * from here. Data flows one way: backend -> core -> attention (-> models -> train, later) -> viz.
+ * from here. Data flows one way: backend -> core -> data -> attention -> (models, later) -> train
+ * -> viz -> course (the notebook self-check).
  */
 export * from './backend/backend';
 export * from './backend/wasm-fixes';
@@ -12,6 +13,7 @@ export * from './core/random';
 export * from './core/module';
 export * from './core/init';
 export * from './core/linear';
+export * from './data/regression';
 export * from './attention/masks';
 export * from './attention/softmax';
 export * from './attention/pooling';
@@ -20,6 +22,7 @@ export * from './attention/multihead';
 export * from './attention/positional';
 export * from './attention/kernel-regression';
 export * from './attention/local';
+export * from './train/fit-width';
 export * from './viz/display';
 export * from './viz/colormap';
 export * from './viz/png';
