@@ -60,7 +60,7 @@ export function gradeChapter(
       ['--import', 'tsx', tool, chapter, '--answers', answers, '--json'],
       {
         cwd: ROOT,
-          stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     let out = '';

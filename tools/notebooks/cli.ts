@@ -183,7 +183,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return 2;
   }
   if (paths.length === 0) {
-    console.log(`no notebooks in ${relative(process.cwd(), NOTEBOOKS) || '.'}/ yet: nothing to run`);
+    console.log(
+      `no notebooks in ${relative(process.cwd(), NOTEBOOKS) || '.'}/ yet: nothing to run`,
+    );
     return 0;
   }
   const started = Date.now();
