@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { courseNotebooks } from '../../tools/notebooks/cli';
 import { installKernelSpec, KERNEL_NAME } from '../../tools/notebooks/kernelspec';
 import { runNotebook } from '../../tools/notebooks/runner';
 import { streamText, type Notebook } from '../../tools/notebooks/nbformat';
@@ -92,5 +93,31 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       assert.notEqual(run.status, 0);
       assert.match(run.stderr, /JSON\.parse\('\{ this is not json'\)/);
     });
+    for (const path of courseNotebooks()) {
+      it(`executes ${basename(path)} in fast mode without errors`, () => {
+        const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), basename(path));
+        const run = spawnSync(
+          'jupyter',
+          [
+            'nbconvert',
+            '--to',
+            'notebook',
+            '--execute',
+            `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+            '--output',
+            out,
+            path,
+          ],
+          {
+            cwd: dirname(path),
+            env,
+            encoding: 'utf8',
+            timeout: 180_000,
+          },
+        );
+        assert.equal(run.status, 0, run.stderr.slice(-3000));
+        assert.deepEqual(notebookSchemaErrors(JSON.parse(readFileSync(out, 'utf8'))), []);
+      });
+    }
   });
 }
