@@ -6,6 +6,7 @@ import { liveKernelCount } from '../../tools/notebooks/kernel';
 import type { Notebook } from '../../tools/notebooks/nbformat';
 import {
   describeError,
+  notebookJson,
   runNotebook,
   type FailureKind,
   type NotebookResult,
@@ -221,5 +222,27 @@ describe('describeError', () => {
 
   it('still says something when the kernel printed nothing', () => {
     assert.match(describeError('x', '').message, /without a message/);
+  });
+});
+
+describe('notebookJson', () => {
+  it('keeps arrays of numbers on one line and round-trips exactly', () => {
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {
+        z: [
+          [1, -2.5, 3e-7],
+          [4, 5, 6],
+        ],
+        names: ['a', 'b'],
+        empty: [],
+      },
+      cells: [],
+    };
+    const text = notebookJson(nb);
+    assert.deepEqual(JSON.parse(text), nb);
+    assert.match(text, /\[1,-2\.5,3e-7\]/);
+    assert.match(text, /"names": \[\n\s+"a",\n\s+"b"\n\s+\]/, 'strings keep one per line');
   });
 });

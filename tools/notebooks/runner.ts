@@ -281,6 +281,19 @@ export function outputPathFor(source: string, outDir: string): string {
   return out;
 }
 
+/**
+ * nbformat's usual layout (one-space indent), except that arrays of numbers stay on one line:
+ * plotly figures hold thousands of numbers, and one per line doubles the file's size.
+ */
+export function notebookJson(nb: Notebook): string {
+  const NUM = '-?\\d+(?:\\.\\d+)?(?:e[+-]?\\d+)?';
+  const numericArray = new RegExp(`\\[\\n\\s*(${NUM}(?:,\\n\\s*${NUM})*)\\n\\s*\\]`, 'g');
+  return JSON.stringify(nb, null, 1).replace(
+    numericArray,
+    (_, inner: string) => `[${inner.replace(/,\n\s*/g, ',')}]`,
+  );
+}
+
 /** Writes atomically, with sources and text outputs in nbformat's list-of-lines form. */
 function writeExecuted(nb: Notebook, outPath: string): void {
   for (const cell of nb.cells) {
@@ -293,7 +306,7 @@ function writeExecuted(nb: Notebook, outPath: string): void {
   }
   mkdirSync(dirname(outPath), { recursive: true });
   const tmp = `${outPath}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(nb, null, 1)}\n`);
+  writeFileSync(tmp, `${notebookJson(nb)}\n`);
   renameSync(tmp, outPath);
 }
 
