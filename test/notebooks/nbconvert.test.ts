@@ -34,7 +34,8 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       JUPYTER_PATH: '',
       ATTENTION_FAST: '1',
     };
-    const nbconvert = (name: string, out: string) =>
+    /** Runs `jupyter nbconvert --execute` on the notebook at `path`, in its folder. */
+    const nbconvert = (path: string, out: string) =>
       spawnSync(
         'jupyter',
         [
@@ -45,15 +46,11 @@ if (!hasNbconvert && process.env.CI !== 'true') {
           `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
           '--output',
           out,
-          join(FIXTURES, `${name}.ipynb`),
+          path,
         ],
-        {
-          cwd: FIXTURES,
-          env,
-          encoding: 'utf8',
-          timeout: 90_000,
-        },
+        { cwd: dirname(path), env, encoding: 'utf8', timeout: 180_000 },
       );
+    const fixture = (name: string) => join(FIXTURES, `${name}.ipynb`);
 
     before(() => {
       assert.ok(hasNbconvert, 'CI must install jupyter-nbconvert (see .ci/run)');
@@ -70,7 +67,7 @@ if (!hasNbconvert && process.env.CI !== 'true') {
 
     it('executes the passing notebook, imports src/ by name, and agrees with our runner', async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'passing.ipynb');
-      const run = nbconvert('passing', out);
+      const run = nbconvert(fixture('passing'), out);
       assert.equal(run.status, 0, run.stderr);
       const theirs: Notebook = JSON.parse(readFileSync(out, 'utf8'));
       assert.deepEqual(notebookSchemaErrors(theirs), []);
@@ -87,7 +84,7 @@ if (!hasNbconvert && process.env.CI !== 'true') {
 
     it('fails on the notebook with an error in cell 3, as our runner does', () => {
       const run = nbconvert(
-        'error-then-more',
+        fixture('error-then-more'),
         join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'x.ipynb'),
       );
       assert.notEqual(run.status, 0);
@@ -96,25 +93,7 @@ if (!hasNbconvert && process.env.CI !== 'true') {
     for (const path of courseNotebooks()) {
       it(`executes ${basename(path)} in fast mode without errors`, () => {
         const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), basename(path));
-        const run = spawnSync(
-          'jupyter',
-          [
-            'nbconvert',
-            '--to',
-            'notebook',
-            '--execute',
-            `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-            '--output',
-            out,
-            path,
-          ],
-          {
-            cwd: dirname(path),
-            env,
-            encoding: 'utf8',
-            timeout: 180_000,
-          },
-        );
+        const run = nbconvert(path, out);
         assert.equal(run.status, 0, run.stderr.slice(-3000));
         assert.deepEqual(notebookSchemaErrors(JSON.parse(readFileSync(out, 'utf8'))), []);
       });
