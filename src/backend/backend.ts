@@ -54,6 +54,8 @@ export interface InitBackendOptions {
   log?: ((line: string) => void) | false;
 }
 
+/** How the summary line starts; `parseBackendSummary` reads it back. */
+const SUMMARY_PREFIX = 'backend: ';
 const TF_BACKEND: Record<BackendName, string> = { native: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 const NATIVE_PACKAGE = '@tensorflow/tfjs-node';
 const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
@@ -324,7 +326,23 @@ async function describe(
   }
   const explained = skipped.map(explain);
   const summary =
-    `backend: ${name} (${[how, ...explained.map((e) => e.phrase)].join('; ')})` +
+    `${SUMMARY_PREFIX}${name} (${[how, ...explained.map((e) => e.phrase)].join('; ')})` +
     (fixes.length > 0 ? ` + fixes: ${fixes.join(', ')}` : '');
   return { name, tfBackend, simd, threads, fixes, notes: explained.map((e) => e.note), summary };
+}
+
+/**
+ * Reads back the line `initBackend` prints (`backend: wasm (SIMD on, ...)`), e.g. from an executed
+ * notebook's output, so tools report the backend a notebook really ran on.
+ *
+ * @param line one line of text.
+ * @returns the backend's name and the details in parentheses, or `null` if `line` is not a summary.
+ */
+export function parseBackendSummary(line: string): { name: BackendName; details: string } | null {
+  if (typeof line !== 'string') {
+    throw new TypeError(`parseBackendSummary: expected a string, got ${typeof line}`);
+  }
+  const match = new RegExp(`^${SUMMARY_PREFIX}(\\w+)(?: \\((.*)\\))?`).exec(line.trim());
+  if (!match || !(BACKEND_NAMES as readonly string[]).includes(match[1])) return null;
+  return { name: match[1] as BackendName, details: match[2] ?? '' };
 }

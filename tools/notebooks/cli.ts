@@ -40,7 +40,8 @@ export interface CliOptions {
   help: boolean;
 }
 
-class UsageError extends Error {}
+/** A bad command line; the CLIs print its message with their usage and exit 2. */
+export class UsageError extends Error {}
 
 /** Parses the command line; throws a UsageError naming the bad argument. */
 export function parseArgs(argv: string[], env = process.env): CliOptions {
@@ -109,7 +110,7 @@ export function resolveNames(names: string[], dir = NOTEBOOKS): string[] {
 }
 
 /** Progress for people: a live line on a terminal, one line per cell in logs (CI). */
-function progressPrinter(stream: NodeJS.WriteStream): RunnerEvents & { stop(): void } {
+export function progressPrinter(stream: NodeJS.WriteStream): RunnerEvents & { stop(): void } {
   const live = Boolean(stream.isTTY);
   let current = '';
   let cellStarted = 0;

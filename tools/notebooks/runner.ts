@@ -67,6 +67,8 @@ export interface RunOptions {
   notebookTimeoutMs?: number;
   /** Extra environment variables for the kernel. */
   env?: Record<string, string>;
+  /** Stored as `metadata.attention_runner.cache_key`, for tools that reuse executed copies. */
+  cacheKey?: string;
   events?: RunnerEvents;
 }
 
@@ -207,6 +209,7 @@ export async function runNotebook(path: string, options: RunOptions): Promise<No
     fast: Boolean(options.fast),
     cells_run: cellsRun,
     seconds: Math.round((Date.now() - started) / 100) / 10,
+    ...(options.cacheKey ? { cache_key: options.cacheKey } : {}),
     ...(failure ? { failure } : {}),
   };
   writeExecuted(nb, outPath);
@@ -329,7 +332,16 @@ export function resultsTable(results: NotebookResult[], root = process.cwd()): s
     `${(r.ms / 1000).toFixed(1)} s`,
     r.failure ? `${r.failure.cell ? `cell ${r.failure.cell}: ` : ''}${r.failure.kind}` : '',
   ]);
-  const header = ['notebook', 'status', 'cells', 'time', 'problem'];
+  return textTable(['notebook', 'status', 'cells', 'time', 'problem'], rows);
+}
+
+/** Left-aligned columns two spaces apart, with a dashed rule under the header. */
+export function textTable(header: string[], rows: string[][]): string {
+  for (const row of rows) {
+    if (row.length !== header.length) {
+      throw new RangeError(`textTable: expected rows of ${header.length} cells, got ${row.length}`);
+    }
+  }
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
   const line = (row: string[]) =>
     row
