@@ -102,7 +102,8 @@ describe('book outputs', () => {
     ],
   ];
   for (const [output, html] of streams) {
-    it(`renders a ${output.output_type} output (${'name' in output ? output.name : output.ename})`, () =>
+    const label = output.output_type === 'stream' ? output.name : output.output_type;
+    it(`renders a ${output.output_type} output (${label})`, () =>
       assert.match(renderOutput(output, ctx()), html));
   }
 
