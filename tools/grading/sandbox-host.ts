@@ -151,7 +151,6 @@ class Sandbox {
   private async exchange(
     request: Record<string, unknown> | null,
     timeoutMs: number,
-    what: string,
   ): Promise<{ message: Record<string, unknown> } | { failure: string }> {
     if (!this.alive) return { failure: this.ended! };
     const id = request ? this.nextId++ : 0;
@@ -167,9 +166,7 @@ class Sandbox {
     clearTimeout(timer);
     this.waiting = null;
     if (outcome === 'timeout') {
-      this.kill(
-        `timed out after ${Math.round(timeoutMs / 100) / 10} s ${what} (an infinite loop?)`,
-      );
+      this.kill(`timed out after ${Math.round(timeoutMs / 100) / 10} s (an infinite loop?)`);
       return { failure: await this.exited };
     }
     if (typeof outcome === 'string') return { failure: outcome };
@@ -177,17 +174,18 @@ class Sandbox {
   }
 
   async start(file: string): Promise<HostReply> {
-    const ready = await this.exchange(null, this.limits.startMs, 'starting');
-    if ('failure' in ready) return { kind: 'crash', message: `the sandbox ${ready.failure}` };
-    const loaded = await this.exchange({ op: 'load', file }, this.limits.loadMs, 'loading');
+    const ready = await this.exchange(null, this.limits.startMs);
+    if ('failure' in ready)
+      return { kind: 'crash', message: `the sandbox could not start: it ${ready.failure}` };
+    const loaded = await this.exchange({ op: 'load', file }, this.limits.loadMs);
     if ('failure' in loaded)
-      return { kind: 'crash', message: `loading your file ${loaded.failure}` };
+      return { kind: 'crash', message: `while loading ${file}, your code ${loaded.failure}` };
     if (loaded.message.error) return { kind: 'thrown', error: loaded.message.error };
     return { kind: 'loaded', exports: loaded.message.exports };
   }
 
   async call(name: string, args: unknown, timeoutMs: number): Promise<HostReply> {
-    const done = await this.exchange({ op: 'call', name, args }, timeoutMs, `in ${name}`);
+    const done = await this.exchange({ op: 'call', name, args }, timeoutMs);
     if ('failure' in done) return { kind: 'crash', message: `your code ${done.failure}` };
     if (done.message.error) return { kind: 'thrown', error: done.message.error };
     return { kind: 'returned', value: done.message.value, leaked: done.message.leaked };
