@@ -225,10 +225,15 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
     throw new Error(`gradeBatch: expected a folder of submissions, got ${opts.submissions}`);
   }
   const started = Date.now();
-  const entries = fs
+  const all = fs
     .readdirSync(opts.submissions, { withFileTypes: true })
     .filter((e) => !e.name.startsWith('.'))
     .sort((a, b) => a.name.localeCompare(b.name));
+  // Stray files (notes, a CSV of names) are not submissions: said once, not graded as zeros.
+  const entries = all.filter((e) => e.isDirectory() || (e.isFile() && ARCHIVE.test(e.name)));
+  for (const e of all.filter((x) => !entries.includes(x))) {
+    log(`skipped ${e.name}: not a folder, .zip, .tar.gz or .tgz`);
+  }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-batch-'));
   const pool = new WorkerPool(workers);
   log(`Grading ${entries.length} submission(s) from ${opts.submissions} with ${workers} worker(s)`);
@@ -242,8 +247,6 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
         try {
           let folder = source;
           if (!e.isDirectory()) {
-            if (!e.isFile() || !ARCHIVE.test(e.name))
-              throw new Error('not a folder, .zip or .tar.gz');
             folder = path.join(scratch, String(i));
             fs.mkdirSync(folder);
             await (/\.zip$/i.test(e.name) ? unzip(source, folder) : untar(source, folder));
