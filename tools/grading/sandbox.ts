@@ -19,7 +19,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { NotImplementedError } from '../../src/core/exercise';
 import { Feedback } from './framework';
-import { decode, encode } from './wire';
+import { decode, encode, WIRE_LIMITS } from './wire';
 
 /** Time and memory limits of a sandbox process. */
 export interface SandboxLimits {
@@ -190,7 +190,7 @@ export class SandboxSession {
       throw new Feedback(`not run: the time limit for the whole submission was used up`);
     const timeoutMs = Math.min(this.limits.callMs, left);
     const reply = this.ask(
-      { op: 'call', name, args: encode(args), timeoutMs },
+      { op: 'call', name, args: encode(args, WIRE_LIMITS, true), timeoutMs },
       timeoutMs + this.limits.startMs + this.limits.loadMs,
     );
     if (reply.kind === 'crash') throw new Feedback(`${name}(...): ${reply.message}`);

@@ -86,6 +86,20 @@ export function libraryFunction<F extends (...args: never[]) => unknown>(
   return wrapped;
 }
 
+/** An object with these own properties; a key named `__proto__` stays a plain key. */
+function plainObject(entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
 interface Budget {
   elements: number;
   limits: WireLimits;
@@ -122,7 +136,11 @@ function encodeTensor(t: tf.Tensor, budget: Budget): { [TENSOR]: WireTensor } {
  * undefined as they are. A function becomes a marker (a library function keeps its name);
  * anything else (a Map, a class instance) travels as its own enumerable properties.
  */
-export function encode(value: unknown, limits: WireLimits = WIRE_LIMITS): unknown {
+export function encode(
+  value: unknown,
+  limits: WireLimits = WIRE_LIMITS,
+  libraryOnly = false,
+): unknown {
   const budget: Budget = { elements: 0, limits };
   const walk = (x: unknown, depth: number): unknown => {
     if (depth > limits.maxDepth)
@@ -136,7 +154,14 @@ export function encode(value: unknown, limits: WireLimits = WIRE_LIMITS): unknow
     if (typeof x === 'bigint') return Number(x);
     if (typeof x === 'function') {
       const ref = (x as { [LIBRARY_REF]?: LibraryRef })[LIBRARY_REF];
-      return ref ? { [LIBRARY]: ref } : { [FUNCTION]: String(x.name).slice(0, 100) };
+      if (ref) return { [LIBRARY]: ref };
+      if (libraryOnly) {
+        throw new WireError(
+          'a function written in a graded test cannot be sent to an answer (it would run in the ' +
+            "answer's process): pass a course-library function, libraryFunction(module, name)",
+        );
+      }
+      return { [FUNCTION]: String(x.name).slice(0, 100) };
     }
     if (typeof x !== 'object') return String(x);
     if (x instanceof tf.Tensor) return encodeTensor(x, budget);
@@ -146,9 +171,7 @@ export function encode(value: unknown, limits: WireLimits = WIRE_LIMITS): unknow
     }
     const keys = Object.keys(x);
     spend(budget, keys.length);
-    const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = walk((x as Record<string, unknown>)[k], depth + 1);
-    return out;
+    return plainObject(keys.map((k) => [k, walk((x as Record<string, unknown>)[k], depth + 1)]));
   };
   return walk(value, 0);
 }
