@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { UsageError } from '../tools/command';
 import { loadSpecs } from '../tools/grading/framework';
 import {
   buildStudentEdition,
   instructorOnly,
-  ReleaseError,
   STUB_CELL,
   studentNotebook,
   type ReleaseSummary,
@@ -127,7 +127,7 @@ describe('student edition', function () {
   it('refuses a non-empty folder without --force, and a folder holding the repository', async () => {
     await assert.rejects(
       buildStudentEdition({ out }),
-      (e: unknown) => e instanceof ReleaseError && /is not empty .*add --force/.test(e.message),
+      (e: unknown) => e instanceof UsageError && /is not empty .*add --force/.test(e.message),
     );
     fs.writeFileSync(path.join(out, 'stale.txt'), 'old');
     await buildStudentEdition({ out, force: true });

@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as prettier from 'prettier';
+import { runCommand, UsageError } from './command';
 import { loadSpecs } from './grading/framework';
 import { joinSource, readNotebook, splitLines } from './notebooks/nbformat';
 import { notebookJson } from './notebooks/runner';
@@ -45,14 +46,6 @@ export interface ReleaseSummary {
 /** The source a solution cell is replaced by. */
 export const STUB_CELL =
   '// Your turn: write this cell yourself (the worked answer is in the instructor edition).\n';
-
-/** A refused release (bad `--out`): the CLI prints it and exits 2. */
-export class ReleaseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReleaseError';
-  }
-}
 
 const INSTRUCTOR_PATHS = [
   'solutions/',
@@ -129,17 +122,17 @@ function isInside(child: string, parent: string): boolean {
 /** Checks `out` and makes it an empty folder (emptying it only with `force`). */
 function prepareOut(out: string, force: boolean): void {
   if (isInside(ROOT, out))
-    throw new ReleaseError(`--out must not contain the repository, got ${out}`);
+    throw new UsageError(`--out must not contain the repository, got ${out}`);
   if (isInside(out, ROOT) && !isInside(out, path.join(ROOT, 'build'))) {
-    throw new ReleaseError(`--out inside the repository must be under build/, got ${out}`);
+    throw new UsageError(`--out inside the repository must be under build/, got ${out}`);
   }
   if (fs.existsSync(out)) {
     if (!fs.statSync(out).isDirectory())
-      throw new ReleaseError(`--out must be a folder, got the file ${out}`);
+      throw new UsageError(`--out must be a folder, got the file ${out}`);
     const entries = fs.readdirSync(out);
     if (entries.length > 0) {
       if (!force) {
-        throw new ReleaseError(
+        throw new UsageError(
           `--out ${out} is not empty (${entries.length} entries); add --force to replace its contents`,
         );
       }
@@ -152,7 +145,7 @@ function prepareOut(out: string, force: boolean): void {
 /** Builds the student edition into `opts.out`. */
 export async function buildStudentEdition(opts: ReleaseOptions): Promise<ReleaseSummary> {
   if (typeof opts?.out !== 'string' || opts.out === '') {
-    throw new ReleaseError(`expected --out DIR, got ${JSON.stringify(opts?.out)}`);
+    throw new UsageError(`expected --out DIR, got ${JSON.stringify(opts?.out)}`);
   }
   const out = path.resolve(opts.out);
   const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' })
@@ -186,10 +179,11 @@ export async function buildStudentEdition(opts: ReleaseOptions): Promise<Release
   return summary;
 }
 
+const USAGE = 'usage: npm run release -- --out DIR [--force]';
+
 async function main(argv: string[]): Promise<number> {
-  const usage = 'usage: npm run release -- --out DIR [--force]';
   if (argv.includes('-h') || argv.includes('--help')) {
-    console.log(usage);
+    console.log(USAGE);
     return 0;
   }
   const at = argv.indexOf('--out');
@@ -197,37 +191,16 @@ async function main(argv: string[]): Promise<number> {
     (a, i) => a.startsWith('-') && !['--out', '--force'].includes(a) && argv[i - 1] !== '--out',
   );
   if (at < 0 || !argv[at + 1] || argv[at + 1].startsWith('--') || unknown.length > 0) {
-    console.error(
-      `release: expected --out DIR [--force], got ${argv.join(' ') || 'nothing'}\n${usage}`,
-    );
-    return 2;
+    throw new UsageError(`expected --out DIR [--force], got ${argv.join(' ') || 'nothing'}`);
   }
-  try {
-    const s = await buildStudentEdition({ out: argv[at + 1], force: argv.includes('--force') });
-    const stubs = Object.values(s.solutionCells).reduce((a, b) => a + b, 0);
-    console.log(
-      `Student edition in ${s.out}: ${s.files.length} files; left out ${s.excluded.length} ` +
-        `instructor files (solutions/, hidden tests, grader fixtures and tests); ${stubs} solution cell(s) stubbed.\n` +
-        `There: npm ci && npm test`,
-    );
-    return 0;
-  } catch (error) {
-    if (error instanceof ReleaseError) {
-      console.error(`release: ${error.message}`);
-      return 2;
-    }
-    throw error;
-  }
+  const s = await buildStudentEdition({ out: argv[at + 1], force: argv.includes('--force') });
+  const stubs = Object.values(s.solutionCells).reduce((a, b) => a + b, 0);
+  console.log(
+    `Student edition in ${s.out}: ${s.files.length} files; left out ${s.excluded.length} ` +
+      `instructor files (solutions/, hidden tests, grader fixtures and tests); ` +
+      `${stubs} solution cell(s) stubbed.\nThere: npm ci && npm test`,
+  );
+  return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(
-        `release: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('release', main, USAGE);

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { initBackend } from '../../src/backend/backend';
+import { runCommand, UsageError } from '../command';
 import { gradeBatch } from './batch';
 import { gradeSubmission, type SubmissionReport } from './grade';
 import { classroomResult, reportText } from './report';
@@ -50,14 +51,6 @@ export interface CliOptions {
   out?: string;
   workers?: number;
   help: boolean;
-}
-
-/** A command-line mistake: printed with the usage, exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 const WITH_VALUE = [
@@ -149,14 +142,7 @@ function writeOutputs(report: SubmissionReport, opts: CliOptions): void {
 
 /** Runs the command; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  let opts: CliOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`grade: ${error.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const opts = parseArgs(argv);
   if (opts.help) {
     console.log(USAGE);
     return 0;
@@ -175,8 +161,7 @@ export async function main(argv: string[]): Promise<number> {
     ['--hidden', opts.hidden],
   ] as const) {
     if (dir !== undefined && !(fs.existsSync(dir) && fs.statSync(dir).isDirectory())) {
-      console.error(`grade: ${flag} expects a folder, got ${dir} (not found)`);
-      return 2;
+      throw new UsageError(`${flag} expects a folder, got ${dir} (not found)`);
     }
   }
   await initBackend({ log: false });
@@ -207,14 +192,4 @@ export async function main(argv: string[]): Promise<number> {
   return opts.strict && report.earned < report.possible ? 1 : 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(
-        `grade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-      );
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('grade', main, USAGE);

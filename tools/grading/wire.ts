@@ -100,6 +100,19 @@ function plainObject(entries: [string, unknown][]): Record<string, unknown> {
   return out;
 }
 
+const NOT_A_LEAF = Symbol('not a leaf');
+
+/** `x` itself when it is a number, boolean, null, undefined or string within the limits. */
+function leaf(x: unknown, depth: number, limits: WireLimits): unknown {
+  if (depth > limits.maxDepth) throw new WireError(`nested deeper than ${limits.maxDepth} levels`);
+  if (x === null || x === undefined || typeof x === 'number' || typeof x === 'boolean') return x;
+  if (typeof x !== 'string') return NOT_A_LEAF;
+  if (x.length > limits.maxString) {
+    throw new WireError(`a string longer than ${limits.maxString} characters`);
+  }
+  return x;
+}
+
 interface Budget {
   elements: number;
   limits: WireLimits;
@@ -143,14 +156,8 @@ export function encode(
 ): unknown {
   const budget: Budget = { elements: 0, limits };
   const walk = (x: unknown, depth: number): unknown => {
-    if (depth > limits.maxDepth)
-      throw new WireError(`nested deeper than ${limits.maxDepth} levels`);
-    if (x === null || x === undefined || typeof x === 'number' || typeof x === 'boolean') return x;
-    if (typeof x === 'string') {
-      if (x.length > limits.maxString)
-        throw new WireError(`a string longer than ${limits.maxString} characters`);
-      return x;
-    }
+    const simple = leaf(x, depth, limits);
+    if (simple !== NOT_A_LEAF) return simple;
     if (typeof x === 'bigint') return Number(x);
     if (typeof x === 'function') {
       const ref = (x as { [LIBRARY_REF]?: LibraryRef })[LIBRARY_REF];
@@ -163,7 +170,7 @@ export function encode(
       }
       return { [FUNCTION]: String(x.name).slice(0, 100) };
     }
-    if (typeof x !== 'object') return String(x);
+    if (typeof x !== 'object' || x === null) return String(x);
     if (x instanceof tf.Tensor) return encodeTensor(x, budget);
     if (Array.isArray(x)) {
       spend(budget, x.length);
@@ -215,15 +222,9 @@ export function decode(value: unknown, opts: DecodeOptions = {}): unknown {
   const limits = opts.limits ?? WIRE_LIMITS;
   const budget: Budget = { elements: 0, limits };
   const walk = (x: unknown, depth: number): unknown => {
-    if (depth > limits.maxDepth)
-      throw new WireError(`nested deeper than ${limits.maxDepth} levels`);
-    if (x === null || x === undefined || typeof x === 'number' || typeof x === 'boolean') return x;
-    if (typeof x === 'string') {
-      if (x.length > limits.maxString)
-        throw new WireError(`a string longer than ${limits.maxString} characters`);
-      return x;
-    }
-    if (typeof x !== 'object') throw new WireError(`unexpected ${typeof x}`);
+    const simple = leaf(x, depth, limits);
+    if (simple !== NOT_A_LEAF) return simple;
+    if (typeof x !== 'object' || x === null) throw new WireError(`unexpected ${typeof x}`);
     if (Array.isArray(x)) {
       spend(budget, x.length);
       return x.map((item) => walk(item, depth + 1));
