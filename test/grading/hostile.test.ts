@@ -194,6 +194,35 @@ describe('grading hostile and broken submissions (sandboxed)', function () {
   }
 });
 
+describe('the time limit of a whole submission', function () {
+  this.timeout(120_000);
+
+  it('stops grading when it is used up, failing the tests not run, and returns soon after', () => {
+    const dir = assembleCase('loop-in-call');
+    const started = Date.now();
+    const report = gradeSubmission({
+      answers: dir,
+      chapter: '00',
+      limits: TEST_LIMITS,
+      submissionMs: 4000,
+    });
+    const seconds = (Date.now() - started) / 1000;
+    fs.rmSync(dir, { recursive: true, force: true });
+    // hardSelect loops, so the 4 s are spent there; whatever comes after is not run. Grading
+    // ends within the limit plus one call limit (2 s) and the last sandbox's start (slack 3 s).
+    assert.ok(seconds < 4 + 2 + 3, `took ${seconds} s`);
+    const earned = Object.fromEntries(report.exercises.map((e) => [e.exercise, e.earned]));
+    assert.equal(earned['hard-vs-soft'], 0);
+    assert.equal(earned['softmax-temperature'], 0);
+    const notRun = report.exercises
+      .flatMap((e) => e.tests)
+      .filter((t) =>
+        /^not run: the time limit for the whole submission \(4 s\) was used up/.test(t.feedback),
+      );
+    assert.ok(notRun.length >= 4 + 2, `${notRun.length} tests not run`);
+  });
+});
+
 describe('the same hostile answers graded in-process (the old way)', function () {
   this.timeout(120_000);
   // Each runs in a child process: the answer patches globals of whatever process loads it.

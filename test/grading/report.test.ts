@@ -64,5 +64,9 @@ describe('grade reports', () => {
     assert.equal(lines[4].trim(), 'not implemented yet (x)');
     assert.equal(lines[6].trim(), '(same as above)');
     assert.equal(lines.at(-1), 'Total: 1/3 points');
+    assert.throws(
+      () => reportText({} as SubmissionReport),
+      /reportText: expected a SubmissionReport \(from gradeSubmission\), got \{\}/,
+    );
   });
 });

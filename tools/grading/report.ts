@@ -6,6 +6,20 @@
 import type { ExerciseResult } from './framework';
 import type { SubmissionReport } from './grade';
 
+/** Throws unless `report` looks like a `SubmissionReport`, naming the function and what it got. */
+function checkReport(report: SubmissionReport, fn: string): void {
+  if (
+    report === null ||
+    typeof report !== 'object' ||
+    !Array.isArray(report.exercises) ||
+    !Array.isArray(report.hidden)
+  ) {
+    throw new TypeError(
+      `${fn}: expected a SubmissionReport (from gradeSubmission), got ${JSON.stringify(report)?.slice(0, 100)}`,
+    );
+  }
+}
+
 const sum = (results: ExerciseResult[], key: 'earned' | 'possible') =>
   results.reduce((s, e) => s + e[key], 0);
 
@@ -63,6 +77,7 @@ function table(title: string, results: ExerciseResult[], maxFeedback: number): s
  * @param maxFeedback characters of feedback shown per test (the JSON has all of it)
  */
 export function reportText(report: SubmissionReport, maxFeedback = 800): string {
+  checkReport(report, 'reportText');
   const lines: string[] = [];
   for (const [chapter, results] of byChapter(report.exercises)) {
     lines.push(...table(`Chapter ${chapter}`, results, maxFeedback), '');
@@ -81,6 +96,7 @@ export function reportText(report: SubmissionReport, maxFeedback = 800): string 
 
 /** Markdown feedback for one student: totals, then every test with its points and feedback. */
 export function feedbackMarkdown(student: string, report: SubmissionReport): string {
+  checkReport(report, 'feedbackMarkdown');
   const lines = [
     `# Feedback for ${student}`,
     '',
@@ -134,6 +150,7 @@ export interface ClassroomResult {
  * named as such), its score in points, and `status` "pass" only at full marks.
  */
 export function classroomResult(report: SubmissionReport): ClassroomResult {
+  checkReport(report, 'classroomResult');
   const tests = [
     ...report.exercises.map((e) => ({ e, prefix: '' })),
     ...report.hidden.map((e) => ({ e, prefix: 'hidden: ' })),

@@ -119,6 +119,8 @@ async function main(): Promise<void> {
       }
     }
   });
+  // The grader closing the pipe (it finished, or died) ends this process too: no orphans.
+  process.stdin.on('end', () => process.exit(0));
   send({ id: 0, ready: true, backend: tf.getBackend() });
 }
 
