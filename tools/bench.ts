@@ -5,10 +5,17 @@
  * forward + backward pass, and the two gradients that only the delegated kernels make possible on
  * wasm (embedding lookup, conv2d). On wasm every row is measured with the fixes of
  * src/backend/wasm-fixes.ts and without them (stock tfjs), which is what the fixes are worth.
- * Progress goes to stderr, the results to stdout. Takes well under a minute.
+ * Then it times batch grading of 30 copies of the reference solutions (wall time, time per
+ * submission, and whether the gradebook gives every copy full marks).
+ * Progress goes to stderr, the results to stdout. `npm run bench -- backend` or
+ * `npm run bench -- grading` runs one part; the backend part takes well under a minute, the
+ * grading part about a minute per core-pair.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend/backend';
+import { initBackend, type BackendInfo } from '../src/backend/backend';
 import {
   installWasmMatMulFix,
   installWasmMissingKernels,
@@ -17,6 +24,7 @@ import {
 } from '../src/backend/wasm-fixes';
 import { MultiHeadAttention } from '../src/attention/multihead';
 import { setFiniteChecks } from '../src/core/shapes';
+import { gradeBatch } from './grading/batch';
 
 /** Time budget of one measurement, after warm-up: enough runs for a stable median. */
 const BUDGET_MS = 2500;
@@ -162,9 +170,75 @@ function printTable(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
-async function main(): Promise<void> {
+/** Copies of the reference solutions graded in the batch measurement. */
+const BATCH_COPIES = 30;
+
+/**
+ * Batch grading of `copies` copies of solutions/ with the default workers (one per core): wall
+ * time, wall time per submission, the median time one worker spent on a submission, and whether
+ * every row of the gradebook is at full marks. Nothing here is asserted: it is measured.
+ */
+async function batchOfSolutions(copies: number): Promise<string[][]> {
+  const solutions = path.resolve(__dirname, '..', 'solutions');
+  if (!fs.existsSync(solutions)) return [['batch grading', 'fails: no solutions/ here']];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-batch-'));
+  try {
+    const submissions = path.join(tmp, 'submissions');
+    for (let i = 1; i <= copies; i++) {
+      fs.cpSync(solutions, path.join(submissions, `student-${String(i).padStart(2, '0')}`), {
+        recursive: true,
+      });
+    }
+    const started = performance.now();
+    const rows = await gradeBatch({
+      submissions,
+      out: path.join(tmp, 'results'),
+      log: (line) => progress(line),
+    });
+    const wall = (performance.now() - started) / 1000;
+    const times = rows.map((r) => r.report?.seconds ?? NaN).sort((a, b) => a - b);
+    // The gradebook itself is checked, not the in-memory rows: total = possible on every line.
+    const csv = fs
+      .readFileSync(path.join(tmp, 'results', 'gradebook.csv'), 'utf8')
+      .trim()
+      .split('\r\n');
+    const full = csv.slice(1).filter((line) => {
+      const cells = line.split(',');
+      return Number(cells.at(-3)) === Number(cells.at(-2)) && Number(cells.at(-2)) > 0;
+    }).length;
+    const workers = os.cpus().length;
+    return [
+      [`batch of ${copies} solution copies, ${workers} workers: wall time`, `${wall.toFixed(1)} s`],
+      ['  wall time per submission', `${(wall / copies).toFixed(2)} s`],
+      [
+        '  one submission in a worker (median)',
+        `${times[Math.floor(times.length / 2)].toFixed(2)} s`,
+      ],
+      ['  gradebook rows at full marks', `${full}/${copies}${full === copies ? '' : ' (WRONG)'}`],
+    ];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main(parts: string[]): Promise<void> {
+  const unknown = parts.filter((p) => p !== 'backend' && p !== 'grading');
+  if (unknown.length > 0) {
+    throw new Error(`bench: expected parts "backend" and/or "grading", got ${unknown.join(', ')}`);
+  }
+  const run = (part: string) => parts.length === 0 || parts.includes(part);
   const started = performance.now();
   const info = await initBackend({ log: false });
+  if (run('backend')) await backendTable(info);
+  if (run('grading')) {
+    progress(`batch grading of ${BATCH_COPIES} copies of the solutions...`);
+    console.log('');
+    printTable(['grading', 'time'], await batchOfSolutions(BATCH_COPIES));
+  }
+  console.log(`\n${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+}
+
+async function backendTable(info: BackendInfo): Promise<void> {
   console.log(info.summary);
   // The finite checks read every input back (a sync per layer); the bench measures the compute.
   setFiniteChecks(false);
@@ -192,13 +266,10 @@ async function main(): Promise<void> {
   const header =
     info.name === 'wasm' ? ['measure', 'wasm with fixes', 'stock wasm'] : ['measure', info.name];
   printTable(header, table);
-  console.log(
-    `\nmedian wall time after one warm-up run; finite checks off; ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s in all`,
-  );
+  console.log(`\nmedian wall time after one warm-up run; finite checks off`);
 }
 
-main().catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -117,10 +117,7 @@ function explain(error: unknown): string {
 }
 
 /** Loads `<answersRoot>/<chapter>/<file>`; an error loading it fails every test with its message. */
-function loadAnswers(
-  spec: ExerciseSpec,
-  answersRoot: string,
-): { module?: unknown; error?: string } {
+function loadAnswers(spec: ExerciseSpec, answersRoot: string): LoadedAnswers {
   const file = path.resolve(answersRoot, spec.chapter, spec.file);
   if (!fs.existsSync(file))
     return { error: `missing answer file ${path.relative(process.cwd(), file)}` };
@@ -131,13 +128,22 @@ function loadAnswers(
   }
 }
 
-/** Runs every graded test of `spec` against the answers in `answersRoot` (in this process). */
-export function gradeExercise(spec: ExerciseSpec, answersRoot: string): ExerciseResult {
-  const loaded = loadAnswers(spec, answersRoot);
+/** What a graded test is run against: the answer module, or why there is none. */
+export type LoadedAnswers = { module: unknown } | { error: string };
+
+/**
+ * Runs every graded test of `spec` against `loaded`, each inside `tf.tidy`. `gate`, asked before
+ * each test, may return why the test is not run (a used-up time limit); it then fails with that.
+ */
+export function runGradedTests(
+  spec: ExerciseSpec,
+  loaded: LoadedAnswers,
+  gate: () => string | undefined = () => undefined,
+): ExerciseResult {
   const tests: TestResult[] = [];
   for (const test of spec.tests) {
-    let feedback = loaded.error ?? '';
-    if (!loaded.error) {
+    let feedback = 'error' in loaded ? loaded.error : (gate() ?? '');
+    if (feedback === '' && 'module' in loaded) {
       try {
         tf.tidy(() => test.run(loaded.module));
       } catch (error) {
@@ -165,8 +171,22 @@ export function gradeExercise(spec: ExerciseSpec, answersRoot: string): Exercise
   };
 }
 
+/**
+ * Runs every graded test of `spec` against the answers in `answersRoot` IN THIS PROCESS: the
+ * answer can patch anything the checks use. Only for the course's own tests of its specs and
+ * reference answers; everything a learner or instructor runs goes through `grade.ts` (sandboxed).
+ */
+export function gradeExercise(spec: ExerciseSpec, answersRoot: string): ExerciseResult {
+  return runGradedTests(spec, loadAnswers(spec, answersRoot));
+}
+
 /** Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, sorted by chapter and file. */
 export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
+  if (!fs.existsSync(gradedRoot) || !fs.statSync(gradedRoot).isDirectory()) {
+    throw new Error(
+      `loadSpecs: expected a folder of graded tests (NN-slug/*.ts), got ${gradedRoot}`,
+    );
+  }
   const specs: ExerciseSpec[] = [];
   for (const chapter of fs.readdirSync(gradedRoot).sort()) {
     const dir = path.join(gradedRoot, chapter);

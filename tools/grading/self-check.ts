@@ -2,13 +2,15 @@
  * `node --import tsx tools/grading/self-check.ts <chapter> [--answers DIR] [--json]`: grades one
  * chapter's exercises (default: the learner's `exercises/`) and prints the report, as a table or
  * as JSON for the notebook self-check cell (`ah.selfCheck`). It runs in its own process so a
- * notebook always grades the files as they are on disk now, not a cached copy.
+ * notebook always grades the files as they are on disk now, not a cached copy, and it grades
+ * with the sandboxed grader (`grade.ts`), like `npm run grade`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../../src/backend/backend';
 import { selfCheckText } from '../../src/course/self-check';
-import { gradeExercise, loadSpecs, type ExerciseResult } from './framework';
+import { loadSpecs, type ExerciseResult } from './framework';
+import { gradeSubmission } from './grade';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -20,7 +22,7 @@ export interface ChapterReport {
   exercises: ExerciseResult[];
 }
 
-/** Grades every exercise of `chapter` found in `graded/`, against the answers in `answersRoot`. */
+/** Grades every exercise of `chapter` found in `graded/`, against the answers in `answersRoot` (sandboxed). */
 export function gradeChapter(chapter: string, answersRoot: string): ChapterReport {
   const specs = loadSpecs(path.join(ROOT, 'graded'));
   const chapters = [...new Set(specs.map((s) => s.chapter))];
@@ -29,15 +31,13 @@ export function gradeChapter(chapter: string, answersRoot: string): ChapterRepor
       `no graded exercises for chapter "${chapter}"; chapters: ${chapters.join(', ')}`,
     );
   }
-  const exercises = specs
-    .filter((s) => s.chapter === chapter)
-    .map((s) => gradeExercise(s, answersRoot));
+  const report = gradeSubmission({ answers: answersRoot, chapter });
   return {
     chapter,
     answers: path.relative(ROOT, answersRoot) || '.',
-    earned: exercises.reduce((sum, e) => sum + e.earned, 0),
-    possible: exercises.reduce((sum, e) => sum + e.possible, 0),
-    exercises,
+    earned: report.earned,
+    possible: report.possible,
+    exercises: report.exercises,
   };
 }
 

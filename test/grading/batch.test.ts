@@ -1,0 +1,226 @@
+/**
+ * Batch grading: a folder of submissions (folders, nested folders, .zip and .tar.gz archives,
+ * broken and malicious ones) becomes a gradebook with the points worked out by hand, feedback
+ * files and results.json, without writing to the submissions or outside the results.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tar from 'tar';
+import * as yazl from 'yazl';
+import {
+  findAnswersRoot,
+  gradeBatch,
+  isSafeMemberPath,
+  studentName,
+  type BatchRow,
+} from '../../tools/grading/batch';
+import { assembleCase, HIDDEN, TEST_LIMITS, treeHash } from '../helpers/grading';
+
+/** Every file under `dir`, relative, with `/` separators. */
+function filesUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
+}
+
+/** A zip of `files` (`archive name -> content`); `rename` swaps an equal-length name afterwards. */
+async function writeZip(
+  file: string,
+  files: Record<string, string>,
+  rename?: [string, string],
+): Promise<void> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(files)) zip.addBuffer(Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  let bytes = Buffer.concat(chunks);
+  if (rename) {
+    // yazl refuses to write "..": the bytes are patched instead, in the local and central headers.
+    assert.equal(rename[0].length, rename[1].length);
+    bytes = Buffer.from(bytes.toString('latin1').split(rename[0]).join(rename[1]), 'latin1');
+  }
+  fs.writeFileSync(file, bytes);
+}
+
+/** The files of a folder as `archive name -> content`, under `prefix`. */
+function contents(dir: string, prefix: string): Record<string, string> {
+  return Object.fromEntries(
+    filesUnder(dir).map((f) => [`${prefix}${f}`, fs.readFileSync(path.join(dir, f), 'utf8')]),
+  );
+}
+
+describe('batch grading', function () {
+  this.timeout(300_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batch-test-'));
+  const submissions = path.join(tmp, 'submissions');
+  const out = path.join(tmp, 'results');
+  const escape = `escape-${path.basename(tmp)}.ts`;
+  let rows: BatchRow[];
+  let hashBefore: string;
+  const log: string[] = [];
+
+  before(async () => {
+    fs.mkdirSync(submissions);
+    assembleCase('correct', path.join(submissions, 'ann'));
+    const ben = assembleCase('nan');
+    await writeZip(path.join(submissions, 'ben.zip'), contents(ben, 'ben-hw/exercises/'));
+    const cat = assembleCase('loop-in-call');
+    await tar.c(
+      { gzip: true, file: path.join(submissions, 'cat.tar.gz'), cwd: cat },
+      fs.readdirSync(cat),
+    );
+    assembleCase('exit-at-import', path.join(submissions, 'dan, "jr"', 'exercises'));
+    await writeZip(
+      path.join(submissions, 'eve.zip'),
+      { ...contents(assembleCase('correct'), ''), [`xx/xx/${escape}`]: 'stolen' },
+      [`xx/xx/${escape}`, `../../${escape}`],
+    );
+    fs.writeFileSync(path.join(tmp, escape), 'stolen');
+    await tar.c(
+      {
+        gzip: true,
+        file: path.join(submissions, 'fay.tgz'),
+        cwd: path.join(tmp, 'submissions'),
+        preservePaths: true,
+      },
+      [`../${escape}`],
+    );
+    fs.rmSync(path.join(tmp, escape));
+    fs.mkdirSync(path.join(submissions, 'gus'));
+    fs.writeFileSync(path.join(submissions, 'names.txt'), 'not a submission');
+    hashBefore = treeHash(submissions);
+    rows = await gradeBatch({
+      submissions,
+      out,
+      hidden: HIDDEN,
+      workers: 2,
+      limits: TEST_LIMITS,
+      log: (l) => log.push(l),
+    });
+  });
+
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('writes the gradebook with the points worked out by hand (RFC 4180 quoting)', () => {
+    // Chapter 00 only, so chapters 01 and 02 are missing files (0); possible = 52 graded + 3 hidden.
+    // ann: all right (4, 6, 5; hidden 3). ben: nan (softmax 3, hidden 1). cat: loop-in-call
+    // (hard-vs-soft 3). dan: exit-at-import (entropy 0). eve, fay: unsafe archives. gus: empty.
+    const zeros = '0,0,0,0,0,0';
+    const csv = fs.readFileSync(path.join(out, 'gradebook.csv'), 'utf8');
+    const lines = csv.split('\r\n');
+    assert.equal(lines.pop(), '', 'the file ends with CRLF');
+    assert.equal(
+      lines[0],
+      'student,00-minds-and-machines/entropy (4),00-minds-and-machines/hard-vs-soft (6),' +
+        '00-minds-and-machines/softmax-temperature (5),01-attention-pooling/kernel (8),' +
+        '01-attention-pooling/leave-one-out (5),01-attention-pooling/nadaraya-watson (6),' +
+        '02-scoring-functions/additive-scores (5),02-scoring-functions/masked-softmax (5),' +
+        '02-scoring-functions/scaled-dot-product (8),hidden 00-minds-and-machines/softmax-temperature (3),' +
+        'total,possible,note',
+    );
+    assert.deepEqual(lines.slice(1, 5), [
+      `ann,4,6,5,${zeros},3,18,55,`,
+      `ben,4,6,3,${zeros},1,14,55,`,
+      `cat,4,3,5,${zeros},3,15,55,`,
+      `"dan, ""jr""",0,6,5,${zeros},3,14,55,`,
+    ]);
+    assert.match(
+      lines[5],
+      // yauzl rejects the name before our own check would: either way, nothing is unpacked.
+      /^eve,(0,){11}55,"?not graded: (unsafe path in archive|invalid relative path): .*\.\.\/\.\.\/escape-/,
+    );
+    assert.match(lines[6], /^fay,(0,){11}55,"not graded: unsafe path in archive: ""\.\.\/escape-/);
+    assert.match(lines[7], /^gus,(0,){11}55,not graded: no chapter folders \(NN-slug\/\) found/);
+    assert.equal(lines.length, 8, 'names.txt is not a submission');
+    assert.ok(log.some((l) => /skipped names\.txt/.test(l)));
+  });
+
+  it('writes one feedback file per student and results.json', () => {
+    assert.deepEqual(filesUnder(path.join(out, 'feedback')).sort(), [
+      'ann.md',
+      'ben.md',
+      'cat.md',
+      'dan___jr_.md',
+      'eve.md',
+      'fay.md',
+      'gus.md',
+    ]);
+    const cat = fs.readFileSync(path.join(out, 'feedback', 'cat.md'), 'utf8');
+    assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/55 points\*\*/);
+    assert.match(
+      cat,
+      /❌ hardSelect: one-hot weights at the highest score \(0\/1\)\n\n {2}```text\n {2}hardSelect\(\.\.\.\): your code timed out after 2 s/,
+    );
+    assert.match(cat, /## Hidden tests, chapter 00-minds-and-machines/);
+    const results = JSON.parse(
+      fs.readFileSync(path.join(out, 'results.json'), 'utf8'),
+    ) as BatchRow[];
+    assert.deepEqual(
+      results.map((r) => [r.student, r.earned]),
+      rows.map((r) => [r.student, r.earned]),
+    );
+  });
+
+  it('never writes to the submissions or outside the results folder', () => {
+    assert.equal(treeHash(submissions), hashBefore);
+    assert.ok(!fs.existsSync(path.join(tmp, escape)));
+    assert.ok(!fs.existsSync(path.join(os.tmpdir(), escape)));
+  });
+
+  it('prints progress per submission', () => {
+    for (const student of ['ann', 'ben', 'cat', 'dan, "jr"', 'eve', 'fay', 'gus']) {
+      assert.ok(
+        log.some((l) => new RegExp(`^\\[\\d/7\\] ${student.replace(/[()]/g, '\\$&')}: `).test(l)),
+        student,
+      );
+    }
+  });
+});
+
+describe('batch grading helpers', () => {
+  it('names students after their folder or archive', () => {
+    const cases: [string, string][] = [
+      ['alice', 'alice'],
+      ['bob.zip', 'bob'],
+      ['carol.tar.gz', 'carol'],
+      ['dan.TGZ', 'dan'],
+      ['eve.v2.zip', 'eve.v2'],
+    ];
+    for (const [entry, name] of cases) assert.equal(studentName(entry), name);
+  });
+
+  it('accepts only archive paths that stay inside the folder', () => {
+    const cases: [string, boolean][] = [
+      ['00-x/a.ts', true],
+      ['hw/exercises/00-x/a.ts', true],
+      ['../a.ts', false],
+      ['a/../../b.ts', false],
+      ['/etc/passwd', false],
+      ['C:/x.ts', false],
+      ['a\\..\\b.ts', false],
+      ['', false],
+    ];
+    for (const [name, safe] of cases) assert.equal(isSafeMemberPath(name), safe, name);
+  });
+
+  it('finds the chapter folders at the top, under exercises/ or one folder down', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'answers-root-'));
+    for (const rel of [
+      'a/00-x',
+      'b/exercises/00-x',
+      'c/hw/exercises/00-x',
+      'd/one/two/three/00-x',
+    ]) {
+      fs.mkdirSync(path.join(tmp, rel), { recursive: true });
+    }
+    assert.equal(findAnswersRoot(path.join(tmp, 'a')), path.join(tmp, 'a'));
+    assert.equal(findAnswersRoot(path.join(tmp, 'b')), path.join(tmp, 'b', 'exercises'));
+    assert.equal(findAnswersRoot(path.join(tmp, 'c')), path.join(tmp, 'c', 'hw', 'exercises'));
+    assert.throws(() => findAnswersRoot(path.join(tmp, 'd')), /no chapter folders/);
+    fs.rmSync(tmp, { recursive: true });
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * The worker thread between the grader's main thread and a sandbox process. Graded tests are
+ * synchronous, so the main thread posts a request and blocks in `Atomics.wait`; this thread does
+ * the asynchronous part (start the process, write the request, read the reply, enforce the time
+ * and memory limits, notice a death), then posts the outcome and wakes the main thread.
+ *
+ * Started by `sandbox.ts` only; see there for the request and reply types.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { frame, FrameReader } from './wire';
+import type { HostReply, HostRequest, SandboxLimits } from './sandbox';
+
+const { port, signal } = workerData as { port: MessagePort; signal: SharedArrayBuffer };
+const flag = new Int32Array(signal);
+const NODE_MODULES = path.resolve(__dirname, '..', '..', 'node_modules');
+
+function reply(message: HostReply): void {
+  port.postMessage(message);
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+}
+
+/** Why a sandbox process ended, in words for the learner. */
+function deathMessage(
+  code: number | null,
+  sig: NodeJS.Signals | null,
+  killedFor: string | null,
+  stderr: string,
+  limits: SandboxLimits,
+): string {
+  if (killedFor) return killedFor;
+  if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
+    return `ran out of memory (the limit is ${limits.heapMb} MB)`;
+  }
+  if (sig) return `was killed by ${sig}`;
+  return `stopped the process (exit code ${code}): an answer must return, not call process.exit()`;
+}
+
+/** One sandbox process, running one answer file. */
+class Sandbox {
+  private child: ChildProcess;
+  private waiting: { id: number; done: (message: Record<string, unknown>) => void } | null = null;
+  private killedFor: string | null = null;
+  private stderr = '';
+  private ended: string | null = null;
+  private readonly exited: Promise<string>;
+  private watchdog: NodeJS.Timeout;
+  private nextId = 1;
+
+  constructor(
+    dir: string,
+    private readonly limits: SandboxLimits,
+  ) {
+    this.child = spawn(
+      process.execPath,
+      [
+        `--max-old-space-size=${limits.heapMb}`,
+        '--experimental-permission',
+        `--allow-fs-read=${path.join(dir, '*')}`,
+        `--allow-fs-read=${path.join(NODE_MODULES, '*')}`,
+        '--disable-warning=ExperimentalWarning',
+        path.join(dir, 'tools', 'grading', 'sandbox-child.js'),
+      ],
+      {
+        cwd: dir,
+        // A clean environment: nothing of the grader's (paths, tokens, npm settings) leaks in.
+        env: {
+          HOME: dir,
+          TMPDIR: dir,
+          NODE_PATH: NODE_MODULES,
+          ...(process.env.ATTENTION_BACKEND
+            ? { ATTENTION_BACKEND: process.env.ATTENTION_BACKEND }
+            : {}),
+        },
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      },
+    );
+    const reader = new FrameReader();
+    this.child.stdio[3]!.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = reader.push(chunk);
+      } catch (error) {
+        this.kill(`sent ${(error as Error).message}`);
+        return;
+      }
+      for (const bytes of frames) {
+        let message: Record<string, unknown>;
+        try {
+          message = v8.deserialize(bytes) as Record<string, unknown>;
+        } catch {
+          continue; // not ours: a reply frame is always a serialised object
+        }
+        if (
+          this.waiting &&
+          message !== null &&
+          typeof message === 'object' &&
+          message.id === this.waiting.id
+        ) {
+          const { done } = this.waiting;
+          this.waiting = null;
+          done(message);
+        }
+      }
+    });
+    // Printed output of the answer is not shown: it could only mislead (fake test results).
+    this.child.stdout!.resume();
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-8000);
+    });
+    this.child.stdin!.on('error', () => {}); // EPIPE when it died; the exit handler reports it
+    this.exited = new Promise((ok) => {
+      this.child.once('exit', (code, sig) => {
+        clearInterval(this.watchdog);
+        this.ended = deathMessage(code, sig, this.killedFor, this.stderr, limits);
+        ok(this.ended);
+      });
+      this.child.once('error', (error) => {
+        clearInterval(this.watchdog);
+        this.ended = `could not start: ${error.message}`;
+        ok(this.ended);
+      });
+    });
+    // The heap cap does not cover typed arrays or wasm memory: watch the resident size too.
+    this.watchdog = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        if (kb > limits.rssMb * 1024) this.kill(`used more than ${limits.rssMb} MB of memory`);
+      } catch {
+        // not Linux, or already gone
+      }
+    }, 100);
+  }
+
+  get alive(): boolean {
+    return this.ended === null;
+  }
+
+  kill(reason: string): void {
+    if (this.ended !== null) return;
+    this.killedFor ??= reason;
+    this.child.kill('SIGKILL');
+  }
+
+  /** Waits for a message with `id` (or the `ready` message), the process's end, or the timeout. */
+  private async exchange(
+    request: Record<string, unknown> | null,
+    timeoutMs: number,
+  ): Promise<{ message: Record<string, unknown> } | { failure: string }> {
+    if (!this.alive) return { failure: this.ended! };
+    const id = request ? this.nextId++ : 0;
+    const answered = new Promise<Record<string, unknown>>((done) => {
+      this.waiting = { id, done };
+    });
+    if (request) this.child.stdin!.write(frame(v8.serialize({ ...request, id })));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((ok) => {
+      timer = setTimeout(() => ok('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([answered, this.exited, timedOut]);
+    clearTimeout(timer);
+    this.waiting = null;
+    if (outcome === 'timeout') {
+      this.kill(`timed out after ${Math.round(timeoutMs / 100) / 10} s (an infinite loop?)`);
+      return { failure: await this.exited };
+    }
+    if (typeof outcome === 'string') return { failure: outcome };
+    return { message: outcome };
+  }
+
+  async start(file: string): Promise<HostReply> {
+    const ready = await this.exchange(null, this.limits.startMs);
+    if ('failure' in ready)
+      return { kind: 'crash', message: `the sandbox could not start: it ${ready.failure}` };
+    const loaded = await this.exchange({ op: 'load', file }, this.limits.loadMs);
+    if ('failure' in loaded)
+      return { kind: 'crash', message: `while loading ${file}, your code ${loaded.failure}` };
+    if (loaded.message.error) return { kind: 'thrown', error: loaded.message.error };
+    return { kind: 'loaded', exports: loaded.message.exports };
+  }
+
+  async call(name: string, args: unknown, timeoutMs: number): Promise<HostReply> {
+    const done = await this.exchange({ op: 'call', name, args }, timeoutMs);
+    if ('failure' in done) return { kind: 'crash', message: `your code ${done.failure}` };
+    if (done.message.error) return { kind: 'thrown', error: done.message.error };
+    return { kind: 'returned', value: done.message.value, leaked: done.message.leaked };
+  }
+
+  async stop(): Promise<void> {
+    this.kill('stopped');
+    await this.exited;
+  }
+}
+
+let current: Sandbox | null = null;
+let session: { dir: string; file: string; limits: SandboxLimits } | null = null;
+
+async function serve(request: HostRequest): Promise<HostReply> {
+  switch (request.op) {
+    case 'open': {
+      await current?.stop();
+      session = { dir: request.dir, file: request.file, limits: request.limits };
+      current = new Sandbox(request.dir, request.limits);
+      return current.start(request.file);
+    }
+    case 'call': {
+      if (!session) return { kind: 'crash', message: 'no answer file is open' };
+      if (!current?.alive) {
+        // The last call killed it: a fresh process for this call, so later tests still count.
+        current = new Sandbox(session.dir, session.limits);
+        const restarted = await current.start(session.file);
+        if (restarted.kind !== 'loaded') return restarted;
+      }
+      return current.call(request.name, request.args, request.timeoutMs);
+    }
+    case 'close': {
+      await current?.stop();
+      current = null;
+      session = null;
+      return { kind: 'closed' };
+    }
+  }
+}
+
+parentPort!.on('message', (request: HostRequest) => {
+  serve(request).then(reply, (error: unknown) =>
+    reply({
+      kind: 'crash',
+      message: `grader error: ${error instanceof Error ? error.message : String(error)}`,
+    }),
+  );
+});

@@ -1,0 +1,142 @@
+/**
+ * Type-checks a submission in the grader's process with the project's TypeScript (the compiler
+ * API of `node_modules/typescript`, never `npx tsc`, which may resolve to tslab's fork). tsx and
+ * the sandbox only strip types, so without this a wrong signature or a missing export would
+ * surface, if at all, as a confusing runtime error.
+ *
+ * The submission is checked as if it sat in the repository's `exercises/` folder (a compiler host
+ * serves its files there), so its imports of `../../src/...` and of packages resolve as they do
+ * for a learner. A generated file per exercise assigns the answer module to the type of the
+ * instructor's stub: a missing export or a different signature is a type error there.
+ *
+ * Policy (see README "Grading"): a syntax or type error in an answer file fails every test of
+ * that exercise with the compiler's message. Errors in the learner's other files are not counted.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const VIRTUAL_ANSWERS = path.join(ROOT, 'exercises');
+const VIRTUAL_STUBS = path.join(ROOT, '.grader-stubs');
+
+const OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  lib: ['lib.es2022.d.ts'],
+  types: ['node'],
+  esModuleInterop: true,
+  skipLibCheck: true,
+  noEmit: true,
+};
+
+/** Library and package declarations parsed once per process: they are most of the work. */
+const parsed = new Map<string, { mtimeMs: number; source: ts.SourceFile }>();
+
+function isUnder(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** `answersRoot/<rel>` for a path under the virtual answers folder, else the path itself. */
+function realPath(file: string, answersRoot: string, stubsRoot: string): string {
+  if (isUnder(file, VIRTUAL_ANSWERS))
+    return path.join(answersRoot, path.relative(VIRTUAL_ANSWERS, file));
+  if (isUnder(file, VIRTUAL_STUBS)) return path.join(stubsRoot, path.relative(VIRTUAL_STUBS, file));
+  return file;
+}
+
+function checkFile(answerFile: string): string {
+  const base = path.basename(answerFile, '.ts');
+  return (
+    `import type * as Stub from './${base}';\n` +
+    `import type * as Answer from '../../exercises/${path.dirname(answerFile)}/${base}';\n` +
+    `declare const answer: typeof Answer;\n` +
+    `export const answerMatchesTheExercise: typeof Stub = answer;\n`
+  );
+}
+
+/** Compiler messages with the grader's paths turned into the learner's. */
+function describe(d: ts.Diagnostic): string {
+  let text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+  text = text
+    .split(`${VIRTUAL_STUBS}${path.sep}`)
+    .join('exercise stub ')
+    .split(`${VIRTUAL_ANSWERS}${path.sep}`)
+    .join('')
+    .split(`${ROOT}${path.sep}`)
+    .join('');
+  if (d.file && d.start !== undefined) {
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    const where = isUnder(d.file.fileName, VIRTUAL_STUBS)
+      ? 'exports'
+      : `${path.relative(VIRTUAL_ANSWERS, d.file.fileName)}:${line + 1}:${character + 1}`;
+    return `${where}: ${text}`;
+  }
+  return text;
+}
+
+/**
+ * Type-checks answer files `files` (`NN-slug/file.ts`) found under `answersRoot` against the stubs
+ * under `stubsRoot` (default: the repository's `exercises/`). Returns, per file, its errors
+ * (empty when it is fine). Files missing from `answersRoot` are not checked.
+ */
+export function typeCheckAnswers(
+  answersRoot: string,
+  files: string[],
+  stubsRoot: string = VIRTUAL_ANSWERS,
+): Map<string, string[]> {
+  for (const f of files) {
+    if (!/^\d\d-[^/]+\/[^/]+\.ts$/.test(f)) {
+      throw new TypeError(
+        `typeCheckAnswers: expected files like "02-scoring-functions/masked-softmax.ts", got "${f}"`,
+      );
+    }
+  }
+  const answers = path.resolve(answersRoot);
+  const stubs = path.resolve(stubsRoot);
+  const present = files.filter((f) => fs.existsSync(path.join(answers, f)));
+  const checks = new Map(
+    present
+      .filter((f) => fs.existsSync(path.join(stubs, f)))
+      .map((f) => [path.join(VIRTUAL_STUBS, f.replace(/\.ts$/, '.check.ts')), checkFile(f)]),
+  );
+  const host = ts.createCompilerHost(OPTIONS, true);
+  const real = (f: string) => realPath(path.resolve(f), answers, stubs);
+  host.fileExists = (f) => checks.has(path.resolve(f)) || ts.sys.fileExists(real(f));
+  host.directoryExists = (d) =>
+    isUnder(path.resolve(d), VIRTUAL_STUBS) ||
+    path.resolve(d) === VIRTUAL_STUBS ||
+    ts.sys.directoryExists(real(d));
+  host.readFile = (f) => checks.get(path.resolve(f)) ?? ts.sys.readFile(real(f));
+  host.realpath = (f) => f;
+  host.getSourceFile = (fileName, languageVersion) => {
+    const file = path.resolve(fileName);
+    const text = host.readFile(file);
+    if (text === undefined) return undefined;
+    const fromSubmission = isUnder(file, VIRTUAL_ANSWERS) || isUnder(file, VIRTUAL_STUBS);
+    if (fromSubmission) return ts.createSourceFile(fileName, text, languageVersion, true);
+    const mtimeMs = fs.statSync(file).mtimeMs;
+    const cached = parsed.get(file);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.source;
+    const source = ts.createSourceFile(fileName, text, languageVersion, true);
+    parsed.set(file, { mtimeMs, source });
+    return source;
+  };
+  const roots = [...present.map((f) => path.join(VIRTUAL_ANSWERS, f)), ...checks.keys()];
+  const program = ts.createProgram(roots, OPTIONS, host);
+  const result = new Map<string, string[]>(files.map((f) => [f, []]));
+  for (const f of present) {
+    const source = program.getSourceFile(path.join(VIRTUAL_ANSWERS, f));
+    const check = program.getSourceFile(path.join(VIRTUAL_STUBS, f.replace(/\.ts$/, '.check.ts')));
+    const diagnostics = [
+      ...(source ? program.getSyntacticDiagnostics(source) : []),
+      ...(source ? program.getSemanticDiagnostics(source) : []),
+      ...(check ? program.getSemanticDiagnostics(check) : []),
+    ].filter((d) => d.category === ts.DiagnosticCategory.Error);
+    result.set(f, [...new Set(diagnostics.map(describe))]);
+  }
+  return result;
+}
