@@ -340,5 +340,5 @@ ${sections.join('\n')}`;
 
 /** The terminal command that grades one chapter's exercises. */
 export function gradeCommand(chapter: string): string {
-  return `npx tsx tools/grading/self-check.ts ${chapter}`;
+  return `npm run grade -- ${chapter}`;
 }
