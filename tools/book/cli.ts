@@ -11,8 +11,10 @@ import {
   progressPrinter,
   resolveNames,
   courseNotebooks,
-  UsageError,
+  exitOnSignal,
+  STOP_SIGNALS,
 } from '../notebooks/cli';
+import { UsageError } from '../command';
 import {
   DEFAULT_CELL_TIMEOUT_MS,
   DEFAULT_NOTEBOOK_TIMEOUT_MS,
@@ -122,13 +124,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const mode = options.fast ? 'fast mode (ATTENTION_FAST=1)' : 'full course';
   console.error(`Building the course book (${notebooks.length} notebooks, ${mode}) in ${where}/`);
   const printer = progressPrinter(process.stderr);
-  const onSignal = (signal: NodeJS.Signals) => {
-    printer.stop();
-    process.stderr.write(`\n${signal}: stopping the kernel(s) and exiting\n`);
-    killAllKernels();
-    process.exit(130);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  exitOnSignal(printer);
 
   const result = await buildBook({
     notebooks,
@@ -170,11 +166,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   if (options.buildOnly) return 0;
 
   const running = await serveBook(options.outDir, options.port);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  for (const signal of STOP_SIGNALS) process.removeAllListeners(signal);
   console.log(`\nThe course book is at ${running.url}  (Ctrl-C to stop)`);
   // Serving ends with Ctrl-C, which is the normal way out: exit 0.
   const signal = await new Promise<NodeJS.Signals>((stop) => {
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => stop(s));
+    for (const s of STOP_SIGNALS) process.once(s, () => stop(s));
   });
   await running.close();
   console.log(`\n${signal}: stopped serving the book`);

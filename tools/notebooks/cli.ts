@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { isFastMode } from '../../src/core/fast-mode';
+import { UsageError } from '../command';
 import { killAllKernels } from './kernel';
 import {
   DEFAULT_CELL_TIMEOUT_MS,
@@ -39,9 +40,6 @@ export interface CliOptions {
   notebookTimeoutMs: number;
   help: boolean;
 }
-
-/** A bad command line; the CLIs print its message with their usage and exit 2. */
-export class UsageError extends Error {}
 
 /** Parses the command line; throws a UsageError naming the bad argument. */
 export function parseArgs(argv: string[], env = process.env): CliOptions {
@@ -156,6 +154,20 @@ export function progressPrinter(stream: NodeJS.WriteStream): RunnerEvents & { st
   };
 }
 
+/** The signals that stop a command-line run. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** On Ctrl-C (or SIGTERM/SIGHUP) while notebooks run: stop the progress line, kill every kernel, exit 130. */
+export function exitOnSignal(printer: { stop(): void }): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    printer.stop();
+    process.stderr.write(`\n${signal}: stopping the kernel(s) and exiting\n`);
+    killAllKernels();
+    process.exit(130);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+}
+
 /** The failure report of one notebook: where, what the cell starts with, and the error. */
 export function failureReport(result: NotebookResult, root = ROOT): string {
   const f = result.failure;
@@ -195,13 +207,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     `Running ${paths.length} notebook(s), ${mode}; executed copies go to ${relative(process.cwd(), options.outDir)}/`,
   );
   const printer = progressPrinter(process.stderr);
-  const onSignal = (signal: NodeJS.Signals) => {
-    printer.stop();
-    process.stderr.write(`\n${signal}: stopping the kernel(s) and exiting\n`);
-    killAllKernels();
-    process.exit(130);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  exitOnSignal(printer);
 
   const results = await runNotebooks(paths, {
     outDir: options.outDir,
