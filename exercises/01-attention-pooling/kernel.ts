@@ -21,7 +21,7 @@
  * @param distance any shape, float32 (scaled distances `(query - key) / h`)
  * @returns `K(distance)`, same shape, float32
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function kernel(distance: tf.Tensor): tf.Tensor {

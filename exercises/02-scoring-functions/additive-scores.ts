@@ -26,7 +26,7 @@
  * @param v `[A]`
  * @returns scores `[B, T, S]`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function additiveScores(
