@@ -89,7 +89,7 @@ const ROWS: Row[] = [
   {
     exercise: 'entropy',
     what: 'log base 2 (bits, not nats)',
-    // 1.5 instead of 1.5 ln 2; [0.5, 0.5, 0] gives 1, not ln 2; random rows differ: 0.
+    // log2(2) = 1 instead of ln 2 for uniform weights; [0.5, 0.5, 0] gives 1; random rows differ: 0.
     code: `exports.attentionEntropy = (w) => tf.tidy(() => { const safe = tf.where(tf.greater(w, 0), w, tf.onesLike(w));
       return tf.neg(tf.sum(tf.mul(w, tf.div(tf.log(safe), Math.LN2)), -1)); });`,
     earned: 0,
