@@ -17,7 +17,7 @@ export const entropySpec = defineExercise<typeof Answers>({
   title: 'Entropy of attention weights',
   tests: [
     {
-      name: 'gives ln S for uniform weights and 1.5 ln 2 for [0.5, 0.25, 0.25], one value per row',
+      name: 'gives ln S for uniform weights and 1.5 ln 2 for [0.5, 0.25, 0.25]',
       points: 1,
       run({ attentionEntropy }) {
         for (const s of [1, 2, 7]) {

@@ -55,7 +55,7 @@ export const leaveOneOutSpec = defineExercise<typeof Answers>({
   title: 'Leave-one-out loss',
   tests: [
     {
-      name: 'returns a scalar: 0 for equal values, positive and depending on the width otherwise',
+      name: 'returns a scalar: 0 for equal values, else positive and width-dependent',
       points: 1,
       run({ leaveOneOutLoss }) {
         const { keys, values } = sample(11, 4);

@@ -122,7 +122,7 @@ export const nadarayaWatsonSpec = defineExercise<typeof Answers>({
   title: 'Nadaraya-Watson pooling',
   tests: [
     {
-      name: 'returns weights [Q, K] (rows sum to 1, most weight on the nearest key) and predictions [Q]',
+      name: 'returns weights [Q, K], most on the nearest key, and predictions [Q]',
       points: 1,
       run({ nadarayaWatson }) {
         run(nadarayaWatson, sample(12, 6, 2, 1.5));
@@ -193,7 +193,7 @@ export const nadarayaWatsonSpec = defineExercise<typeof Answers>({
       },
     },
     {
-      name: "gives the mean of the values for a huge width, and a key's own value for a tiny one",
+      name: "huge width: the mean of the values; tiny width: a key's own value",
       points: 1,
       run({ nadarayaWatson }) {
         const x = sample(41, 4, 10, 1e5);
