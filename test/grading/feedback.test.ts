@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { diagnoseWeights } from '../../src/core/exercise';
 import { gradeExercise, loadSpecs } from '../../tools/grading/framework';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -271,5 +272,78 @@ describe('feedback names the mistake, and trivial answers earn what they deserve
       for (const wrong of row.never ?? [])
         for (const t of failed) assert.doesNotMatch(t.feedback, wrong, `${t.name}: ${t.feedback}`);
     });
+  });
+});
+
+describe('diagnoseWeights (the direct checks behind the hints)', () => {
+  const t = (x: number[][]) => tf.tensor2d(x);
+
+  it('names rows that do not sum to 1, with the numbers', () => {
+    tf.tidy(() => {
+      const expected = t([
+        [0.5, 0.5],
+        [0.3, 0.7],
+      ]);
+      const got = t([
+        [0.5, 0.5],
+        [1, 1.7],
+      ]);
+      assert.equal(
+        diagnoseWeights(got, expected),
+        'rows must sum to 1 over the keys (the last axis): row [1] sums to 2.7',
+      );
+    });
+  });
+
+  it('names normalisation along the wrong axis, a transposed shape, NaN and negative weights', () => {
+    tf.tidy(() => {
+      // Right: each row of [2, 3] sums to 1. Wrong: each column sums to 1 instead.
+      const expected = t([
+        [0.2, 0.3, 0.5],
+        [0.6, 0.2, 0.2],
+      ]);
+      const columns = t([
+        [0.25, 0.6, 0.7],
+        [0.75, 0.4, 0.3],
+      ]);
+      assert.match(diagnoseWeights(columns, expected) ?? '', /sum to 1 along axis 0 \(size 2\)/);
+      assert.match(
+        diagnoseWeights(expected.transpose(), expected) ?? '',
+        /shape \[3, 2\] is the expected \[2, 3\] with the last two axes swapped/,
+      );
+      const nan = t([
+        [0.2, NaN, 0.5],
+        [0.6, 0.2, 0.2],
+      ]);
+      assert.equal(
+        diagnoseWeights(nan, expected, { nonFinite: 'it overflowed' }),
+        'weight [0, 1] is NaN (expected 0.3): it overflowed',
+      );
+      const negative = t([
+        [0.2, 0.9, -0.1],
+        [0.6, 0.2, 0.2],
+      ]);
+      assert.equal(
+        diagnoseWeights(negative, expected),
+        'weight [0, 2] is -0.1: attention weights are never negative',
+      );
+    });
+  });
+
+  it('prefers a known mistake, says nothing when right, and checks its argument', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const scores = t([[1, 2, 3]]);
+      const expected = tf.softmax(tf.div(scores, 2));
+      const mistakes = [{ result: () => tf.softmax(scores), message: 'not scaled' }];
+      assert.equal(diagnoseWeights(tf.softmax(scores), expected, { mistakes }), 'not scaled');
+      assert.equal(diagnoseWeights(expected.clone(), expected, { mistakes }), undefined);
+      assert.equal(diagnoseWeights([[0.5, 0.5]], expected), undefined);
+    });
+    assert.equal(tf.memory().numTensors, before, 'diagnoseWeights leaked tensors');
+    assert.throws(
+      () => tf.tidy(() => diagnoseWeights(tf.zeros([2]), [0.5, 0.5] as unknown as tf.Tensor)),
+      /diagnoseWeights: expected must be a tf\.Tensor of rank >= 1, got object/,
+    );
   });
 });
