@@ -21,7 +21,7 @@
  * @param weights `[..., S]` float32
  * @returns entropy `[...]`, float32
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function attentionEntropy(weights: tf.Tensor): tf.Tensor {

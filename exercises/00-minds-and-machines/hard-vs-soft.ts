@@ -23,7 +23,7 @@
  * @param scores `[B, S]` float32
  * @param values `[B, S, D]` float32
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function hardSelect(

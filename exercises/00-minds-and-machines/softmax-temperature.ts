@@ -24,7 +24,7 @@
  * @param temperature `tau > 0`
  * @returns weights `[..., S]`, float32
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function softmaxWithTemperature(scores: tf.Tensor, temperature: number): tf.Tensor {

@@ -9,7 +9,9 @@
  * - `K(d) >= 0` for every `d` (a weight cannot be negative);
  * - `K(-d) = K(d)` (a key to the left counts like one as far to the right);
  * - `K(0) > 0` and `K(0) >= K(d)` (nothing beats an exact match);
- * - `K` does not increase as `|d|` grows, and is small far away (`K(10000) < K(0) / 2`);
+ * - `K` does not increase as `|d|` grows, and is small far away (`K(10000) < K(0) / 2`); every
+ *   graded test checks this first, since a kernel that does not fall off (a constant, say)
+ *   weighs every key alike: that is average pooling, not attention, and scores 0;
  * - `K(d)` is finite, also for huge distances such as `d = 10000`.
  *
  * Pick one: the Gaussian `exp(-d^2 / 2)`, the Laplace `exp(-|d|)`, the triangle
@@ -21,7 +23,7 @@
  * @param distance any shape, float32 (scaled distances `(query - key) / h`)
  * @returns `K(distance)`, same shape, float32
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function kernel(distance: tf.Tensor): tf.Tensor {

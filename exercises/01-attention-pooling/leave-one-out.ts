@@ -22,7 +22,7 @@
  * @param width `h > 0`
  * @returns scalar loss `L(h)`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function leaveOneOutLoss(keys: tf.Tensor1D, values: tf.Tensor1D, width: number): tf.Scalar {

@@ -25,7 +25,7 @@
  * @param width `h > 0`
  * @returns `weights [Q, K]` and `predictions [Q]`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function nadarayaWatson(

@@ -16,8 +16,10 @@
  * - the result has shape `[B, T, S]`: one row per query, one column per key;
  * - it works for any sizes, e.g. Dq != Dk, and for large inputs (tanh saturates; no NaN);
  * - no tensor is left behind: wrap the work in `tf.tidy` (only the returned tensor survives).
- * Tips: `tf.matMul` multiplies 2-D matrices (reshape `[B, T, Dq]` to `[B*T, Dq]` first, then
- * back); `x.expandDims(axis)` inserts an axis of size 1; `tf.sum(x, -1)` sums the last axis.
+ * Tips: `tf.matMul` takes inputs of rank 2 or more and broadcasts a matrix over the batch
+ * (in tfjs 4.22, `[B, T, Dq] x [Dq, A] -> [B, T, A]` works as it is), but not a 1-D vector: for
+ * the dot product with v use `tf.sum(tf.mul(x, v), -1)` (or reshape v to `[A, 1]`);
+ * `x.expandDims(axis)` inserts an axis of size 1; `tf.sum(x, -1)` sums the last axis.
  *
  * @param queries `[B, T, Dq]`
  * @param keys `[B, S, Dk]`
@@ -26,7 +28,7 @@
  * @param v `[A]`
  * @returns scores `[B, T, S]`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function additiveScores(

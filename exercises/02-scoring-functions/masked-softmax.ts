@@ -17,7 +17,7 @@
  * @param validLens `[B]` int32, each in `[0, S]`
  * @returns weights `[B, T, S]`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 export function maskedSoftmax(scores: tf.Tensor3D, validLens: tf.Tensor1D): tf.Tensor3D {

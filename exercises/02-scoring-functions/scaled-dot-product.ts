@@ -25,7 +25,7 @@
  * @param validLens optional `[B]` int32, each in `[0, S]`
  * @returns `{ weights [B, T, S], output [B, T, Dv] }`
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { notImplemented } from '../../src/core/exercise';
 
 /** What scaled dot-product attention returns. */

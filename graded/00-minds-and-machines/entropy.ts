@@ -17,17 +17,33 @@ export const entropySpec = defineExercise<typeof Answers>({
   title: 'Entropy of attention weights',
   tests: [
     {
-      name: 'gives ln S for uniform weights over S items, one value per row',
+      name: 'gives ln S for uniform weights and 1.5 ln 2 for [0.5, 0.25, 0.25]',
       points: 1,
       run({ attentionEntropy }) {
         for (const s of [1, 2, 7]) {
           const w = tf.fill([s], 1 / s);
-          expectClose(attentionEntropy(w), Math.log(s), {
+          const got = attentionEntropy(w);
+          const bits =
+            s > 1 && got instanceof tf.Tensor && Math.abs(got.dataSync()[0] - Math.log2(s)) < 1e-4;
+          expectClose(got, Math.log(s), {
             call: `${call(w)} with every weight 1/${s}`,
             atol: 1e-5,
-            hint: 'H = -sum w ln w with the natural log; a [S] input gives a scalar (sum over the last axis)',
+            hint: bits
+              ? `you got log2(${s}) = ${Math.log2(s)}, the entropy in bits: use the natural log tf.log`
+              : 'H = -sum w ln w with the natural log; a [S] input gives a scalar (sum over the last axis)',
           });
         }
+        // A row that is not uniform, by hand: -(0.5 ln 0.5 + 2 * 0.25 ln 0.25) = 1.5 ln 2.
+        const row = tf.tensor1d([0.5, 0.25, 0.25]);
+        const got = attentionEntropy(row);
+        const bits = got instanceof tf.Tensor && Math.abs(got.dataSync()[0] - 1.5) < 1e-4;
+        expectClose(got, 1.5 * Math.LN2, {
+          call: `${call(row)} with weights [0.5, 0.25, 0.25]`,
+          atol: 1e-5,
+          hint: bits
+            ? 'you got 1.5, the entropy in bits (log base 2): use the natural log tf.log'
+            : 'H = -(0.5 ln 0.5 + 0.25 ln 0.25 + 0.25 ln 0.25) = 1.5 ln 2: each weight counts by its own w ln w',
+        });
         const rows = tf.fill([3, 4], 0.25);
         expectClose(attentionEntropy(rows), [Math.log(4), Math.log(4), Math.log(4)], {
           call: `${call(rows)} with every weight 1/4`,

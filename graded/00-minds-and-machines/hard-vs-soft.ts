@@ -4,14 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hardSelection, softSelection } from '../../src/attention/selection';
+import { diagnoseWeights } from '../../src/core/exercise';
 import { arg, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/00-minds-and-machines/hard-vs-soft';
 
 type Select = typeof Answers.hardSelect;
 
-/** Seeded scores `[B, S]` (times `scale`) and values `[B, S, D]`. */
-function sample(seed: number, [b, s, d]: [number, number, number], scale = 1) {
-  const scores = tf.mul(tf.randomNormal([b, s], 0, 1, 'float32', seed), scale) as tf.Tensor2D;
+/** Seeded scores `[B, S]` (N(0, 1) times `scale`, plus `offset`) and values `[B, S, D]`. */
+function sample(seed: number, [b, s, d]: [number, number, number], scale = 1, offset = 0) {
+  const normal = tf.randomNormal([b, s], 0, 1, 'float32', seed);
+  const scores = tf.add(tf.mul(normal, scale), offset) as tf.Tensor2D;
   const values = tf.randomNormal([b, s, d], 0, 1, 'float32', seed + 100) as tf.Tensor3D;
   return { scores, values };
 }
@@ -100,9 +102,19 @@ export const hardVsSoftSpec = defineExercise<typeof Answers>({
           const x = sample(seed, [...shape]);
           const { call, got } = run(softSelect, 'softSelect', x);
           const expected = softSelection(x.scores, x.values);
+          const diagnosis = diagnoseWeights(got.weights, expected.weights, {
+            over: 'items',
+            mistakes: [
+              {
+                result: () => hardSelection(x.scores, x.values).weights,
+                message:
+                  'your weights are one-hot (hard selection): soft selection keeps every item, weighted by tf.softmax(scores)',
+              },
+            ],
+          });
           expectClose(got.weights, expected.weights, {
             call: `${call}.weights`,
-            hint: 'softmax over the last axis of scores',
+            hint: diagnosis ?? 'softmax over the last axis of scores',
           });
           expectClose(got.output, expected.output, {
             call: `${call}.output`,
@@ -115,12 +127,22 @@ export const hardVsSoftSpec = defineExercise<typeof Answers>({
       name: 'softSelect: is stable for large scores',
       points: 1,
       run({ softSelect }) {
-        const x = sample(6, [2, 5, 3], 1000);
+        // 1000 + N(0, 1): exp overflows, yet the weights are far from one-hot (argmax cannot pass).
+        const x = sample(6, [2, 5, 3], 1, 1000);
         const { call, got } = run(softSelect, 'softSelect', x);
-        expectClose(got.output, softSelection(x.scores, x.values).output, {
-          call: `${call} with scores of size ~1000`,
+        const expected = softSelection(x.scores, x.values);
+        const diagnosis = diagnoseWeights(got.weights, expected.weights, {
+          over: 'items',
+          nonFinite:
+            'exp(1000) overflows to Infinity, and Infinity / Infinity = NaN: use tf.softmax, or ' +
+            'subtract the row maximum before tf.exp',
+        });
+        expectClose(got.output, expected.output, {
+          call: `${call} with scores 1000 + N(0, 1)`,
           atol: 1e-4,
-          hint: 'exp(1000) overflows: use tf.softmax, or subtract the row maximum before tf.exp',
+          hint:
+            diagnosis ??
+            'adding the same number to every score of a row does not change its softmax weights',
         });
       },
     },

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { softmax as reference } from '../../src/attention/softmax';
-import { NotImplementedError } from '../../src/core/exercise';
+import { diagnoseWeights, NotImplementedError } from '../../src/core/exercise';
 import { arg, check, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/00-minds-and-machines/softmax-temperature';
 
@@ -15,6 +15,35 @@ function randomScores(seed: number, shape: number[], scale = 1): tf.Tensor {
 }
 
 const call = (x: tf.Tensor, tau: number) => `softmaxWithTemperature(${arg('scores', x)}, ${tau})`;
+
+const OVERFLOW =
+  'exp of a large score overflows to Infinity, and Infinity / Infinity = NaN: subtract each row ' +
+  'maximum (tf.max(x, -1, true)) before tf.exp';
+
+/** Fails unless `got` is close to the right weights, naming the mistake the weights show. */
+function expectWeights(got: tf.Tensor, x: tf.Tensor, tau: number, what: string, hint: string) {
+  const want = reference(x, tau);
+  const mistakes = [
+    {
+      result: () => reference(x, 1),
+      message: `your weights ignore the temperature ${tau}: divide the scores by it first`,
+    },
+    {
+      result: () => reference(tf.mul(x, tau), 1),
+      message: `your weights match softmax(scores * ${tau}): divide by the temperature, do not multiply`,
+    },
+  ];
+  expectClose(got, want, {
+    call: `${call(x, tau)}${what}`,
+    atol: 1e-5,
+    hint:
+      diagnoseWeights(got, want, {
+        over: 'scores',
+        nonFinite: OVERFLOW,
+        mistakes: tau === 1 ? [] : mistakes,
+      }) ?? hint,
+  });
+}
 
 export const softmaxTemperatureSpec = defineExercise<typeof Answers>({
   chapter: '00-minds-and-machines',
@@ -33,11 +62,13 @@ export const softmaxTemperatureSpec = defineExercise<typeof Answers>({
         ];
         for (const [seed, shape, tau] of cases) {
           const x = randomScores(seed, shape);
-          expectClose(softmaxWithTemperature(x, tau), reference(x, tau), {
-            call: call(x, tau),
-            atol: 1e-5,
-            hint: 'divide the scores by the temperature, then normalise exp() along the last axis (tf.sum(e, -1, true))',
-          });
+          expectWeights(
+            softmaxWithTemperature(x, tau),
+            x,
+            tau,
+            '',
+            'divide the scores by the temperature, then normalise exp() along the last axis (tf.sum(e, -1, true))',
+          );
         }
       },
     },
@@ -62,26 +93,33 @@ export const softmaxTemperatureSpec = defineExercise<typeof Answers>({
       name: 'is stable for large scores and small temperatures (no Infinity, no NaN)',
       points: 1,
       run({ softmaxWithTemperature }) {
-        for (const [seed, tau] of [
-          [4, 1],
-          [5, 0.001],
-        ]) {
-          const x = randomScores(seed, [3, 5], 1000);
-          expectClose(softmaxWithTemperature(x, tau), reference(x, tau), {
-            call: `${call(x, tau)} with scores of size ~1000`,
-            atol: 1e-5,
-            hint: 'exp(1000) overflows to Infinity: subtract each row maximum (tf.max(x, -1, true)) before tf.exp',
-          });
-        }
+        // 1000 + N(0, 1): exp overflows, yet the weights are those of N(0, 1), far from one-hot,
+        // so hard selection (argmax) cannot pass for a stable softmax.
+        const shifted = tf.add(randomScores(4, [3, 5]), 1000);
+        expectWeights(
+          softmaxWithTemperature(shifted, 1),
+          shifted,
+          1,
+          ' with scores 1000 + N(0, 1)',
+          'adding the same number to every score of a row does not change softmax weights',
+        );
+        const x = randomScores(5, [3, 5], 1000);
+        expectWeights(
+          softmaxWithTemperature(x, 0.001),
+          x,
+          0.001,
+          ' with scores of size ~1000',
+          'at a tiny temperature nearly all the weight goes to the largest score of each row',
+        );
       },
     },
     {
-      name: 'throws a RangeError when the temperature is not a number > 0',
+      name: 'throws a RangeError when the temperature is not a finite number > 0',
       points: 1,
       run({ softmaxWithTemperature }) {
         const x = tf.tensor2d([[1, 2, 3]]);
         softmaxWithTemperature(x, 1); // a valid call first: an unwritten stub fails here
-        for (const tau of [0, -1, NaN]) {
+        for (const tau of [0, -1, NaN, Infinity, -Infinity]) {
           let threw: unknown = null;
           try {
             softmaxWithTemperature(x, tau);
@@ -91,7 +129,7 @@ export const softmaxTemperatureSpec = defineExercise<typeof Answers>({
           }
           if (threw === null) {
             throw new Feedback(
-              `${call(x, tau)}: returned a result, expected a RangeError. Hint: check the temperature first, e.g. if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(...)`,
+              `${call(x, tau)}: returned a result, expected a RangeError. Hint: check the temperature first, e.g. if (!(temperature > 0) || !Number.isFinite(temperature)) throw new RangeError(...); Infinity is not a temperature (it would give uniform weights)`,
             );
           }
           check(

@@ -5,8 +5,8 @@
  * they buy in Nadaraya-Watson pooling (constants are reproduced; a huge width gives the plain
  * mean). The oracles are these properties and closed forms, on seeded random distances; the
  * Gaussian, Laplace, triangle, Epanechnikov, boxcar, tricube and Cauchy kernels all earn full
- * marks, while negative, increasing, oscillating, asymmetric, NaN-producing, non-decaying or
- * self-normalising functions lose points.
+ * marks, while negative, increasing, oscillating, asymmetric, NaN-producing or self-normalising
+ * functions lose points, and a constant or non-decaying one (average pooling) scores 0.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../../src/core/random';
@@ -72,6 +72,24 @@ function atZero(kernel: KernelFn): number {
 }
 
 /**
+ * `K(0)`, after checking that the kernel attends at all: positive at 0 and below half of that at
+ * distance 10000. A constant (or non-decaying) function weighs every key alike, which is average
+ * pooling, not attention; it would trivially be symmetric, non-negative, largest at 0 and
+ * reproduce constants, so every test asks for this first and a constant kernel scores 0.
+ */
+function attends(kernel: KernelFn): number {
+  const k0 = atZero(kernel);
+  const [far] = valuesAt(kernel, [1e4]);
+  check(
+    far < k0 / 2,
+    `kernel(10000) = ${far} while kernel(0) = ${k0}: a kernel that does not fall off with ` +
+      'distance weighs every key alike (average pooling, whatever the width), so this test does ' +
+      'not count until it does. Hint: make K(d) shrink as |d| grows, e.g. exp(-d^2 / 2).',
+  );
+  return k0;
+}
+
+/**
  * Nadaraya-Watson with the answer's kernel, written out here: kernel values `K((q - k) / h)`,
  * normalised over the keys, predictions `weights . values`. Fails with feedback on kernel values
  * that are not finite and >= 0. Rows whose kernel values sum to 0 (no key inside a compact
@@ -123,6 +141,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'acts element by element on tensors of any shape',
       points: 1,
       run({ kernel }) {
+        attends(kernel);
         const ds = randomDistances(101, 12);
         const matrix = apply(kernel, tf.tensor2d(ds, [3, 4]), 'distance');
         const flat = apply(kernel, tf.tensor1d(ds), 'distance');
@@ -148,6 +167,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'is finite, also for huge distances',
       points: 1,
       run({ kernel }) {
+        attends(kernel);
         const ds = grid();
         valuesAt(kernel, ds).forEach((k, i) =>
           check(
@@ -162,6 +182,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'is never negative',
       points: 1,
       run({ kernel }) {
+        attends(kernel);
         const ds = [...grid(), ...randomDistances(202, 200)];
         valuesAt(kernel, ds).forEach((k, i) =>
           check(
@@ -176,6 +197,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'is symmetric: K(-d) = K(d)',
       points: 1,
       run({ kernel }) {
+        attends(kernel);
         const ds = [...randomDistances(303, 50), 0.5, 1, 2, 10];
         const plus = apply(kernel, tf.tensor1d(ds), 'distance');
         const minus = apply(kernel, tf.neg(tf.tensor1d(ds)), '-distance');
@@ -191,7 +213,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'is largest at d = 0, and positive there',
       points: 1,
       run({ kernel }) {
-        const k0 = atZero(kernel);
+        const k0 = attends(kernel);
         const ds = [...grid(), ...randomDistances(404, 200)];
         valuesAt(kernel, ds).forEach((k, i) =>
           check(
@@ -207,7 +229,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'does not increase as |d| grows, and is small far away',
       points: 1,
       run({ kernel }) {
-        const k0 = atZero(kernel);
+        const k0 = attends(kernel);
         const magnitudes = grid().filter((d) => d >= 0);
         for (const sign of [1, -1]) {
           const ds = magnitudes.map((d) => sign * d);
@@ -234,7 +256,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'in Nadaraya-Watson, gives weights in [0, 1] that reproduce a constant function',
       points: 1,
       run({ kernel }) {
-        atZero(kernel);
+        attends(kernel);
         const keys = randomKeys(505, 20);
         const rng = createRng(506);
         // Queries on the keys (K(0) > 0 guarantees some weight) and between them.
@@ -275,7 +297,7 @@ export const kernelSpec = defineExercise<typeof Answers>({
       name: 'in Nadaraya-Watson with a huge width, gives the mean of the values',
       points: 1,
       run({ kernel }) {
-        atZero(kernel);
+        attends(kernel);
         const keys = randomKeys(607, 15);
         const rng = createRng(608);
         const values = keys.map(() => rng.normal() * 2 + 1);

@@ -55,11 +55,26 @@ export const leaveOneOutSpec = defineExercise<typeof Answers>({
   title: 'Leave-one-out loss',
   tests: [
     {
-      name: 'returns a scalar',
+      name: 'returns a scalar: 0 for equal values, else positive and width-dependent',
       points: 1,
       run({ leaveOneOutLoss }) {
         const { keys, values } = sample(11, 4);
-        loss(leaveOneOutLoss, keys, values, 0.8);
+        const flat = tf.fill([4], 2.5) as tf.Tensor1D;
+        const zero = loss(leaveOneOutLoss, keys, flat, 0.8).dataSync()[0];
+        check(
+          Math.abs(zero) <= 1e-5,
+          `${call(keys, flat, 0.8)}: returned ${zero}, expected 0: when every value is 2.5 every ` +
+            'prediction is 2.5 and every error is 0',
+        );
+        const [narrow, wide] = [0.3, 3].map(
+          (h) => loss(leaveOneOutLoss, keys, values, h).dataSync()[0],
+        );
+        check(
+          narrow > 0 && wide > 0 && Math.abs(narrow - wide) > 1e-4,
+          `leaveOneOutLoss on keys ${list(keys)}, values ${list(values)} gave ${narrow} at width ` +
+            `0.3 and ${wide} at width 3, expected two different positive losses: the width sets ` +
+            'how far each prediction looks (weights exp(-((x_i - x_j) / h)^2 / 2))',
+        );
       },
     },
     {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nadarayaWatson as reference } from '../../src/attention/kernel-regression';
 import { regressionArrays } from '../../src/data/regression';
+import { diagnoseWeights } from '../../src/core/exercise';
 import { createRng } from '../../src/core/random';
 import { formatShape } from '../../src/core/shapes';
 import { arg, check, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';
@@ -70,21 +71,47 @@ function run(answer: typeof Answers.nadarayaWatson, x: Sample) {
   return got;
 }
 
-function agrees(answer: typeof Answers.nadarayaWatson, x: Sample, hint: string, atol = 1e-5) {
+function agrees(
+  answer: typeof Answers.nadarayaWatson,
+  x: Sample,
+  hint: string,
+  atol = 1e-5,
+  nonFinite = 'NaN comes from 0 / 0: use the softmax form tf.softmax(-u^2 / 2)',
+) {
   const got = run(answer, x);
   const expected = reference(x.queries, x.keys, x.values, { kernel: 'gaussian', width: x.width });
+  const u = () => tf.sub(x.queries.expandDims(1), x.keys.expandDims(0)); // [Q, K], unscaled
+  const h = x.width;
+  const diagnosis = diagnoseWeights(got.weights, expected.weights, {
+    atol: Math.max(atol, 1e-4),
+    nonFinite,
+    mistakes: [
+      {
+        result: () => tf.softmax(tf.mul(tf.square(u()), -0.5)),
+        message: `your weights ignore the width h = ${h}: divide the distances x_q - x_k by h`,
+      },
+      {
+        result: () => tf.softmax(tf.mul(tf.square(tf.mul(u(), h)), -0.5)),
+        message: `your weights multiply the distances by h = ${h}: divide by it instead`,
+      },
+      {
+        result: () => tf.softmax(tf.neg(tf.square(tf.div(u(), h)))),
+        message: 'your weights use exp(-u^2) without the factor 1/2: the Gaussian is exp(-u^2 / 2)',
+      },
+    ],
+  });
   expectClose(got.weights, expected.weights, {
     call: `${call(x)}.weights`,
     atol,
     checkDtype: false,
-    hint,
+    hint: diagnosis ?? hint,
   });
   expectClose(got.predictions, expected.predictions, {
     call: `${call(x)}.predictions`,
     atol: atol * 10,
     rtol: 1e-5,
     checkDtype: false,
-    hint: 'predictions = weights x values, one weighted average per query',
+    hint: 'the weights are right; predictions = weights x values, one weighted average per query',
   });
 }
 
@@ -95,11 +122,33 @@ export const nadarayaWatsonSpec = defineExercise<typeof Answers>({
   title: 'Nadaraya-Watson pooling',
   tests: [
     {
-      name: 'returns weights [Q, K] and predictions [Q]',
+      name: 'returns weights [Q, K], most on the nearest key, and predictions [Q]',
       points: 1,
       run({ nadarayaWatson }) {
-        run(nadarayaWatson, sample(11, 3, 5, 0.7));
         run(nadarayaWatson, sample(12, 6, 2, 1.5));
+        const x = sample(11, 3, 5, 0.7);
+        const got = run(nadarayaWatson, x);
+        const weights = got.weights.arraySync() as number[][];
+        const queries = Array.from(x.queries.dataSync());
+        const keys = Array.from(x.keys.dataSync());
+        weights.forEach((row, q) => {
+          const sum = row.reduce((a, w) => a + w, 0);
+          check(
+            Math.abs(sum - 1) <= 1e-4,
+            `${call(x)}: weights row ${q} sums to ${sum}, expected 1: normalise over the keys ` +
+              '(the last axis), e.g. tf.softmax(scores)',
+          );
+          const distance = keys.map((k) => Math.abs(queries[q] - k));
+          const nearest = distance.indexOf(Math.min(...distance));
+          row.forEach((w, k) =>
+            check(
+              k === nearest || w < row[nearest],
+              `${call(x)}: query ${queries[q].toFixed(3)} gives key ${keys[k].toFixed(3)} the weight ` +
+                `${w}, not less than the nearest key ${keys[nearest].toFixed(3)} gets (${row[nearest]}): ` +
+                'a closer key must count more (the kernel decreases with |x_q - x_k| / h)',
+            ),
+          );
+        });
       },
     },
     {
@@ -135,15 +184,16 @@ export const nadarayaWatsonSpec = defineExercise<typeof Answers>({
         agrees(
           nadarayaWatson,
           sample(31, 5, 8, 0.001),
-          'with h = 0.001 exp(-u^2 / 2) underflows to 0 for every key farther than about 0.013, ' +
-            'and a row of zeros gives 0 / 0 = NaN; the softmax ' +
-            'form tf.softmax(-u^2 / 2) subtracts the row maximum first',
+          'with a tiny width each query puts (nearly) all its weight on its nearest key',
           1e-4,
+          'with h = 0.001 exp(-u^2 / 2) underflows to 0 for every key farther than about 0.013, ' +
+            'and a row of zeros gives 0 / 0 = NaN; the softmax form tf.softmax(-u^2 / 2) ' +
+            'subtracts the row maximum first',
         );
       },
     },
     {
-      name: 'gives the mean of the values for a huge width',
+      name: "huge width: the mean of the values; tiny width: a key's own value",
       points: 1,
       run({ nadarayaWatson }) {
         const x = sample(41, 4, 10, 1e5);
@@ -154,6 +204,16 @@ export const nadarayaWatsonSpec = defineExercise<typeof Answers>({
           atol: 1e-4,
           checkDtype: false,
           hint: 'with a huge width every key gets the same weight 1/K (average pooling)',
+        });
+        // And the other end: with a tiny width, a query sitting on a key predicts that key's value.
+        const keys = Array.from(x.keys.dataSync());
+        const values = Array.from(x.values.dataSync());
+        const onKeys: Sample = { ...x, queries: tf.tensor1d(keys.slice(0, 3)), width: 1e-3 };
+        expectClose(run(nadarayaWatson, onKeys).predictions, values.slice(0, 3), {
+          call: `${call(onKeys)}.predictions with the queries on the first 3 keys`,
+          atol: 1e-4,
+          checkDtype: false,
+          hint: "with a tiny width a query on a key predicts that key's value: the answer must depend on the width",
         });
       },
     },

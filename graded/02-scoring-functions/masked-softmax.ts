@@ -4,12 +4,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { maskedSoftmax as reference } from '../../src/attention/softmax';
+import { diagnoseWeights } from '../../src/core/exercise';
 import { arg, check, defineExercise, expectClose } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/02-scoring-functions/masked-softmax';
 
-/** Seeded scores `[B, T, S]` and valid lengths `[B]` (one of them 0 when `withEmpty`). */
-function sample(seed: number, [b, t, s]: [number, number, number], scale = 1, withEmpty = false) {
-  const scores = tf.mul(tf.randomNormal([b, t, s], 0, 1, 'float32', seed), scale) as tf.Tensor3D;
+/**
+ * Seeded scores `[B, T, S]` (`scale` times N(0, 1), plus `offset`) and valid lengths `[B]` (one of
+ * them 0 when `withEmpty`).
+ */
+function sample(
+  seed: number,
+  [b, t, s]: [number, number, number],
+  scale = 1,
+  withEmpty = false,
+  offset = 0,
+) {
+  const normal = tf.randomNormal([b, t, s], 0, 1, 'float32', seed);
+  const scores = tf.add(tf.mul(normal, scale), offset) as tf.Tensor3D;
   const lens = Array.from({ length: b }, (_, i) =>
     withEmpty && i === 0 ? 0 : 1 + ((seed * 7 + i * 3) % s),
   );
@@ -21,15 +32,39 @@ type Sample = ReturnType<typeof sample>;
 const call = (x: Sample) =>
   `maskedSoftmax(${arg('scores', x.scores)}, validLens ${JSON.stringify(Array.from(x.validLens.dataSync()))})`;
 
-/** Fails with the call, the difference and `hint` unless the answer matches the library's masked softmax. */
+/**
+ * Fails with the call, the difference and a hint unless the answer matches the library's masked
+ * softmax. The hint names the mistake the weights show (mask ignored, off by one, rows that do not
+ * sum to 1, NaN) and is `hint` only when they show none of them; `nonFinite` is said on NaN or
+ * Infinity.
+ */
 function agreesWithReference(
   answer: typeof Answers.maskedSoftmax,
   x: Sample,
-  hint?: string,
+  hint: string,
+  nonFinite = 'NaN comes from 0 / 0 or Infinity / Infinity: use tf.softmax on the masked scores',
 ): tf.Tensor {
   const got = answer(x.scores, x.validLens);
   const expected = reference(x.scores, { validLens: x.validLens });
-  expectClose(got, expected, { call: call(x), atol: 1e-5, hint });
+  const s = x.scores.shape[2];
+  const diagnosis = diagnoseWeights(got, expected, {
+    nonFinite,
+    mistakes: [
+      {
+        result: () => tf.softmax(x.scores),
+        message:
+          'your weights ignore validLens: keys at positions >= validLens[b] must get weight 0 ' +
+          '(compare tf.range(0, S) with validLens, then tf.where)',
+      },
+      {
+        result: () =>
+          reference(x.scores, { validLens: tf.minimum(tf.add(x.validLens, 1), s) as tf.Tensor1D }),
+        message:
+          'your mask is off by one: key s takes part only when s < validLens[b] (tf.less, not tf.lessEqual)',
+      },
+    ],
+  });
+  expectClose(got, expected, { call: call(x), atol: 1e-5, hint: diagnosis ?? hint });
   return got;
 }
 
@@ -58,7 +93,11 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       points: 1,
       run({ maskedSoftmax }) {
         const x = sample(21, [3, 2, 6]);
-        const values = agreesWithReference(maskedSoftmax, x).arraySync() as number[][][];
+        const values = agreesWithReference(
+          maskedSoftmax,
+          x,
+          'softmax over the first validLens[b] keys only',
+        ).arraySync() as number[][][];
         const lens = Array.from(x.validLens.dataSync());
         values.forEach((rows, b) =>
           rows.forEach((row, t) =>
@@ -81,6 +120,9 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
           maskedSoftmax,
           x,
           'validLens[0] = 0, so every row of batch element 0 must be all zeros (not NaN)',
+          'validLens[0] = 0, so every row of batch element 0 must be all zeros: the softmax of a ' +
+            'row that is all -Infinity is 0 / 0 = NaN (fill with a large finite negative number ' +
+            'and multiply the result by the mask)',
         );
       },
     },
@@ -88,11 +130,14 @@ export const maskedSoftmaxSpec = defineExercise<typeof Answers>({
       name: 'is stable for large scores',
       points: 1,
       run({ maskedSoftmax }) {
-        const x = sample(41, [2, 2, 5], 1000);
+        // 1000 + N(0, 1): exp overflows, yet the weights are far from one-hot (argmax cannot pass).
+        const x = sample(41, [2, 2, 5], 1, false, 1000);
         agreesWithReference(
           maskedSoftmax,
           x,
-          'exp(1000) overflows; subtract the row maximum first (tf.softmax does)',
+          'adding the same number to every score of a row does not change its softmax weights',
+          'exp(1000) overflows to Infinity, and Infinity / Infinity = NaN: subtract the row maximum ' +
+            'first (tf.softmax does)',
         );
       },
     },

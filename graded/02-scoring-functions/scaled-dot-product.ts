@@ -3,9 +3,9 @@
  * the course library's `scaledDotProductAttention`, on seeded random inputs.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeMismatch } from '../../src/core/compare';
 import { scaledDotProductAttention as reference } from '../../src/attention/pooling';
 import { maskedSoftmax } from '../../src/attention/softmax';
+import { diagnoseWeights, type KnownMistake } from '../../src/core/exercise';
 import { arg, check, defineExercise, expectClose } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/02-scoring-functions/scaled-dot-product';
 
@@ -34,35 +34,39 @@ function expected(x: Sample) {
 }
 
 /** Recognisable mistakes in the weights, each with what to change. */
-function diagnose(weights: tf.Tensor, x: Sample): string | undefined {
+function mistakes(x: Sample): KnownMistake[] {
   const d = x.query.shape[2];
-  const raw = tf.matMul(x.query, x.key, false, true); // [B, T, S]
+  const raw = () => tf.matMul(x.query, x.key, false, true); // [B, T, S]
   const opts = x.validLens ? { validLens: x.validLens } : {};
-  const tries: [tf.Tensor, string][] = [
-    [raw, 'your weights match softmax(Q K^T) without scaling: divide the scores by Math.sqrt(d)'],
-    [
-      tf.div(raw, d),
-      `your weights match softmax(Q K^T / d): divide by the square root of d = ${d}, not by d`,
-    ],
+  const list: KnownMistake[] = [
+    {
+      result: () => maskedSoftmax(raw(), opts),
+      message: `your weights match softmax(Q K^T) without scaling: divide the scores by Math.sqrt(d) = ${Math.sqrt(d).toPrecision(4)}`,
+    },
+    {
+      result: () => maskedSoftmax(tf.div(raw(), d), opts),
+      message: `your weights match softmax(Q K^T / d): divide by the square root of d = ${d}, not by d`,
+    },
   ];
-  for (const [scores, hint] of tries) {
-    if (describeMismatch(weights, maskedSoftmax(scores, opts), { atol: 1e-4 }) === null)
-      return hint;
-  }
   if (x.validLens) {
-    const unmasked = reference(x.query, x.key, x.value).weights;
-    if (describeMismatch(weights, unmasked, { atol: 1e-4 }) === null) {
-      return 'your weights ignore validLens: keys at positions >= validLens[b] must get weight 0';
-    }
+    list.push({
+      result: () => reference(x.query, x.key, x.value).weights,
+      message: 'your weights ignore validLens: keys at positions >= validLens[b] must get weight 0',
+    });
   }
-  return undefined;
+  return list;
 }
 
-/** Fails with the call, what differs and a hint unless both outputs match the library. */
+/**
+ * Fails with the call, what differs and a hint unless both outputs match the library. The hint
+ * names the mistake the weights show (no or wrong scale, mask ignored, wrong axis, rows that do
+ * not sum to 1, NaN: `nonFinite`), and is `hint` when they show none.
+ */
 function agreesWithReference(
   answer: typeof Answers.scaledDotProductAttention,
   x: Sample,
   hint: string,
+  nonFinite = 'NaN comes from 0 / 0 or Infinity / Infinity: use tf.softmax on the masked scores',
 ) {
   const got = answer(x.query, x.key, x.value, x.validLens);
   check(
@@ -71,19 +75,33 @@ function agreesWithReference(
   );
   const want = expected(x);
   const tol = { atol: 1e-4, rtol: 1e-4 };
-  if (
-    describeMismatch(got.weights, want.weights, tol) !== null &&
-    got.weights instanceof tf.Tensor
-  ) {
-    hint = diagnose(got.weights, x) ?? hint;
-  }
-  expectClose(got.weights, want.weights, { call: `${call(x)}.weights`, ...tol, hint });
+  const diagnosis = diagnoseWeights(got.weights, want.weights, {
+    nonFinite,
+    mistakes: mistakes(x),
+  });
+  expectClose(got.weights, want.weights, {
+    call: `${call(x)}.weights`,
+    ...tol,
+    hint: diagnosis ?? hint,
+  });
   expectClose(got.output, want.output, {
     call: `${call(x)}.output`,
     ...tol,
     hint: 'the weights are right; the output is weights x value: tf.matMul(weights, value)',
   });
   return got;
+}
+
+/**
+ * Query and key `[B, L, d]` whose first coordinate is `big` and the others N(0, 1): every score
+ * is `big^2 / sqrt(d)` plus a normal-sized part, so exp overflows while the weights (which a
+ * common shift does not change) stay far from one-hot.
+ */
+function shifted(seed: number, z: Sizes, big: number, lens: number[]): Sample {
+  const x = sample(seed, z, { lens });
+  const lift = (t: tf.Tensor3D) =>
+    tf.concat([tf.fill([t.shape[0], t.shape[1], 1], big), t.slice([0, 0, 1])], 2) as tf.Tensor3D;
+  return { ...x, query: lift(x.query), key: lift(x.key) };
 }
 
 export const scaledDotProductSpec = defineExercise<typeof Answers>({
@@ -152,6 +170,9 @@ export const scaledDotProductSpec = defineExercise<typeof Answers>({
           scaledDotProductAttention,
           sample(6, { b: 2, t: 3, s: 4, d: 4, dv: 2 }, { lens: [0, 3] }),
           'validLens[0] = 0: every weight of batch element 0 must be 0 (multiply the softmax by the mask)',
+          'validLens[0] = 0: every weight of batch element 0 must be 0, not NaN; the softmax of a ' +
+            'row that is all -Infinity is 0 / 0 = NaN (fill with a large finite negative number ' +
+            'and multiply the result by the mask)',
         );
       },
     },
@@ -159,10 +180,13 @@ export const scaledDotProductSpec = defineExercise<typeof Answers>({
       name: 'is stable for large scores',
       points: 1,
       run({ scaledDotProductAttention }) {
+        // Scores about 30^2 / 2 = 450 plus N(0, 1)-sized parts: exp(450) overflows float32.
         agreesWithReference(
           scaledDotProductAttention,
-          sample(7, { b: 2, t: 2, s: 5, d: 4, dv: 3 }, { scale: 30, lens: [3, 5] }),
-          'exp of a large score overflows: use tf.softmax, which subtracts the row maximum first',
+          shifted(7, { b: 2, t: 2, s: 5, d: 4, dv: 3 }, 30, [3, 5]),
+          'adding the same number to every score of a row does not change its softmax weights',
+          'exp of a score near 450 overflows to Infinity, and Infinity / Infinity = NaN: use ' +
+            'tf.softmax, which subtracts the row maximum first',
         );
       },
     },

@@ -1,8 +1,9 @@
 /**
  * The self-check cell at the end of every chapter: grades the learner's `exercises/` for that
- * chapter and shows points and feedback. Grading runs in a child process (the course's grading
- * tool), so it always sees the files as saved now, and a crash in an answer cannot take the
- * notebook's kernel with it.
+ * chapter and shows points and feedback, the same report `npm run grade -- NN` prints in a
+ * terminal (as text, and as an HTML table with the same columns). Grading runs in a child process
+ * (the course's grading tool), so it always sees the files as saved now, and a crash in an answer
+ * cannot take the notebook's kernel with it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,6 +33,8 @@ export interface SelfCheckReport {
     possible: number;
     tests: SelfCheckTest[];
   }[];
+  /** The report exactly as `npm run grade -- <chapter>` prints it (the grader's table). */
+  text: string;
 }
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -82,32 +85,33 @@ export function gradeChapter(
   });
 }
 
-/** The report as text: a line per test, feedback under failures, the total. */
+/**
+ * The report as text: the grader's own table (exercise, test, points, pass/FAIL, feedback under
+ * each failed test, total), the same lines `npm run grade -- <chapter>` prints.
+ */
 export function selfCheckText(r: SelfCheckReport): string {
-  const lines = [`Self-check ${r.chapter}: ${r.earned}/${r.possible} points`];
-  for (const e of r.exercises) {
-    lines.push(`  ${e.title} (${e.earned}/${e.possible})`);
-    for (const t of e.tests) {
-      lines.push(`    ${t.passed ? '✓' : '✗'} ${t.name} [${t.earned}/${t.points}]`);
-      if (!t.passed) lines.push(...t.feedback.split('\n').map((l) => `        ${l}`));
-    }
+  if (r === null || typeof r !== 'object' || typeof r.text !== 'string') {
+    throw new TypeError(
+      `selfCheckText: expected a report from gradeChapter (with its text), got ${JSON.stringify(r)?.slice(0, 100)}`,
+    );
   }
-  return lines.join('\n');
+  return r.text;
 }
 
 function selfCheckHtml(r: SelfCheckReport): string {
   const rows = r.exercises.flatMap((e) =>
     e.tests.map(
       (t, i) =>
-        `<tr>${i === 0 ? `<td rowspan="${e.tests.length}"><b>${escapeXml(e.title)}</b><br>${e.earned}/${e.possible}</td>` : ''}` +
-        `<td>${t.passed ? '✅' : '❌'} ${escapeXml(t.name)}</td><td>${t.earned}/${t.points}</td>` +
-        `<td><pre style="margin:0;white-space:pre-wrap">${escapeXml(t.feedback)}</pre></td></tr>`,
+        `<tr>${i === 0 ? `<td rowspan="${e.tests.length}"><b>${escapeXml(e.title)}</b><br><code>${escapeXml(e.exercise)}</code><br>${e.earned}/${e.possible}</td>` : ''}` +
+        `<td>${escapeXml(t.name)}</td><td>${t.earned}/${t.points}</td>` +
+        `<td>${t.passed ? 'pass' : `<b>FAIL</b><pre style="margin:0;white-space:pre-wrap">${escapeXml(t.feedback)}</pre>`}</td></tr>`,
     ),
   );
   return (
-    `<div class="ah-self-check"><p><b>Self-check ${escapeXml(r.chapter)}: ${r.earned}/${r.possible} points</b> ` +
-    `(your files in <code>${escapeXml(r.answers)}/${escapeXml(r.chapter)}/</code>)</p>` +
-    `<table><thead><tr><th>exercise</th><th>test</th><th>points</th><th>feedback</th></tr></thead>` +
+    `<div class="ah-self-check"><p><b>Chapter ${escapeXml(r.chapter)}: ${r.earned}/${r.possible} points</b> ` +
+    `(your files in <code>${escapeXml(r.answers)}/${escapeXml(r.chapter)}/</code>; in a terminal: ` +
+    `<code>npm run grade -- ${escapeXml(r.chapter.slice(0, 2))}</code>)</p>` +
+    `<table><thead><tr><th>exercise</th><th>test</th><th>points</th><th>result and feedback</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }

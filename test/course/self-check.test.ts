@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { gradeChapter, selfCheck, selfCheckText } from '../../src/course/self-check';
 import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
 
@@ -14,8 +16,22 @@ describe('self-check (the last cell of every chapter)', function () {
     assert.equal(stubs.possible, solved.possible);
     assert.match(
       selfCheckText(stubs),
-      /✗ .*\n\s+not implemented yet \(exercises\/02-scoring-functions\/masked-softmax\.ts\)/,
+      /FAIL\n\s+not implemented yet \(exercises\/02-scoring-functions\/masked-softmax\.ts\)/,
     );
+  });
+
+  it('shows the same table as `npm run grade -- 02` prints in a terminal', async () => {
+    const root = path.resolve(__dirname, '../..');
+    const terminal = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'tools/grading/cli.ts'), '02'],
+      { cwd: root, encoding: 'utf8' },
+    );
+    const text = selfCheckText(await gradeChapter('02-scoring-functions'));
+    assert.match(text, /^Chapter 02-scoring-functions: 0\/\d+ points\n/);
+    assert.match(text, /\nTotal: 0\/\d+ points$/);
+    // The terminal prints a "Grading exercises (N s)" line first, then exactly this report.
+    assert.ok(terminal.trimEnd().endsWith(text), `terminal:\n${terminal}\nnotebook:\n${text}`);
   });
 
   it('shows one table with the total and feedback, and returns nothing', async () => {
@@ -27,7 +43,7 @@ describe('self-check (the last cell of every chapter)', function () {
       setDisplaySink(null);
     }
     assert.equal(shown.length, 1);
-    assert.match(String(shown[0]['text/html']), /Self-check 02-scoring-functions: 0\/\d+ points/);
+    assert.match(String(shown[0]['text/html']), /Chapter 02-scoring-functions: 0\/\d+ points/);
     assert.match(String(shown[0]['text/plain']), /not implemented yet/);
   });
 

@@ -133,7 +133,7 @@ describe('grading framework', () => {
     );
     assert.match(
       failed[0].feedback,
-      /maskedSoftmax\(scores \[2, 3, 4\], validLens \[0,\d\]\): values differ at \[0, 0, 0\]: got NaN, expected 0 .*Hint: validLens\[0\] = 0/,
+      /maskedSoftmax\(scores \[2, 3, 4\], validLens \[0,\d\]\): values differ at \[0, 0, 0\]: got NaN, expected 0 .*Hint: weight \[0, 0, 0\] is NaN \(expected 0\): validLens\[0\] = 0, so every row of batch element 0 must be all zeros/,
     );
   });
 

@@ -1,16 +1,17 @@
 /**
- * `node --import tsx tools/grading/self-check.ts <chapter> [--answers DIR] [--json]`: grades one
- * chapter's exercises (default: the learner's `exercises/`) and prints the report, as a table or
- * as JSON for the notebook self-check cell (`ah.selfCheck`). It runs in its own process so a
- * notebook always grades the files as they are on disk now, not a cached copy, and it grades
- * with the sandboxed grader (`grade.ts`), like `npm run grade`.
+ * The grading end of the notebook's self-check cell (`ah.selfCheck`), not a command for
+ * learners: they run `npm run grade -- NN`. `ah.selfCheck` starts this file in its own process
+ * (so a notebook always grades the files as they are on disk now, not a cached copy) with
+ * `<chapter> [--answers DIR] --json`; it grades with the sandboxed grader (`grade.ts`), exactly as
+ * `npm run grade -- <chapter>` does, and prints the chapter's report as one JSON line whose
+ * `text` is what `npm run grade` prints (`reportText`), so the cell shows the same table.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../../src/backend/backend';
-import { selfCheckText } from '../../src/course/self-check';
 import { loadSpecs, type ExerciseResult } from './framework';
 import { gradeSubmission } from './grade';
+import { reportText } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -20,6 +21,8 @@ export interface ChapterReport {
   earned: number;
   possible: number;
   exercises: ExerciseResult[];
+  /** The report as `npm run grade -- <chapter>` prints it. */
+  text: string;
 }
 
 /** Grades every exercise of `chapter` found in `graded/`, against the answers in `answersRoot` (sandboxed). */
@@ -38,6 +41,7 @@ export function gradeChapter(chapter: string, answersRoot: string): ChapterRepor
     earned: report.earned,
     possible: report.possible,
     exercises: report.exercises,
+    text: reportText(report),
   };
 }
 
@@ -48,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
   const at = argv.indexOf('--answers');
   const answersRoot = path.resolve(ROOT, at >= 0 ? (argv[at + 1] ?? '') : 'exercises');
   if (!chapter) {
-    console.error('usage: self-check.ts <chapter> [--answers DIR] [--json]');
+    console.error(
+      'usage: self-check.ts <chapter> [--answers DIR] [--json] (learners: npm run grade -- <chapter>)',
+    );
     return 2;
   }
   if (!fs.existsSync(answersRoot)) {
@@ -57,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   }
   await initBackend({ log: false });
   const report = gradeChapter(chapter, answersRoot);
-  console.log(argv.includes('--json') ? JSON.stringify(report) : selfCheckText(report));
+  console.log(argv.includes('--json') ? JSON.stringify(report) : report.text);
   return 0;
 }
 

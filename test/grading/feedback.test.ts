@@ -1,0 +1,349 @@
+/**
+ * Deliberately wrong answers, one table row each: the score each must get (reasoned by hand
+ * from the graded tests, in the comment of the row), what its feedback must name, and what it
+ * must NOT say (a hint about a problem the answer does not have, such as "overflows" for a
+ * softmax over the wrong axis). Trivial answers (a constant kernel, uniform weights, argmax for
+ * a softmax, a constant loss) are rows too: they must not earn the points of real work.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { diagnoseWeights } from '../../src/core/exercise';
+import { gradeExercise, loadSpecs } from '../../tools/grading/framework';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TF = JSON.stringify(require.resolve('@tensorflow/tfjs'));
+
+/** Validates a temperature like the exercise asks; used by the 00.1 rows. */
+const VALIDATE = `if (!(tau > 0) || !Number.isFinite(tau)) throw new RangeError('temperature: expected a finite number > 0, got ' + tau);`;
+
+interface Row {
+  exercise: string;
+  what: string;
+  /** The answer module, as CommonJS with `tf` in scope. */
+  code: string;
+  /** Points it must earn (by hand, see the comment). */
+  earned: number;
+  /** Each must match the feedback of some failed test. */
+  names?: RegExp[];
+  /** None may match any feedback. */
+  never?: RegExp[];
+}
+
+const ROWS: Row[] = [
+  // 00.1 (5 points: match 2, limits 1, stable 1, RangeError 1).
+  {
+    exercise: 'softmax-temperature',
+    what: 'softmax over the first axis instead of the last',
+    // Right for the rank-1 cases (limits: 1) and the RangeError (1); wrong for [3, 4] and [3, 5].
+    code: `exports.softmaxWithTemperature = (s, tau) => { ${VALIDATE}
+      return tf.tidy(() => { const x = tf.div(s, tau); const e = tf.exp(tf.sub(x, tf.max(x, 0, true))); return tf.div(e, tf.sum(e, 0, true)); }); };`,
+    earned: 2,
+    names: [/sum to 1 along axis 0 \(size 3\), not along the last axis/],
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'softmax-temperature',
+    what: 'ignores the temperature',
+    // Match fails at tau 0.5, limits fail (not one-hot at 0.01); stable passes (at tau 1, and at
+    // tau 0.001 scores ~1000 are one-hot anyway); RangeError passes: 2.
+    code: `exports.softmaxWithTemperature = (s, tau) => { ${VALIDATE} return tf.softmax(s); };`,
+    earned: 2,
+    names: [/ignore the temperature 0\.5/],
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'softmax-temperature',
+    what: 'hard selection (one-hot at the maximum) instead of a softmax',
+    // Only the RangeError test: the huge temperature is not uniform, and 1000 + N(0, 1) is not one-hot.
+    code: `exports.softmaxWithTemperature = (s, tau) => { ${VALIDATE}
+      return tf.tidy(() => tf.oneHot(tf.argMax(s, -1), s.shape[s.rank - 1]).toFloat().reshape(s.shape)); };`,
+    earned: 1,
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'softmax-temperature',
+    what: 'exp without subtracting the row maximum',
+    // Match (2) and RangeError (1); limits (scores / 0.01 reach 300) and stable give NaN.
+    code: `exports.softmaxWithTemperature = (s, tau) => { ${VALIDATE}
+      return tf.tidy(() => { const e = tf.exp(tf.div(s, tau)); return tf.div(e, tf.sum(e, -1, true)); }); };`,
+    earned: 3,
+    names: [/is NaN .*overflows to Infinity/],
+  },
+  {
+    exercise: 'softmax-temperature',
+    what: 'returns the scores unchanged (only validates the temperature)',
+    // Validating the temperature is a requirement of its own (1 point); nothing else passes.
+    code: `exports.softmaxWithTemperature = (s, tau) => { ${VALIDATE} return s.clone(); };`,
+    earned: 1,
+  },
+  // 00.2 (4 points: hand row and uniform 1, zeros 1, random 2).
+  {
+    exercise: 'entropy',
+    what: 'a constant ln S, whatever the weights',
+    // Wrong on [0.5, 0.25, 0.25] (ln 3, not 1.5 ln 2), on one-hot rows and on random weights.
+    code: `exports.attentionEntropy = (w) => tf.fill(w.shape.slice(0, -1), Math.log(w.shape[w.rank - 1]));`,
+    earned: 0,
+  },
+  {
+    exercise: 'entropy',
+    what: 'log base 2 (bits, not nats)',
+    // log2(2) = 1 instead of ln 2 for uniform weights; [0.5, 0.5, 0] gives 1; random rows differ: 0.
+    code: `exports.attentionEntropy = (w) => tf.tidy(() => { const safe = tf.where(tf.greater(w, 0), w, tf.onesLike(w));
+      return tf.neg(tf.sum(tf.mul(w, tf.div(tf.log(safe), Math.LN2)), -1)); });`,
+    earned: 0,
+    names: [/entropy in bits/],
+  },
+  // 00.3 (6 points: hard 1 + 1 + 1, soft 2, stable 1).
+  {
+    exercise: 'hard-vs-soft',
+    what: 'softSelect returns one-hot weights (hard selection)',
+    // The three hardSelect tests pass (3); soft and stable (1000 + N(0, 1) is not one-hot) fail.
+    code: `const sel = (w, v) => tf.matMul(w.reshape([v.shape[0], 1, v.shape[1]]), v).reshape([v.shape[0], v.shape[2]]);
+      const hard = (s, v) => tf.tidy(() => { const w = tf.oneHot(tf.argMax(s, -1), s.shape[1]).toFloat(); return { weights: w, output: sel(w, v) }; });
+      exports.hardSelect = hard; exports.softSelect = hard;`,
+    earned: 3,
+    names: [/one-hot \(hard selection\): soft selection keeps every item/],
+    never: [/overflow/i],
+  },
+  // 01.1 (8 points).
+  {
+    exercise: 'kernel',
+    what: 'a constant kernel K(d) = 1',
+    // Average pooling, not attention: every test asks first that the kernel decays.
+    code: `exports.kernel = (d) => tf.onesLike(d);`,
+    earned: 0,
+    names: [/kernel\(10000\) = 1 while kernel\(0\) = 1: a kernel that does not fall off/],
+  },
+  {
+    exercise: 'kernel',
+    what: 'the zero kernel K(d) = 0',
+    code: `exports.kernel = (d) => tf.zerosLike(d);`,
+    earned: 0,
+    names: [/kernel\(0\) = 0, expected a finite number > 0/],
+  },
+  {
+    exercise: 'kernel',
+    what: 'the Laplace kernel exp(-|d|) (a right answer other than the reference)',
+    code: `exports.kernel = (d) => tf.tidy(() => tf.exp(tf.neg(tf.abs(d))));`,
+    earned: 8,
+  },
+  // 01.2 (6 points: nearest-key weights 1, Gaussian 2, chapter data 1, tiny width 1, huge/tiny 1).
+  {
+    exercise: 'nadaraya-watson',
+    what: 'uniform weights 1/K and the mean as every prediction',
+    // Right only for a huge width; the nearest key does not get the most weight: 0.
+    code: `exports.nadarayaWatson = (q, k, v) => tf.tidy(() => ({
+      weights: tf.fill([q.shape[0], k.shape[0]], 1 / k.shape[0]), predictions: tf.fill([q.shape[0]], tf.mean(v).dataSync()[0]) }));`,
+    earned: 0,
+  },
+  {
+    exercise: 'nadaraya-watson',
+    what: 'forgets to divide by the width',
+    // Weights still favour the nearest key (1); everything that depends on h fails.
+    code: `exports.nadarayaWatson = (q, k, v) => tf.tidy(() => { const u = tf.sub(q.expandDims(1), k.expandDims(0));
+      const w = tf.softmax(tf.mul(tf.square(u), -0.5)); return { weights: w, predictions: tf.matMul(w, v.expandDims(1)).reshape([-1]) }; });`,
+    earned: 1,
+    names: [/ignore the width h = 0\.5: divide the distances/],
+    never: [/underflow|NaN/],
+  },
+  {
+    exercise: 'nadaraya-watson',
+    what: 'exp(-u^2 / 2) divided by its sum (no softmax): NaN for a tiny width',
+    // All but the tiny-width test (a query on a key keeps exp(0) = 1, so no NaN there): 5.
+    code: `exports.nadarayaWatson = (q, k, v, h) => tf.tidy(() => { const u = tf.div(tf.sub(q.expandDims(1), k.expandDims(0)), h);
+      const e = tf.exp(tf.mul(tf.square(u), -0.5)); const w = tf.div(e, tf.sum(e, -1, true));
+      return { weights: w, predictions: tf.matMul(w, v.expandDims(1)).reshape([-1]) }; });`,
+    earned: 5,
+    names: [/is NaN .*underflows to 0/],
+  },
+  // 01.3 (5 points: scalar 1, hand 1, library 2, tiny width 1).
+  {
+    exercise: 'leave-one-out',
+    what: 'a constant loss of 0',
+    code: `exports.leaveOneOutLoss = () => tf.scalar(0);`,
+    earned: 0,
+  },
+  {
+    exercise: 'leave-one-out',
+    what: 'the variance of the values (ignores keys and width)',
+    // 0 for equal values, but the same loss at every width: 0.
+    code: `exports.leaveOneOutLoss = (k, v) => tf.tidy(() => tf.mean(tf.square(tf.sub(v, tf.mean(v)))));`,
+    earned: 0,
+    names: [/expected two different positive losses/],
+  },
+  // 02.1 (5 points: match 2, padding 1, empty row 1, stable 1).
+  {
+    exercise: 'masked-softmax',
+    what: 'ignores the mask',
+    code: `exports.maskedSoftmax = (s) => tf.softmax(s);`,
+    earned: 0,
+    names: [/ignore validLens/],
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'masked-softmax',
+    what: 'mask off by one (s <= validLens[b])',
+    // Every test has a batch element with validLens < S, so every test sees one key too many.
+    code: `exports.maskedSoftmax = (s, lens) => tf.tidy(() => {
+      const keep = tf.lessEqual(tf.range(0, s.shape[2]).reshape([1, 1, -1]), lens.toFloat().reshape([-1, 1, 1])).broadcastTo(s.shape);
+      return tf.mul(tf.softmax(tf.where(keep, s, tf.fill(s.shape, -1e30))), tf.cast(keep, 'float32')); });`,
+    earned: 0,
+    names: [/off by one: key s takes part only when s < validLens\[b\]/],
+    never: [/overflow/i],
+  },
+  // 02.2 (5 points).
+  {
+    exercise: 'additive-scores',
+    what: 'all-zero scores of the right shape',
+    code: `exports.additiveScores = (q, k) => tf.zeros([q.shape[0], q.shape[1], k.shape[1]]);`,
+    earned: 0,
+  },
+  // 02.3 (8 points: match 2, d = 512 1, padding 2, empty 1, stable 1, no leaks 1).
+  {
+    exercise: 'scaled-dot-product',
+    what: 'forgets the scale 1/sqrt(d)',
+    // Every test has scores that the scale changes: 0.
+    code: `exports.scaledDotProductAttention = (q, k, v, lens) => tf.tidy(() => {
+      let s = tf.matMul(q, k, false, true); let keep = null;
+      if (lens) { keep = tf.less(tf.range(0, k.shape[1]).reshape([1, 1, -1]), lens.toFloat().reshape([-1, 1, 1])).broadcastTo(s.shape); s = tf.where(keep, s, tf.fill(s.shape, -1e30)); }
+      let w = tf.softmax(s); if (keep) w = tf.mul(w, tf.cast(keep, 'float32'));
+      return { weights: w, output: tf.matMul(w, v) }; });`,
+    earned: 0,
+    names: [/without scaling: divide the scores by Math\.sqrt\(d\)/],
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'scaled-dot-product',
+    what: 'ignores validLens',
+    // The two tests without a mask pass (2 + 1); every test with validLens fails.
+    code: `exports.scaledDotProductAttention = (q, k, v) => tf.tidy(() => {
+      const w = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(q.shape[2])));
+      return { weights: w, output: tf.matMul(w, v) }; });`,
+    earned: 3,
+    names: [/ignore validLens: keys at positions >= validLens\[b\] must get weight 0/],
+    never: [/overflow/i],
+  },
+  {
+    exercise: 'scaled-dot-product',
+    what: 'weights transposed to [B, S, T]',
+    // Shapes differ wherever T != S, in every test: 0.
+    code: `exports.scaledDotProductAttention = (q, k, v) => tf.tidy(() => {
+      const w = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(q.shape[2])));
+      return { weights: w.transpose([0, 2, 1]), output: tf.matMul(w, v) }; });`,
+    earned: 0,
+    names: [/with the last two axes swapped/],
+  },
+];
+
+describe('feedback names the mistake, and trivial answers earn what they deserve', function () {
+  this.timeout(120_000);
+  const specs = loadSpecs(path.join(ROOT, 'graded'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wrong-answers-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  ROWS.forEach((row, i) => {
+    it(`${row.exercise}: ${row.what} earns ${row.earned}`, () => {
+      const spec = specs.find((s) => s.exercise === row.exercise);
+      assert.ok(spec, `no graded exercise ${row.exercise}`);
+      const dir = path.join(tmp, String(i));
+      fs.mkdirSync(path.join(dir, spec.chapter), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, spec.chapter, spec.file),
+        `const tf = require(${TF});\n${row.code}\n`,
+      );
+      const before = tf.memory().numTensors;
+      const result = gradeExercise(spec, dir);
+      assert.equal(tf.memory().numTensors, before, 'grading leaked tensors');
+      const failed = result.tests.filter((t) => !t.passed);
+      const report = result.tests
+        .map(
+          (t) => `${t.passed ? 'pass' : 'FAIL'} ${t.earned}/${t.points} ${t.name}\n  ${t.feedback}`,
+        )
+        .join('\n');
+      assert.equal(result.earned, row.earned, report);
+      for (const name of row.names ?? [])
+        assert.ok(
+          failed.some((t) => name.test(t.feedback)),
+          `no feedback matches ${name}:\n${report}`,
+        );
+      for (const wrong of row.never ?? [])
+        for (const t of failed) assert.doesNotMatch(t.feedback, wrong, `${t.name}: ${t.feedback}`);
+    });
+  });
+});
+
+describe('diagnoseWeights (the direct checks behind the hints)', () => {
+  const t = (x: number[][]) => tf.tensor2d(x);
+
+  it('names rows that do not sum to 1, with the numbers', () => {
+    tf.tidy(() => {
+      const expected = t([
+        [0.5, 0.5],
+        [0.3, 0.7],
+      ]);
+      const got = t([
+        [0.5, 0.5],
+        [1, 1.7],
+      ]);
+      assert.equal(
+        diagnoseWeights(got, expected),
+        'rows must sum to 1 over the keys (the last axis): row [1] sums to 2.7',
+      );
+    });
+  });
+
+  it('names normalisation along the wrong axis, a transposed shape, NaN and negative weights', () => {
+    tf.tidy(() => {
+      // Right: each row of [2, 3] sums to 1. Wrong: each column sums to 1 instead.
+      const expected = t([
+        [0.2, 0.3, 0.5],
+        [0.6, 0.2, 0.2],
+      ]);
+      const columns = t([
+        [0.25, 0.6, 0.7],
+        [0.75, 0.4, 0.3],
+      ]);
+      assert.match(diagnoseWeights(columns, expected) ?? '', /sum to 1 along axis 0 \(size 2\)/);
+      assert.match(
+        diagnoseWeights(expected.transpose(), expected) ?? '',
+        /shape \[3, 2\] is the expected \[2, 3\] with the last two axes swapped/,
+      );
+      const nan = t([
+        [0.2, NaN, 0.5],
+        [0.6, 0.2, 0.2],
+      ]);
+      assert.equal(
+        diagnoseWeights(nan, expected, { nonFinite: 'it overflowed' }),
+        'weight [0, 1] is NaN (expected 0.3): it overflowed',
+      );
+      const negative = t([
+        [0.2, 0.9, -0.1],
+        [0.6, 0.2, 0.2],
+      ]);
+      assert.equal(
+        diagnoseWeights(negative, expected),
+        'weight [0, 2] is -0.1: attention weights are never negative',
+      );
+    });
+  });
+
+  it('prefers a known mistake, says nothing when right, and checks its argument', () => {
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const scores = t([[1, 2, 3]]);
+      const expected = tf.softmax(tf.div(scores, 2));
+      const mistakes = [{ result: () => tf.softmax(scores), message: 'not scaled' }];
+      assert.equal(diagnoseWeights(tf.softmax(scores), expected, { mistakes }), 'not scaled');
+      assert.equal(diagnoseWeights(expected.clone(), expected, { mistakes }), undefined);
+      assert.equal(diagnoseWeights([[0.5, 0.5]], expected), undefined);
+    });
+    assert.equal(tf.memory().numTensors, before, 'diagnoseWeights leaked tensors');
+    assert.throws(
+      () => tf.tidy(() => diagnoseWeights(tf.zeros([2]), [0.5, 0.5] as unknown as tf.Tensor)),
+      /diagnoseWeights: expected must be a tf\.Tensor of rank >= 1, got object/,
+    );
+  });
+});
