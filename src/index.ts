@@ -30,6 +30,7 @@ export * from './attention/visual-search';
 export * from './attention/score-stats';
 export * from './attention/cnn';
 export * from './train/fit-width';
+export * from './train/interrupt';
 export * from './viz/display';
 export * from './viz/colormap';
 export * from './viz/png';
