@@ -90,12 +90,25 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       assert.notEqual(run.status, 0);
       assert.match(run.stderr, /JSON\.parse\('\{ this is not json'\)/);
     });
+    it("keeps mocha's globals out of cells: `describe` does not type-check", () => {
+      const run = nbconvert(
+        fixture('test-globals'),
+        join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'x.ipynb'),
+      );
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, /Cannot find name 'describe'/);
+    });
     for (const path of courseNotebooks()) {
-      it(`executes ${basename(path)} in fast mode without errors`, () => {
+      it(`executes ${basename(path)} in fast mode without errors, and keeps its metadata`, () => {
         const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), basename(path));
         const run = nbconvert(path, out);
         assert.equal(run.status, 0, run.stderr.slice(-3000));
-        assert.deepEqual(notebookSchemaErrors(JSON.parse(readFileSync(out, 'utf8'))), []);
+        const executed: Notebook = JSON.parse(readFileSync(out, 'utf8'));
+        assert.deepEqual(notebookSchemaErrors(executed), []);
+        // Jupyter writes the kernel's kernelspec and language_info into the notebook; committed
+        // metadata that differs shows "unsaved changes" as soon as the notebook opens.
+        const committed: Notebook = JSON.parse(readFileSync(path, 'utf8'));
+        assert.deepEqual(executed.metadata, committed.metadata);
       });
     }
   });
