@@ -27,6 +27,7 @@ export * from './attention/local';
 export * from './attention/selection';
 export * from './attention/saliency';
 export * from './attention/visual-search';
+export * from './attention/cueing';
 export * from './attention/score-stats';
 export * from './attention/cnn';
 export * from './train/fit-width';
