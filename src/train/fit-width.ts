@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KERNEL_NAMES, leaveOneOutLoss, type KernelName } from '../attention/kernel-regression';
 import { checkInt, checkPositive, checkShape } from '../core/shapes';
+import { beginRun } from './interrupt';
 
 /** What `fitKernelWidth` reports after each step (and before the first). */
 export interface FitWidthStep {
@@ -79,7 +80,8 @@ export function leaveOneOutLossAtLogWidth(
  * by full-batch gradient descent on `s = log h` (see `leaveOneOutLossAtLogWidth`). Leaving each
  * point out matters: with it in, `h -> 0` copies every noisy target and the loss falls to 0.
  * Nothing is random (fixed start, full batch), so the result is the same on every run. Frees
- * every tensor it makes, the variable and the optimiser's state included.
+ * every tensor it makes, the variable and the optimiser's state included. A call stopped by
+ * Kernel > Interrupt cannot free anything; the next call does it (see `recoverFromInterrupt`).
  * @param keys `[K]` training inputs, float32, K >= 2
  * @param values `[K]` training targets, float32
  * @returns the learned width, its loss and the history (`[steps + 1]` each)
@@ -121,12 +123,15 @@ export function fitKernelWidth(
     throw new TypeError(`onStep: expected a function, got ${typeof onStep}`);
   }
 
+  // Cleans up after an earlier call that Kernel > Interrupt stopped half-way (see interrupt.ts).
+  const run = beginRun('fitKernelWidth');
   // tf.variable keeps its own reference to the initial value's data, so the scalar can go.
   const start = tf.scalar(Math.log(initialWidth));
-  const logWidth = tf.variable(start, true);
+  const logWidth = run.track(tf.variable(start, true));
   start.dispose();
-  const optimizer =
-    optimizerName === 'adam' ? tf.train.adam(learningRate) : tf.train.sgd(learningRate);
+  const optimizer = run.track(
+    optimizerName === 'adam' ? tf.train.adam(learningRate) : tf.train.sgd(learningRate),
+  );
   const widths: number[] = [];
   const losses: number[] = [];
   const record = (step: number, loss: number, width: number): void => {
@@ -159,5 +164,6 @@ export function fitKernelWidth(
   } finally {
     logWidth.dispose();
     optimizer.dispose();
+    run.end();
   }
 }

@@ -5,7 +5,13 @@
  * one-line summary, so the saved notebook holds only the summary. In a terminal it redraws one
  * line with '\r'; in a log (not a TTY, e.g. CI) it prints at most one line per 10% of the steps
  * plus the summary, so logs stay short.
+ *
+ * A loop stopped by Kernel > Interrupt cannot end its bar (tslab terminates synchronous code
+ * without running `finally`), so the bar would freeze mid-way. The next `progress(...)` ends
+ * every bar left open by an earlier task as `interrupted at step k/N`; `endInterruptedBars()`
+ * does it on demand.
  */
+import { currentTask } from '../train/interrupt';
 import { DisplayHandle, inNotebook, type MimeBundle } from './display';
 import { escapeXml, formatMetric, formatSeconds } from './format';
 
@@ -26,6 +32,8 @@ export interface ProgressOptions {
 }
 
 const MODES = ['auto', 'notebook', 'terminal', 'silent'];
+/** Bars created or updated and not yet done (or marked interrupted). */
+const openBars = new Set<Progress>();
 const BAR_CHARS = 20;
 
 function describeValue(x: unknown): string {
@@ -72,6 +80,10 @@ export class Progress {
   /** Length of the line last drawn on a TTY, to blank out what a shorter line leaves. */
   private lineLength = 0;
   private finalSummary: string | null = null;
+  private interruptedSummary: string | null = null;
+  /** Clock time and event-loop task of the last `update` (or of the start). */
+  private lastUpdate: number;
+  private lastTask: object;
 
   /** Prefer `progress(options)`. */
   constructor(options: ProgressOptions) {
@@ -104,6 +116,10 @@ export class Progress {
     this.tty = (stream as { isTTY?: boolean }).isTTY === true;
     this.handle = this.mode === 'notebook' ? new DisplayHandle() : null;
     this.start = this.now();
+    this.lastUpdate = this.start;
+    endInterruptedBars();
+    this.lastTask = currentTask();
+    openBars.add(this);
   }
 
   /**
@@ -120,6 +136,14 @@ export class Progress {
     this.step = step;
     this.metrics = { ...this.metrics, ...checkMetrics(metrics) };
     const t = this.now();
+    this.lastUpdate = t;
+    this.lastTask = currentTask();
+    if (this.interruptedSummary !== null) {
+      // Marked interrupted, yet alive (an async loop that spans tasks): draw it again.
+      this.interruptedSummary = null;
+      this.lastDraw = null;
+      openBars.add(this);
+    }
     if (this.mode === 'silent') return;
     if (this.mode === 'terminal' && !this.tty) {
       // A log gets a line at each new 10% mark only.
@@ -151,6 +175,8 @@ export class Progress {
    */
   done(metrics?: Record<string, number>): void {
     if (this.finalSummary !== null) throw new Error('progress: done() was already called');
+    openBars.delete(this);
+    this.interruptedSummary = null;
     this.metrics = { ...this.metrics, ...checkMetrics(metrics) };
     const elapsed = this.now() - this.start;
     const n = this.step;
@@ -175,6 +201,39 @@ export class Progress {
   /** The summary line once `done()` was called, else `null`. */
   get summary(): string | null {
     return this.finalSummary;
+  }
+
+  /** The `... interrupted at step k/N ...` line while the bar is marked interrupted, else `null`. */
+  get interruption(): string | null {
+    return this.interruptedSummary;
+  }
+
+  /**
+   * Ends the display as interrupted if the bar is open and its last update was in an earlier
+   * task of the event loop (a synchronous loop cannot span tasks, so it was stopped).
+   * Returns true when it did.
+   * @internal used by `endInterruptedBars`
+   */
+  endIfStale(): boolean {
+    if (this.finalSummary !== null || this.interruptedSummary !== null) return false;
+    if (this.lastTask === currentTask()) return false;
+    openBars.delete(this);
+    const n = this.step;
+    const line =
+      `${this.label ? `${this.label}: ` : ''}interrupted at step ${n}/${this.total} after ` +
+      `${formatSeconds(this.lastUpdate - this.start)}${metricsText(this.metrics)}`;
+    this.interruptedSummary = line;
+    if (this.handle) {
+      this.handle.show({
+        'text/html': `<div class="ah-progress" style="font:12px monospace">${escapeXml(line)}</div>`,
+        'text/plain': line,
+      });
+    } else if (this.mode === 'terminal') {
+      this.stream.write(
+        this.tty && this.lastDraw !== null ? `\r${line.padEnd(this.lineLength)}\n` : `${line}\n`,
+      );
+    }
+    return true;
   }
 
   /** `step 37/200 · loss 0.4123 · 1.2 s elapsed · ETA 5.3 s`, with the label in front if asked. */
@@ -209,6 +268,19 @@ export class Progress {
       `${escapeXml(text)}</div>`;
     return { 'text/html': html, 'text/plain': text };
   }
+}
+
+/**
+ * Ends every progress display left open by code that an interrupt (Kernel > Interrupt) or an
+ * error stopped in an earlier task, replacing its bar with `label: interrupted at step k/N after
+ * T s · metrics`. `progress(...)` calls it, so running the cell again is enough. A bar that is
+ * updated again afterwards (an asynchronous loop) is simply drawn again.
+ * @returns how many displays it ended
+ */
+export function endInterruptedBars(): number {
+  let n = 0;
+  for (const bar of [...openBars]) if (bar.endIfStale()) n++;
+  return n;
 }
 
 /**

@@ -47,13 +47,16 @@ describe('npm run kernel (installKernelSpec)', () => {
     const spec = JSON.parse(readFileSync(specFile(dir), 'utf8'));
     assert.deepEqual(spec.argv, [
       process.execPath,
+      '--require',
+      join(ROOT, 'tools', 'notebooks', 'tslab-types.cjs'),
       join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'),
       'kernel',
       '--config-path',
       '{connection_file}',
     ]);
     assert.equal(spec.language, 'typescript');
-    assert.ok(existsSync(spec.argv[1]), 'the tslab it points at exists');
+    assert.ok(existsSync(spec.argv[2]), 'the preload it points at exists');
+    assert.ok(existsSync(spec.argv[3]), 'the tslab it points at exists');
   });
 
   it('is safe to run twice, and updates its own kernelspec when the project moved', () => {
@@ -61,11 +64,11 @@ describe('npm run kernel (installKernelSpec)', () => {
     installKernelSpec({ projectRoot: ROOT, dataDir: dir });
     assert.equal(installKernelSpec({ projectRoot: ROOT, dataDir: dir }).action, 'unchanged');
     const spec = JSON.parse(readFileSync(specFile(dir), 'utf8'));
-    spec.argv[1] = '/old/clone/node_modules/tslab/bin/tslab';
+    spec.argv[3] = '/old/clone/node_modules/tslab/bin/tslab';
     writeFileSync(specFile(dir), JSON.stringify(spec));
     assert.equal(installKernelSpec({ projectRoot: ROOT, dataDir: dir }).action, 'updated');
     assert.equal(
-      JSON.parse(readFileSync(specFile(dir), 'utf8')).argv[1],
+      JSON.parse(readFileSync(specFile(dir), 'utf8')).argv[3],
       join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'),
     );
   });

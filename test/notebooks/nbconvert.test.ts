@@ -35,7 +35,7 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       ATTENTION_FAST: '1',
     };
     /** Runs `jupyter nbconvert --execute` on the notebook at `path`, in its folder. */
-    const nbconvert = (path: string, out: string) =>
+    const nbconvert = (path: string, out: string, extra: string[] = []) =>
       spawnSync(
         'jupyter',
         [
@@ -44,6 +44,7 @@ if (!hasNbconvert && process.env.CI !== 'true') {
           'notebook',
           '--execute',
           `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+          ...extra,
           '--output',
           out,
           path,
@@ -90,12 +91,29 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       assert.notEqual(run.status, 0);
       assert.match(run.stderr, /JSON\.parse\('\{ this is not json'\)/);
     });
+    it("keeps mocha's globals out of cells: `describe` does not type-check", () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), 'test-globals.ipynb');
+      const run = nbconvert(fixture('test-globals'), out, ['--allow-errors']);
+      assert.equal(run.status, 0, run.stderr.slice(-3000));
+      const executed: Notebook = JSON.parse(readFileSync(out, 'utf8'));
+      const text = (i: number) => {
+        const cell = executed.cells[i];
+        return cell.cell_type === 'code' ? streamText(cell.outputs, 'stderr') : '';
+      };
+      assert.equal(text(1), '', "Node's types are there");
+      assert.match(text(2), /Cannot find name 'describe'/);
+    });
     for (const path of courseNotebooks()) {
-      it(`executes ${basename(path)} in fast mode without errors`, () => {
+      it(`executes ${basename(path)} in fast mode without errors, and keeps its metadata`, () => {
         const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), basename(path));
         const run = nbconvert(path, out);
         assert.equal(run.status, 0, run.stderr.slice(-3000));
-        assert.deepEqual(notebookSchemaErrors(JSON.parse(readFileSync(out, 'utf8'))), []);
+        const executed: Notebook = JSON.parse(readFileSync(out, 'utf8'));
+        assert.deepEqual(notebookSchemaErrors(executed), []);
+        // Jupyter writes the kernel's kernelspec and language_info into the notebook; committed
+        // metadata that differs shows "unsaved changes" as soon as the notebook opens.
+        const committed: Notebook = JSON.parse(readFileSync(path, 'utf8'));
+        assert.deepEqual(executed.metadata, committed.metadata);
       });
     }
   });

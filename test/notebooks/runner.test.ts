@@ -46,6 +46,16 @@ const CASES: Case[] = [
     cellsRun: 2,
   },
   {
+    // tslab includes every package of node_modules/@types unless told otherwise; the kernel is
+    // told `types: ['node']` (tools/notebooks/tslab-types.cjs), so mocha's globals do not exist.
+    file: 'test-globals',
+    status: 'failed',
+    kind: 'type error',
+    cell: 3,
+    message: /Cannot find name 'describe'/,
+    cellsRun: 2,
+  },
+  {
     file: 'error-then-more',
     status: 'failed',
     kind: 'runtime error',

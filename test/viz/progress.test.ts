@@ -1,6 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
-import { progress, type ProgressOptions } from '../../src/viz/progress';
+import { endInterruptedBars, progress, type ProgressOptions } from '../../src/viz/progress';
+
+/** Lets the event loop turn, as it does between two cells of a kernel. */
+const nextTask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Ends the bars earlier tests left open, away from the sink of the next test. */
+function forgetOpenBars(): void {
+  setDisplaySink(() => {});
+  endInterruptedBars();
+  setDisplaySink(null);
+}
 
 /** A terminal stand-in that records what is written; `stream` is what `progress` gets. */
 class FakeStream {
@@ -31,6 +41,7 @@ interface Shown {
 describe('progress in a notebook', () => {
   let shown: Shown[];
   beforeEach(() => {
+    forgetOpenBars();
     shown = [];
     setDisplaySink((bundle, o) => shown.push({ bundle, ...o }));
   });
@@ -269,4 +280,73 @@ describe('progress errors', () => {
   for (const [what, thunk, message] of errors) {
     it(`rejects ${what}`, () => assert.throws(thunk, message));
   }
+});
+
+describe('progress after an interrupted loop', () => {
+  let shown: Shown[];
+  beforeEach(() => {
+    forgetOpenBars();
+    shown = [];
+    setDisplaySink((bundle, o) => shown.push({ bundle, ...o }));
+  });
+  afterEach(() => setDisplaySink(null));
+
+  it('the next bar ends a bar left open by an earlier task as interrupted, in its own output', async () => {
+    const clock = fakeClock(0);
+    const old = progress({ total: 100, label: 'training', mode: 'notebook', now: clock.now });
+    clock.set(1500);
+    old.update(37, { loss: 0.25 });
+    const oldId = shown[0].displayId;
+    // The cell was stopped here: no done(). The user runs it again (a later task).
+    await nextTask();
+    clock.set(9000);
+    const fresh = progress({ total: 100, label: 'training', mode: 'notebook', now: clock.now });
+    const last = shown[shown.length - 1];
+    assert.equal(last.displayId, oldId, 'the old output is updated in place');
+    assert.equal(last.update, true);
+    // 37 steps done; the last update came 1.5 s after the start (not 9 s: the time since the
+    // interrupt is not training time).
+    assert.equal(
+      last.bundle['text/plain'],
+      'training: interrupted at step 37/100 after 1.5 s · loss 0.25',
+    );
+    assert.equal(old.interruption, 'training: interrupted at step 37/100 after 1.5 s · loss 0.25');
+    assert.equal(old.summary, null);
+    assert.equal(fresh.interruption, null);
+    fresh.done();
+  });
+
+  it('leaves open bars of the same task alone (nested loops)', () => {
+    const outer = progress({ total: 3, mode: 'notebook' });
+    outer.update(1);
+    const inner = progress({ total: 5, mode: 'notebook' });
+    assert.equal(outer.interruption, null);
+    assert.equal(endInterruptedBars(), 0);
+    inner.done();
+    outer.done();
+  });
+
+  it('a bar marked interrupted that is updated again (an async loop) is drawn again', async () => {
+    const bar = progress({ total: 10, mode: 'notebook' });
+    bar.update(2);
+    await nextTask();
+    assert.equal(endInterruptedBars(), 1);
+    assert.match(bar.interruption ?? '', /^interrupted at step 2\/10 after /);
+    bar.update(3);
+    assert.equal(bar.interruption, null);
+    assert.match(String(shown[shown.length - 1].bundle['text/plain']), /^step 3\/10 /);
+    bar.done();
+    assert.match(bar.summary ?? '', /^3 steps in /);
+  });
+
+  it('a terminal bar prints the interrupted line; a finished bar is never marked', async () => {
+    const fake = new FakeStream(false);
+    const bar = progress({ total: 10, mode: 'terminal', stream: fake.stream, label: 'fit' });
+    bar.update(4);
+    const finished = progress({ total: 2, mode: 'silent' });
+    finished.done();
+    await nextTask();
+    assert.equal(endInterruptedBars(), 1);
+    assert.match(fake.text, /fit: interrupted at step 4\/10 after \S+ s\n$/);
+  });
 });

@@ -30,4 +30,6 @@ new Worker(watchdog, {
   workerData: { runner: Number(runnerPid), self: process.pid },
 }).unref();
 
+// The same compiler options as the kernelspec's kernel (see tslab-types.cjs).
+require('./tslab-types.cjs');
 require('tslab/dist/main').startKernel({ configPath, enableFindLocal: false });

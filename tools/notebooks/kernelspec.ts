@@ -48,7 +48,16 @@ export function projectKernelSpec(projectRoot: string, node = process.execPath):
     readFileSync(join(projectRoot, 'node_modules', 'tslab', 'package.json'), 'utf8'),
   ).version;
   return {
-    argv: [node, tslab, 'kernel', '--config-path', '{connection_file}'],
+    // The preload keeps test-only types (mocha's) out of notebook cells; see the file.
+    argv: [
+      node,
+      '--require',
+      join(projectRoot, 'tools', 'notebooks', 'tslab-types.cjs'),
+      tslab,
+      'kernel',
+      '--config-path',
+      '{connection_file}',
+    ],
     display_name: 'TypeScript (tslab)',
     language: 'typescript',
     interrupt_mode: 'signal',
@@ -185,7 +194,7 @@ export function main(argv = process.argv.slice(2)): number {
   );
   console.log(`  kernelspec: ${result.file}`);
   if (result.action !== 'kept')
-    console.log(`  starts:     ${result.spec.argv.slice(0, 3).join(' ')}`);
+    console.log(`  starts:     ${result.spec.argv.slice(0, -2).join(' ')}`);
   if (result.backup) console.log(`  your previous kernelspec was saved as ${result.backup}`);
   if (result.reason) console.log(`  ${result.reason}`);
   const seen = jupyterSeesKernel(
