@@ -19,7 +19,8 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
-import type { GradeOptions, SubmissionReport } from './grade';
+import { IsolationError, type GradeOptions, type SubmissionReport } from './grade';
+import { isolationStatus, type IsolationStatus } from './isolation';
 import { csvText, feedbackMarkdown } from './report';
 import type { SandboxLimits } from './sandbox';
 
@@ -41,6 +42,11 @@ export interface BatchOptions {
   submissionMs?: number;
   /** Where progress lines go. Defaults to `console.log`. */
   log?: (line: string) => void;
+  /**
+   * Grade even where the sandboxes cannot be isolated by the OS (see `isolation.ts`); every row is
+   * then marked `node-permissions-only`. Defaults to false: the batch refuses to start.
+   */
+  allowUnisolated?: boolean;
 }
 
 /** One student's outcome. */
@@ -52,6 +58,8 @@ export interface BatchRow {
   possible: number;
   /** Why the submission could not be graded at all (no exercises folder, a broken archive...). */
   note?: string;
+  /** How its sandboxes were isolated: `bubblewrap` or `node-permissions-only`. */
+  isolation: IsolationStatus['mode'];
   report?: SubmissionReport;
 }
 
@@ -224,6 +232,8 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
   if (!fs.existsSync(opts.submissions) || !fs.statSync(opts.submissions).isDirectory()) {
     throw new Error(`gradeBatch: expected a folder of submissions, got ${opts.submissions}`);
   }
+  const isolation = isolationStatus();
+  if (!isolation.isolated && !opts.allowUnisolated) throw new IsolationError(isolation);
   const started = Date.now();
   const all = fs
     .readdirSync(opts.submissions, { withFileTypes: true })
@@ -242,7 +252,13 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
     const rows = await Promise.all(
       entries.map(async (e, i): Promise<BatchRow> => {
         const student = studentName(e.name);
-        const row: BatchRow = { student, entry: e.name, earned: 0, possible: 0 };
+        const row: BatchRow = {
+          student,
+          entry: e.name,
+          earned: 0,
+          possible: 0,
+          isolation: isolation.mode,
+        };
         const source = path.join(opts.submissions, e.name);
         try {
           let folder = source;
@@ -257,8 +273,14 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
             graded: opts.graded,
             limits: opts.limits,
             submissionMs: opts.submissionMs,
+            requireIsolation: !opts.allowUnisolated,
           });
-          Object.assign(row, { earned: report.earned, possible: report.possible, report });
+          Object.assign(row, {
+            earned: report.earned,
+            possible: report.possible,
+            isolation: report.isolation,
+            report,
+          });
         } catch (error) {
           row.note = `not graded: ${error instanceof Error ? error.message : String(error)}`;
         }
@@ -294,6 +316,7 @@ function writeResults(rows: BatchRow[], out: string): void {
     'total',
     'possible',
     'note',
+    'isolation',
   ];
   const lines: (string | number)[][] = [header];
   for (const row of rows) {
@@ -307,6 +330,7 @@ function writeResults(rows: BatchRow[], out: string): void {
       row.earned,
       row.report?.possible ?? possible,
       row.note ?? '',
+      row.isolation,
     ]);
   }
   fs.mkdirSync(path.join(out, 'feedback'), { recursive: true });

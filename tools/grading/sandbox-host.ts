@@ -8,15 +8,33 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { sandboxCommand, type IsolationStatus } from './isolation';
 import { frame, FrameReader } from './wire';
 import type { HostReply, HostRequest, SandboxLimits } from './sandbox';
 
-const { port, signal } = workerData as { port: MessagePort; signal: SharedArrayBuffer };
+const { port, signal, isolation } = workerData as {
+  port: MessagePort;
+  signal: SharedArrayBuffer;
+  isolation: IsolationStatus;
+};
 const flag = new Int32Array(signal);
-const NODE_MODULES = path.resolve(__dirname, '..', '..', 'node_modules');
+
+/** Resident memory of `pid` and all its descendants, in kB (0 where /proc cannot tell). */
+function treeRssKb(pid: number, depth = 0): number {
+  if (depth > 8) return 0;
+  let kb = 0;
+  try {
+    kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const child of children ? children.split(/\s+/) : [])
+      kb += treeRssKb(Number(child), depth + 1);
+  } catch {
+    // not Linux, or already gone
+  }
+  return kb;
+}
 
 function reply(message: HostReply): void {
   port.postMessage(message);
@@ -55,30 +73,13 @@ class Sandbox {
     dir: string,
     private readonly limits: SandboxLimits,
   ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        `--max-old-space-size=${limits.heapMb}`,
-        '--experimental-permission',
-        `--allow-fs-read=${path.join(dir, '*')}`,
-        `--allow-fs-read=${path.join(NODE_MODULES, '*')}`,
-        '--disable-warning=ExperimentalWarning',
-        path.join(dir, 'tools', 'grading', 'sandbox-child.js'),
-      ],
-      {
-        cwd: dir,
-        // A clean environment: nothing of the grader's (paths, tokens, npm settings) leaks in.
-        env: {
-          HOME: dir,
-          TMPDIR: dir,
-          NODE_PATH: NODE_MODULES,
-          ...(process.env.ATTENTION_BACKEND
-            ? { ATTENTION_BACKEND: process.env.ATTENTION_BACKEND }
-            : {}),
-        },
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      },
-    );
+    // Under bubblewrap when the OS allows it (isolation.ts), else Node's permission model only.
+    const command = sandboxCommand(dir, limits, isolation);
+    this.child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
     const reader = new FrameReader();
     this.child.stdio[3]!.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
@@ -126,14 +127,11 @@ class Sandbox {
       });
     });
     // The heap cap does not cover typed arrays or wasm memory: watch the resident size too.
+    // Measured from outside, over the whole process tree (prlimit, bwrap, node).
     this.watchdog = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        if (kb > limits.rssMb * 1024) this.kill(`used more than ${limits.rssMb} MB of memory`);
-      } catch {
-        // not Linux, or already gone
-      }
+      if (this.child.pid === undefined) return;
+      const kb = treeRssKb(this.child.pid);
+      if (kb > limits.rssMb * 1024) this.kill(`used more than ${limits.rssMb} MB of memory`);
     }, 100);
   }
 

@@ -19,6 +19,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { NotImplementedError } from '../../src/core/exercise';
 import { Feedback } from './framework';
+import { isolationStatus, type IsolationStatus } from './isolation';
 import { decode, encode, WIRE_LIMITS } from './wire';
 
 /** Time and memory limits of a sandbox process. */
@@ -33,6 +34,8 @@ export interface SandboxLimits {
   heapMb: number;
   /** Resident memory cap (typed arrays and wasm are outside the heap), in MB. Defaults to 1024. */
   rssMb: number;
+  /** CPU time of one sandbox process (`prlimit --cpu`, OS isolation only), in s. Defaults to 300. */
+  cpuSeconds: number;
 }
 
 /** The default `SandboxLimits`. */
@@ -42,6 +45,7 @@ export const SANDBOX_LIMITS: SandboxLimits = {
   loadMs: 10_000,
   heapMb: 512,
   rssMb: 1024,
+  cpuSeconds: 300,
 };
 
 /** What the main thread asks the host thread. */
@@ -109,8 +113,11 @@ export class SandboxSession {
   private readonly flag: Int32Array;
   private readonly limits: SandboxLimits;
   private closed = false;
+  /** How this session's sandboxes are isolated (see `isolation.ts`). */
+  readonly isolation: IsolationStatus;
 
-  constructor(limits: Partial<SandboxLimits> = {}) {
+  constructor(limits: Partial<SandboxLimits> = {}, isolation: IsolationStatus = isolationStatus()) {
+    this.isolation = isolation;
     this.limits = { ...SANDBOX_LIMITS, ...limits };
     for (const [key, value] of Object.entries(this.limits)) {
       if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
@@ -124,7 +131,7 @@ export class SandboxSession {
     const host = path.join(__dirname, 'sandbox-host.ts');
     this.worker = new Worker(
       `require('tsx/cjs/api').register(); require(${JSON.stringify(host)});`,
-      { eval: true, workerData: { port: port2, signal }, transferList: [port2] },
+      { eval: true, workerData: { port: port2, signal, isolation }, transferList: [port2] },
     );
     this.worker.unref();
   }
