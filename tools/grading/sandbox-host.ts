@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as v8 from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { sandboxCommand, type IsolationStatus } from './isolation';
@@ -42,6 +43,76 @@ function reply(message: HostReply): void {
   Atomics.notify(flag, 0);
 }
 
+/** Characters of a thrown error's message (and name) kept from a sandbox's reply. */
+export const MAX_ERROR_CHARS = 2000;
+
+/** `text` cut to `max` characters, saying how much was cut. */
+function bounded(text: string, max: number): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
+/**
+ * A reply frame checked against what the sandbox may say, as a fresh object holding only known
+ * fields: `{id, ready}`, `{id, exports}`, `{id, value, leaked}` or `{id, error}`. Error texts are
+ * cut to `MAX_ERROR_CHARS`; values are checked later by `wire.decode`. A string says what is wrong.
+ */
+function checkReply(message: unknown): Record<string, unknown> | string {
+  if (message === null || typeof message !== 'object' || Array.isArray(message))
+    return 'a reply that is not an object';
+  const m = message as Record<string, unknown>;
+  if (!Number.isSafeInteger(m.id) || (m.id as number) < 0) return 'a reply without a valid id';
+  const known = new Set(['id', 'ready', 'backend', 'exports', 'value', 'leaked', 'error']);
+  const extra = Object.keys(m).filter((k) => !known.has(k));
+  if (extra.length > 0) return `a reply with unknown fields (${bounded(extra.join(', '), 100)})`;
+  const out: Record<string, unknown> = { id: m.id };
+  if (m.ready === true) return { ...out, ready: true };
+  if (m.error !== undefined) {
+    const e = m.error as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object') return 'an error reply without an error';
+    const error: Record<string, unknown> = {
+      name: bounded(typeof e.name === 'string' ? e.name : '', 100),
+      message: bounded(typeof e.message === 'string' ? e.message : '', MAX_ERROR_CHARS),
+    };
+    const ni = e.notImplemented as Record<string, unknown> | undefined;
+    if (
+      ni &&
+      typeof ni === 'object' &&
+      typeof ni.exercise === 'string' &&
+      typeof ni.file === 'string'
+    )
+      error.notImplemented = { exercise: bounded(ni.exercise, 200), file: bounded(ni.file, 300) };
+    return { ...out, error };
+  }
+  if (m.exports !== undefined) {
+    const exports = m.exports as Record<string, unknown> | null;
+    if (exports === null || typeof exports !== 'object') return 'exports that are not an object';
+    const names = Object.keys(exports);
+    if (names.length > 1000) return `${names.length} exports (at most 1000)`;
+    const checked: Record<string, unknown> = {};
+    for (const name of names) {
+      const info = exports[name] as Record<string, unknown> | null;
+      if (name.length > 200 || info === null || typeof info !== 'object')
+        return 'a malformed export';
+      const entry =
+        info.kind === 'function'
+          ? { kind: 'function' }
+          : info.kind === 'value'
+            ? { kind: 'value', value: info.value }
+            : null;
+      if (!entry) return 'a malformed export';
+      Object.defineProperty(checked, name, { value: entry, enumerable: true });
+    }
+    return { ...out, exports: checked };
+  }
+  if (!('value' in m)) return 'a reply with neither a value, exports nor an error';
+  const leaked = m.leaked;
+  if (!(Number.isSafeInteger(leaked) && (leaked as number) >= 0))
+    return `a leak count that is not a count (${bounded(String(leaked), 40)})`;
+  return { ...out, value: m.value, leaked };
+}
+
 /** Why a sandbox process ended, in words for the learner. */
 function deathMessage(
   code: number | null,
@@ -54,7 +125,32 @@ function deathMessage(
   if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
     return `ran out of memory (the limit is ${limits.heapMb} MB)`;
   }
-  if (sig) return `was killed by ${sig}`;
+  // Under bubblewrap the sandbox's death by a signal arrives as exit code 128 + signal.
+  const signal =
+    sig ??
+    (isolation.isolated && code !== null && code > 128 && code < 160
+      ? (Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] ?? null)
+      : null);
+  switch (signal) {
+    case null:
+      break;
+    case 'SIGXFSZ':
+      return 'tried to write a file (the sandbox may not write any): the process was stopped';
+    case 'SIGXCPU':
+      return `used more than ${limits.cpuSeconds} s of CPU time: the process was stopped`;
+    case 'SIGTRAP':
+    case 'SIGABRT':
+    case 'SIGSEGV':
+    case 'SIGILL':
+    case 'SIGBUS':
+    case 'SIGSYS':
+      return (
+        `crashed the Node process (${signal}); changing V8's flags or internals from an answer ` +
+        'does that'
+      );
+    default:
+      return `was killed by ${signal}`;
+  }
   return `stopped the process (exit code ${code}): an answer must return, not call process.exit()`;
 }
 
@@ -90,18 +186,19 @@ class Sandbox {
         return;
       }
       for (const bytes of frames) {
-        let message: Record<string, unknown>;
+        let raw: unknown;
         try {
-          message = v8.deserialize(bytes) as Record<string, unknown>;
+          raw = v8.deserialize(bytes);
         } catch {
-          continue; // not ours: a reply frame is always a serialised object
+          this.kill("sent bytes that are not a reply on the grader's channel");
+          return;
         }
-        if (
-          this.waiting &&
-          message !== null &&
-          typeof message === 'object' &&
-          message.id === this.waiting.id
-        ) {
+        const message = checkReply(raw);
+        if (typeof message === 'string') {
+          this.kill(`sent ${message} on the grader's channel`);
+          return;
+        }
+        if (this.waiting && message.id === this.waiting.id) {
           const { done } = this.waiting;
           this.waiting = null;
           done(message);

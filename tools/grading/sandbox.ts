@@ -87,7 +87,8 @@ const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
 /** Rebuilds what the answer threw, so that graded tests can check its class. */
 function rethrown(info: unknown): Error {
   const { name, message, notImplemented } = (info ?? {}) as Partial<ThrownInfo>;
-  const text = typeof message === 'string' ? message : '';
+  // The host thread cut it already; cut again here, since this is what reaches every report.
+  const text = typeof message === 'string' ? message.slice(0, 2100) : '';
   if (
     notImplemented &&
     typeof notImplemented.exercise === 'string' &&
@@ -183,10 +184,14 @@ export class SandboxSession {
     for (const [name, info] of Object.entries(exports as Record<string, unknown>)) {
       if (name === '__proto__' || info === null || typeof info !== 'object') continue;
       const { kind, value } = info as { kind?: unknown; value?: unknown };
-      module[name] =
-        kind === 'function'
-          ? (...args: unknown[]) => this.call(name, args, deadline)
-          : decode(value);
+      if (kind === 'function') {
+        module[name] = (...args: unknown[]) => this.call(name, args, deadline);
+        continue;
+      }
+      // Checked now (a malformed value fails the load), but rebuilt on each read, inside the
+      // graded test's tf.tidy: an exported tensor must not stay allocated in the grader.
+      decode(value, { check: true });
+      Object.defineProperty(module, name, { get: () => decode(value), enumerable: true });
     }
     return module;
   }
@@ -208,7 +213,7 @@ export class SandboxSession {
     // Tensors the call left behind in the sandbox are mirrored here, so that a graded test's
     // tf.memory() check sees them; they are freed with the test's tf.tidy.
     const leaked =
-      typeof reply.leaked === 'number' && reply.leaked > 0 ? Math.min(reply.leaked, 10_000) : 0;
+      typeof reply.leaked === 'number' && reply.leaked > 0 ? Math.min(reply.leaked, 1000) : 0;
     for (let i = 0; i < leaked; i++) tf.scalar(0);
     return value;
   }
