@@ -12,6 +12,7 @@
  * submission gets a row with a note; it never stops the batch.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,6 +22,7 @@ import * as tar from 'tar';
 import * as yauzl from 'yauzl';
 import { IsolationError, type GradeOptions, type SubmissionReport } from './grade';
 import { isolationStatus, type IsolationStatus } from './isolation';
+import { distinctNames, inert } from './inert';
 import { csvText, feedbackMarkdown } from './report';
 import type { SandboxLimits } from './sandbox';
 
@@ -51,9 +53,12 @@ export interface BatchOptions {
 
 /** One student's outcome. */
 export interface BatchRow {
+  /** The student's name as shown: see `distinctNames` (control characters escaped, never merged). */
   student: string;
-  /** The submission entry, relative to the submissions folder. */
+  /** The submission entry, relative to the submissions folder (control characters escaped). */
   entry: string;
+  /** The feedback file written for the student, relative to the results folder. */
+  feedbackFile?: string;
   earned: number;
   possible: number;
   /** Why the submission could not be graded at all (no exercises folder, a broken archive...). */
@@ -242,19 +247,20 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
   // Stray files (notes, a CSV of names) are not submissions: said once, not graded as zeros.
   const entries = all.filter((e) => e.isDirectory() || (e.isFile() && ARCHIVE.test(e.name)));
   for (const e of all.filter((x) => !entries.includes(x))) {
-    log(`skipped ${e.name}: not a folder, .zip, .tar.gz or .tgz`);
+    log(`skipped ${inert(e.name, true)}: not a folder, .zip, .tar.gz or .tgz`);
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-batch-'));
   const pool = new WorkerPool(workers);
   log(`Grading ${entries.length} submission(s) from ${opts.submissions} with ${workers} worker(s)`);
   let done = 0;
+  const students = distinctNames(entries.map((e) => studentName(e.name)));
   try {
     const rows = await Promise.all(
       entries.map(async (e, i): Promise<BatchRow> => {
-        const student = studentName(e.name);
+        const student = students[i];
         const row: BatchRow = {
           student,
-          entry: e.name,
+          entry: inert(e.name, true),
           earned: 0,
           possible: 0,
           isolation: isolation.mode,
@@ -282,12 +288,16 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
             report,
           });
         } catch (error) {
-          row.note = `not graded: ${error instanceof Error ? error.message : String(error)}`;
+          const why = error instanceof Error ? error.message : String(error);
+          row.note = inert(`not graded: ${why.slice(0, 2000)}`, true);
         }
         done++;
         const time = row.report ? ` (${row.report.seconds.toFixed(1)} s)` : '';
         log(
-          `[${done}/${entries.length}] ${student}: ${row.note ?? `${row.earned}/${row.possible}`}${time}`,
+          inert(
+            `[${done}/${entries.length}] ${student}: ${row.note ?? `${row.earned}/${row.possible}`}${time}`,
+            true,
+          ),
         );
         return row;
       }),
@@ -335,15 +345,20 @@ function writeResults(rows: BatchRow[], out: string): void {
   }
   fs.mkdirSync(path.join(out, 'feedback'), { recursive: true });
   fs.writeFileSync(path.join(out, 'gradebook.csv'), csvText(lines));
+  // File names compared without case (case-insensitive file systems): a name already taken, or
+  // one that a different student's name also becomes, gets the hash of the raw entry.
   const used = new Set<string>();
   for (const row of rows) {
     let name = safeFileName(row.student);
-    while (used.has(name)) name += '_';
-    used.add(name);
+    if (used.has(name.toLowerCase()))
+      name = `${name.slice(0, 90)}-${createHash('sha256').update(row.entry).digest('hex').slice(0, 8)}`;
+    while (used.has(name.toLowerCase())) name += '_';
+    used.add(name.toLowerCase());
+    row.feedbackFile = path.join('feedback', `${name}.md`);
     const text = row.report
       ? feedbackMarkdown(row.student, row.report)
-      : `# Feedback for ${row.student}\n\n${row.note}\n`;
-    fs.writeFileSync(path.join(out, 'feedback', `${name}.md`), text);
+      : `# Feedback for ${inert(row.student, true)}\n\n${inert(row.note ?? '', true)}\n`;
+    fs.writeFileSync(path.join(out, row.feedbackFile), text);
   }
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }

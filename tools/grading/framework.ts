@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeMismatch, type CloseOptions, type ExpectedTensor } from '../../src/core/compare';
 import { NotImplementedError } from '../../src/core/exercise';
 import { formatShape } from '../../src/core/shapes';
+import { inert } from './inert';
 
 /** One graded test of one exercise. */
 export interface GradedTest<M> {
@@ -36,11 +37,22 @@ export interface ExerciseSpec<M = unknown> {
   file: string;
   /** Short title for reports. */
   title: string;
+  /**
+   * The exercise's number in the notebooks, `NN.M` (e.g. `00.2`): reports list exercises in this
+   * order. Optional: when absent it is read from the stub's doc comment (`Exercise 00.2: ...` in
+   * `exercises/<chapter>/<file>`), and exercises without one come last, by name.
+   */
+  number?: string;
   tests: GradedTest<M>[];
 }
 
 /** Declares the graded tests of an exercise; `M` is the type of the exercise module. */
 export function defineExercise<M>(spec: ExerciseSpec<M>): ExerciseSpec<M> {
+  if (spec.number !== undefined && !/^\d+\.\d+$/.test(spec.number)) {
+    throw new RangeError(
+      `${spec.exercise}: number must look like "00.2" (chapter.exercise), got "${spec.number}"`,
+    );
+  }
   for (const t of spec.tests) {
     if (!Number.isInteger(t.points) || t.points < 1) {
       throw new RangeError(
@@ -151,6 +163,8 @@ export function runGradedTests(
       }
     }
     const passed = feedback === '';
+    // Feedback quotes what the answer threw or returned: inert before any report shows it.
+    feedback = inert(feedback);
     tests.push({
       name: test.name,
       points: test.points,
@@ -180,7 +194,46 @@ export function gradeExercise(spec: ExerciseSpec, answersRoot: string): Exercise
   return runGradedTests(spec, loadAnswers(spec, answersRoot));
 }
 
-/** Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, sorted by chapter and file. */
+const STUBS = path.resolve(__dirname, '..', '..', 'exercises');
+
+/** `spec.number`, or the `Exercise NN.M:` of its stub's doc comment, or undefined. */
+export function exerciseNumber(spec: ExerciseSpec, stubsRoot = STUBS): string | undefined {
+  if (spec.number !== undefined) return spec.number;
+  try {
+    const head = fs
+      .readFileSync(path.join(stubsRoot, spec.chapter, spec.file), 'utf8')
+      .slice(0, 2000);
+    return /Exercise (\d+\.\d+)\b/.exec(head)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `specs` in the notebooks' order: by chapter, then by exercise number (`exerciseNumber`,
+ * compared as numbers: 00.2 before 00.10), then those without a number, by exercise id.
+ */
+export function notebookOrder(specs: ExerciseSpec[], stubsRoot = STUBS): ExerciseSpec[] {
+  const key = (s: ExerciseSpec) => {
+    const n = exerciseNumber(s, stubsRoot);
+    return n === undefined ? [Infinity, Infinity] : n.split('.').map(Number);
+  };
+  return specs
+    .map((s) => ({ s, k: key(s) }))
+    .sort(
+      (a, b) =>
+        a.s.chapter.localeCompare(b.s.chapter) ||
+        a.k[0] - b.k[0] ||
+        a.k[1] - b.k[1] ||
+        a.s.exercise.localeCompare(b.s.exercise),
+    )
+    .map((x) => x.s);
+}
+
+/**
+ * Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, in the
+ * notebooks' order (`notebookOrder`).
+ */
 export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
   if (!fs.existsSync(gradedRoot) || !fs.statSync(gradedRoot).isDirectory()) {
     throw new Error(
@@ -202,5 +255,5 @@ export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
       }
     }
   }
-  return specs;
+  return notebookOrder(specs);
 }

@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import { loadSpecs, runGradedTests, type ExerciseResult, type ExerciseSpec } from './framework';
+import { inert } from './inert';
 import { isolationStatus, type IsolationStatus } from './isolation';
 import { prepareSubmission } from './prepare';
 import { SandboxSession, type SandboxLimits } from './sandbox';
@@ -196,7 +197,7 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
     possible: all.reduce((sum, e) => sum + e.possible, 0),
     exercises,
     hidden: hiddenResults,
-    notes: prepared.skipped.map((s) => `not graded: ${s}`),
+    notes: prepared.skipped.map((s) => inert(`not graded: ${s}`, true)),
     seconds: (Date.now() - started) / 1000,
     isolation: isolation.mode,
   };
