@@ -11,7 +11,7 @@ import { inert } from './inert';
 import { isolationStatus, type IsolationStatus } from './isolation';
 import { prepareSubmission } from './prepare';
 import { SandboxSession, type SandboxLimits } from './sandbox';
-import { typeCheckAnswers } from './typecheck';
+import { typeCheckAnswersIsolated } from './typecheck';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -154,8 +154,8 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
     const typeErrors =
       opts.typeCheck === false
         ? new Map<string, string[]>()
-        : typeCheckAnswers(
-            opts.answers,
+        : typeCheckAnswersIsolated(
+            path.resolve(opts.answers),
             files.filter((f) => prepared.files.has(f)),
             opts.stubs,
           );
