@@ -37,6 +37,24 @@ describe('type check of a hostile submission', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('ignores @ts-nocheck, @ts-ignore and @ts-expect-error in answer files', () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'typecheck-directives-'));
+    try {
+      fs.cpSync(path.join(SUBMISSIONS, 'correct'), other, { recursive: true });
+      const file = path.join(other, CHAPTER, 'entropy.ts');
+      fs.writeFileSync(
+        file,
+        `// @ts-nocheck\n${fs.readFileSync(file, 'utf8')}\n// @ts-ignore\nexport const a: number = 'x';\n` +
+          `// @ts-expect-error\nexport const b: boolean = 3;\n`,
+      );
+      const errors = typeCheckAnswersIsolated(other, [FILE]).get(FILE)!.join('\n');
+      assert.match(errors, /Type 'string' is not assignable to type 'number'/);
+      assert.match(errors, /Type 'number' is not assignable to type 'boolean'/);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('refuses links, special files and oversized files before reading them, naming each', () => {
     const started = Date.now();
     const result = typeCheckAnswersIsolated(dir, [FILE, `${CHAPTER}/hard-vs-soft.ts`]);

@@ -107,29 +107,40 @@ async function unzip(file: string, dest: string): Promise<void> {
     zip.on('error', fail);
     zip.on('end', ok);
     zip.on('entry', (entry: yauzl.Entry) => {
-      const name = entry.fileName;
-      if (!isSafeMemberPath(name))
-        return stop(new Error(`unsafe path in archive: ${JSON.stringify(name)}`));
-      if (++entries > ARCHIVE_LIMITS.maxEntries)
-        return stop(new Error(`more than ${ARCHIVE_LIMITS.maxEntries} entries`));
-      const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-      if (name.endsWith('/') || (mode !== 0 && mode !== 0o100000)) return zip.readEntry(); // folders, links
-      total += entry.uncompressedSize;
-      if (
-        entry.uncompressedSize > ARCHIVE_LIMITS.maxFileBytes ||
-        total > ARCHIVE_LIMITS.maxTotalBytes
-      ) {
-        return stop(new Error(`${name} unpacks to more than the size limit`));
-      }
-      const target = path.join(dest, name);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return stop(err);
-        pipeline(stream, createWriteStream(target, { flags: 'wx' })).then(
-          () => zip.readEntry(),
-          stop,
+      // Any throw here (a path that is both a file and a folder, say) would escape the promise
+      // and end the whole batch: every step reports to `stop` instead.
+      try {
+        const name = entry.fileName;
+        if (!isSafeMemberPath(name))
+          return stop(new Error(`unsafe path in archive: ${JSON.stringify(name)}`));
+        if (++entries > ARCHIVE_LIMITS.maxEntries)
+          return stop(new Error(`more than ${ARCHIVE_LIMITS.maxEntries} entries`));
+        const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+        if (name.endsWith('/') || (mode !== 0 && mode !== 0o100000)) return zip.readEntry(); // folders, links
+        total += entry.uncompressedSize;
+        if (
+          entry.uncompressedSize > ARCHIVE_LIMITS.maxFileBytes ||
+          total > ARCHIVE_LIMITS.maxTotalBytes
+        ) {
+          return stop(new Error(`${name} unpacks to more than the size limit`));
+        }
+        const target = path.join(dest, name);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        zip.openReadStream(entry, (err, stream) => {
+          if (err) return stop(err);
+          pipeline(stream, createWriteStream(target, { flags: 'wx' })).then(
+            () => zip.readEntry(),
+            stop,
+          );
+        });
+      } catch (error) {
+        stop(
+          new Error(
+            `cannot unpack ${JSON.stringify(entry.fileName)}: ${(error as Error).message} ` +
+              '(a path that is both a file and a folder?)',
+          ),
         );
-      });
+      }
     });
     zip.readEntry();
   });
