@@ -43,11 +43,30 @@ export interface ExerciseSpec<M = unknown> {
    * `exercises/<chapter>/<file>`), and exercises without one come last, by name.
    */
   number?: string;
+  /**
+   * Exports of the course library (`attention-hands-on`) that this exercise asks the learner to
+   * write, e.g. `['maskedSoftmax']`. While its answer file is graded, the sandbox's copy of the
+   * library replaces them with functions that throw "the library's maskedSoftmax is not
+   * available while grading masked-softmax", so an answer cannot call the course's own
+   * implementation. Defaults to none.
+   */
+  reimplements?: string[];
   tests: GradedTest<M>[];
 }
 
 /** Declares the graded tests of an exercise; `M` is the type of the exercise module. */
 export function defineExercise<M>(spec: ExerciseSpec<M>): ExerciseSpec<M> {
+  if (
+    spec.reimplements !== undefined &&
+    !(
+      Array.isArray(spec.reimplements) &&
+      spec.reimplements.every((n) => typeof n === 'string' && /^[A-Za-z_$][\w$]*$/.test(n))
+    )
+  ) {
+    throw new TypeError(
+      `${spec.exercise}: reimplements must be names of library exports, got ${JSON.stringify(spec.reimplements)}`,
+    );
+  }
   if (spec.number !== undefined && !/^\d+\.\d+$/.test(spec.number)) {
     throw new RangeError(
       `${spec.exercise}: number must look like "00.2" (chapter.exercise), got "${spec.number}"`,

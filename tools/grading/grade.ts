@@ -176,7 +176,11 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
         for (const s of specs) results.set(s, failAll(s, stop));
         continue;
       }
-      const opened = session.open(prepared.dir, file, deadline);
+      const withheld = {
+        exercise: specs[0].exercise,
+        names: [...new Set(specs.flatMap((s) => s.reimplements ?? []))],
+      };
+      const opened = session.open(prepared.dir, file, deadline, withheld);
       for (const s of specs) {
         results.set(
           s,

@@ -13,7 +13,7 @@ import * as v8 from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { sandboxCommand, type IsolationStatus } from './isolation';
 import { frame, FrameReader } from './wire';
-import type { HostReply, HostRequest, SandboxLimits } from './sandbox';
+import type { HostReply, HostRequest, SandboxLimits, Withheld } from './sandbox';
 
 const { port, signal, isolation } = workerData as {
   port: MessagePort;
@@ -268,11 +268,11 @@ class Sandbox {
     return { message: outcome };
   }
 
-  async start(file: string): Promise<HostReply> {
+  async start(file: string, withheld: Withheld): Promise<HostReply> {
     const ready = await this.exchange(null, this.limits.startMs);
     if ('failure' in ready)
       return { kind: 'crash', message: `the sandbox could not start: it ${ready.failure}` };
-    const loaded = await this.exchange({ op: 'load', file }, this.limits.loadMs);
+    const loaded = await this.exchange({ op: 'load', file, withheld }, this.limits.loadMs);
     if ('failure' in loaded)
       return { kind: 'crash', message: `while loading ${file}, your code ${loaded.failure}` };
     if (loaded.message.error) return { kind: 'thrown', error: loaded.message.error };
@@ -293,22 +293,27 @@ class Sandbox {
 }
 
 let current: Sandbox | null = null;
-let session: { dir: string; file: string; limits: SandboxLimits } | null = null;
+let session: { dir: string; file: string; limits: SandboxLimits; withheld: Withheld } | null = null;
 
 async function serve(request: HostRequest): Promise<HostReply> {
   switch (request.op) {
     case 'open': {
       await current?.stop();
-      session = { dir: request.dir, file: request.file, limits: request.limits };
+      session = {
+        dir: request.dir,
+        file: request.file,
+        limits: request.limits,
+        withheld: request.withheld,
+      };
       current = new Sandbox(request.dir, request.limits);
-      return current.start(request.file);
+      return current.start(request.file, request.withheld);
     }
     case 'call': {
       if (!session) return { kind: 'crash', message: 'no answer file is open' };
       if (!current?.alive) {
         // The last call killed it: a fresh process for this call, so later tests still count.
         current = new Sandbox(session.dir, session.limits);
-        const restarted = await current.start(session.file);
+        const restarted = await current.start(session.file, session.withheld);
         if (restarted.kind !== 'loaded') return restarted;
       }
       return current.call(request.name, request.args, request.timeoutMs);

@@ -50,9 +50,22 @@ export const SANDBOX_LIMITS: SandboxLimits = {
 
 /** What the main thread asks the host thread. */
 export type HostRequest =
-  | { op: 'open'; dir: string; file: string; limits: SandboxLimits }
+  | {
+      op: 'open';
+      dir: string;
+      file: string;
+      limits: SandboxLimits;
+      /** Library exports replaced by stubs while this file is graded (see `ExerciseSpec`). */
+      withheld: Withheld;
+    }
   | { op: 'call'; name: string; args: unknown; timeoutMs: number }
   | { op: 'close' };
+
+/** Library exports the answer may not use, and the exercise that withholds them. */
+export interface Withheld {
+  exercise: string;
+  names: string[];
+}
 
 /** A thrown value, as the sandbox describes it. */
 export interface ThrownInfo {
@@ -155,15 +168,17 @@ export class SandboxSession {
   /**
    * Starts a fresh sandbox process in `dir` (made by `prepareSubmission`) and loads
    * `exercises/<file>` there. Returns the answer module to hand to graded tests, or why loading
-   * failed. `deadline` (a `Date.now()` value) caps every later call.
+   * failed. `deadline` (a `Date.now()` value) caps every later call. The library exports in
+   * `withheld` are replaced, in the sandbox's copy of the library, by functions that throw.
    */
   open(
     dir: string,
     file: string,
     deadline = Infinity,
+    withheld: Withheld = { exercise: '', names: [] },
   ): { module: Record<string, unknown> } | OpenFailure {
     const l = this.limits;
-    const reply = this.ask({ op: 'open', dir, file, limits: l }, l.startMs + l.loadMs);
+    const reply = this.ask({ op: 'open', dir, file, limits: l, withheld }, l.startMs + l.loadMs);
     if (reply.kind === 'crash') return { failure: reply.message };
     if (reply.kind === 'thrown') {
       const error = rethrown(reply.error);
