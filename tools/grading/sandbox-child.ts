@@ -156,6 +156,12 @@ async function main(): Promise<void> {
   });
   // The grader closing the pipe (it finished, or died) ends this process too: no orphans.
   process.stdin.on('end', () => process.exit(0));
+  // A promise the answer rejected and never handled (after returning its value, say) would end
+  // the process before its reply left: the reply still goes out; the rejection does not count.
+  // (The wasm backend installs a listener that rethrows it, ending the process with status 7.)
+  process.removeAllListeners('unhandledRejection');
+  process.removeAllListeners('uncaughtException');
+  process.on('unhandledRejection', () => {});
   send({ id: 0, ready: true, backend: tf.getBackend() });
 }
 

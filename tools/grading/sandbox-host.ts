@@ -151,6 +151,15 @@ function deathMessage(
     default:
       return `was killed by ${signal}`;
   }
+  // Node ends with status 1 and prints the error when something throws outside any call (a
+  // timer, an event handler): say that, with the error's first line, not "process.exit()".
+  const uncaught = /^(?:Uncaught )?(\w*(?:Error|Exception)\b.*)$/m.exec(stderr);
+  if (code === 1 && uncaught) {
+    return (
+      `threw outside a call (in a timer, callback or promise), which ends the process: ` +
+      uncaught[1].slice(0, 300)
+    );
+  }
   return `stopped the process (exit code ${code}): an answer must return, not call process.exit()`;
 }
 
@@ -331,7 +340,7 @@ parentPort!.on('message', (request: HostRequest) => {
   serve(request).then(reply, (error: unknown) =>
     reply({
       kind: 'crash',
-      message: `grader error: ${error instanceof Error ? error.message : String(error)}`,
+      message: `the grader itself failed (not your code): ${error instanceof Error ? error.message : String(error)}`,
     }),
   );
 });
