@@ -7,11 +7,21 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { prepareSubmission, type PreparedSubmission } from '../../tools/grading/prepare';
 import { SandboxSession } from '../../tools/grading/sandbox';
 
 const PROBE = `
+import * as tf from '@tensorflow/tfjs';
 export function late(x: number): number { Promise.reject(new Error('late')); return x * 2; }
+export function leakyLiar(x: tf.Tensor): tf.Tensor {
+  const fake = () => ({ numTensors: 0, numDataBuffers: 0, numBytes: 0, unreliable: false });
+  (tf.engine() as unknown as { memory: unknown }).memory = fake;
+  Object.getPrototypeOf(tf.engine()).memory = fake;
+  (tf.backend() as unknown as { memory: unknown }).memory = fake;
+  tf.add(x, 1); tf.add(x, 2); tf.add(x, 3); // never freed
+  return tf.mul(x, 2);
+}
 `;
 
 describe('sandbox: honest messages', function () {
@@ -19,7 +29,7 @@ describe('sandbox: honest messages', function () {
   let answers: string;
   let prepared: PreparedSubmission;
   let session: SandboxSession;
-  let probe: Record<string, (x: number) => number>;
+  let probe: Record<string, (x: unknown) => unknown>;
 
   before(() => {
     answers = fs.mkdtempSync(path.join(os.tmpdir(), 'honest-'));
@@ -35,6 +45,17 @@ describe('sandbox: honest messages', function () {
     session.close();
     prepared.cleanup();
     fs.rmSync(answers, { recursive: true, force: true });
+  });
+
+  it('counts leaked tensors even when the answer replaces every memory report', () => {
+    const x = tf.tensor1d([1, 2]);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      probe.leakyLiar(x);
+      assert.equal(tf.memory().numTensors - before, 1 + 3); // the result and 3 leaked
+    });
+    assert.equal(tf.memory().numTensors, before);
+    x.dispose();
   });
 
   it('keeps the value returned before an unhandled rejection, and the process', () => {
