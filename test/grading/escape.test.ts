@@ -6,7 +6,7 @@
  * on a machine without it they fail, saying so, rather than running escapes against the runner.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { gradeSubmission, type SubmissionReport } from '../../tools/grading/grade';
 import { isolationStatus } from '../../tools/grading/isolation';
-import { ROOT, SUBMISSIONS } from '../helpers/grading';
+import { assembleCase, ROOT, SUBMISSIONS } from '../helpers/grading';
 
 const ATTACKS = path.join(ROOT, 'test', 'fixtures', 'grading', 'attacks');
 const CHAPTER = '00-minds-and-machines';
@@ -155,5 +155,57 @@ describe('grader isolation: attacks from a submission (bubblewrap)', function ()
       assert.equal(result.inspector, null, `${attack}: the grader opened its inspector`);
       assert.equal(result.earned, 5, `${attack}: ${run.stdout}`);
     }
+  });
+
+  it('kills every sandbox when the grader dies (SIGKILL), leaving no process behind', async () => {
+    const dir = assembleCase('loop-at-import');
+    dirs.push(dir);
+    const grader = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'grade-attack.ts'), dir, 'entropy'],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const parentOf = (pid: string): number => {
+      try {
+        return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      } catch {
+        return -1;
+      }
+    };
+    // Every process below the grader: prlimit/bwrap and the sandbox's node.
+    const below = (): string[] => {
+      const pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+      const tree = new Set([String(grader.pid)]);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const p of pids) {
+          if (!tree.has(p) && tree.has(String(parentOf(p)))) {
+            tree.add(p);
+            grew = true;
+          }
+        }
+      }
+      tree.delete(String(grader.pid));
+      return [...tree];
+    };
+    const sandbox = (pid: string) => {
+      try {
+        return /bwrap|sandbox-child\.js/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    let seen: string[] = [];
+    const until = Date.now() + 60_000;
+    while (Date.now() < until && seen.length === 0) {
+      seen = below().filter(sandbox);
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    assert.ok(seen.length > 0, 'no sandbox started under the grader');
+    grader.kill('SIGKILL');
+    const gone = Date.now() + 10_000;
+    const alive = () => seen.filter((p) => fs.existsSync(`/proc/${p}`) && sandbox(p));
+    while (alive().length > 0 && Date.now() < gone) await new Promise((ok) => setTimeout(ok, 100));
+    assert.deepEqual(alive(), [], 'sandbox processes outlived the grader');
   });
 });

@@ -3,7 +3,7 @@
  * on stdout: run as a child process by test/grading/escape.test.ts for the attacks that aim at
  * the grading process itself (signals), so that an escape costs this process, not the runner.
  *
- *   tsx test/grading/grade-attack.ts ANSWERS_DIR
+ *   tsx test/grading/grade-attack.ts ANSWERS_DIR [EXERCISE]   (default: softmax)
  */
 import * as inspector from 'node:inspector';
 import { initBackend } from '../../src/backend/backend';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const report = gradeSubmission({
     answers,
     chapter: '00',
-    exercise: 'softmax',
+    exercise: process.argv[3] ?? 'softmax',
     limits: { callMs: 5000, loadMs: 5000 },
   });
   // Give a signal or a connection that was sent the time to arrive.
