@@ -87,8 +87,11 @@ export function runtimePackages(): string[] {
   return packages;
 }
 
-/** The node binary's shared libraries and loader (`ldd`), as paths to bind at the same place. */
+let libraries: string[] | null = null;
+
+/** The node binary's shared libraries and loader (`ldd`, once), as paths to bind at the same place. */
 function nodeLibraries(): string[] {
+  if (libraries) return libraries;
   const run = spawnSync('ldd', [process.execPath], { encoding: 'utf8', timeout: 10_000 });
   if (run.status !== 0) return [];
   const libs = new Set<string>();
@@ -96,7 +99,8 @@ function nodeLibraries(): string[] {
     const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
     if (m) libs.add(m[1]);
   }
-  return [...libs];
+  libraries = [...libs];
+  return libraries;
 }
 
 function onPath(name: string): string | null {
