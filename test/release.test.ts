@@ -117,7 +117,8 @@ describe('student edition', function () {
     assert.match(readme, /npm run grade -- 02 masked/);
     assert.match(
       readme,
-      /\| 02-scoring-functions +\| additive-scores, masked-softmax, scaled-dot-product \| +18 \|/,
+      // Exercises in the notebooks' order: 02.1 masked-softmax, 02.2 additive-scores, 02.3 ...
+      /\| 02-scoring-functions +\| masked-softmax, additive-scores, scaled-dot-product \| +18 \|/,
     );
     const pkg = JSON.parse(fs.readFileSync(path.join(out, 'package.json'), 'utf8'));
     assert.equal(pkg.scripts.test, 'npm run typecheck && npm run grade');

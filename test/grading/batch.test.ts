@@ -16,7 +16,7 @@ import {
   studentName,
   type BatchRow,
 } from '../../tools/grading/batch';
-import { assembleCase, HIDDEN, TEST_LIMITS, treeHash } from '../helpers/grading';
+import { assembleCase, HIDDEN, ROOT, TEST_LIMITS, treeHash } from '../helpers/grading';
 
 /** Every file under `dir`, relative, with `/` separators. */
 function filesUnder(dir: string): string[] {
@@ -61,6 +61,7 @@ describe('batch grading', function () {
   const escape = `escape-${path.basename(tmp)}.ts`;
   let rows: BatchRow[];
   let hashBefore: string;
+  let tmpBefore: Set<string>;
   const log: string[] = [];
 
   before(async () => {
@@ -91,8 +92,16 @@ describe('batch grading', function () {
     );
     fs.rmSync(path.join(tmp, escape));
     fs.mkdirSync(path.join(submissions, 'gus'));
+    // A path that is both a file and a folder: the entry under the file cannot be unpacked.
+    await writeZip(path.join(submissions, 'hal.zip'), {
+      '00-minds-and-machines/entropy.ts': 'export {};',
+      '00-minds-and-machines/entropy.ts/inner.ts': 'export {};',
+    });
+    // Names a terminal would act on, and two that differ only in case (empty: graded quickly).
+    for (const name of ['ivy', 'IVY', '\u001b[2J\rjay']) fs.mkdirSync(path.join(submissions, name));
     fs.writeFileSync(path.join(submissions, 'names.txt'), 'not a submission');
     hashBefore = treeHash(submissions);
+    tmpBefore = new Set(fs.readdirSync(os.tmpdir()));
     rows = await gradeBatch({
       submissions,
       out,
@@ -113,42 +122,59 @@ describe('batch grading', function () {
     const csv = fs.readFileSync(path.join(out, 'gradebook.csv'), 'utf8');
     const lines = csv.split('\r\n');
     assert.equal(lines.pop(), '', 'the file ends with CRLF');
+    // Columns in the notebooks' order (Exercise 00.1, 00.2, ...), not alphabetical.
     assert.equal(
       lines[0],
-      'student,00-minds-and-machines/entropy (4),00-minds-and-machines/hard-vs-soft (6),' +
-        '00-minds-and-machines/softmax-temperature (5),01-attention-pooling/kernel (8),' +
-        '01-attention-pooling/leave-one-out (5),01-attention-pooling/nadaraya-watson (6),' +
-        '02-scoring-functions/additive-scores (5),02-scoring-functions/masked-softmax (5),' +
+      'student,00-minds-and-machines/softmax-temperature (5),00-minds-and-machines/entropy (4),' +
+        '00-minds-and-machines/hard-vs-soft (6),01-attention-pooling/kernel (8),' +
+        '01-attention-pooling/nadaraya-watson (6),01-attention-pooling/leave-one-out (5),' +
+        '02-scoring-functions/masked-softmax (5),02-scoring-functions/additive-scores (5),' +
         '02-scoring-functions/scaled-dot-product (8),hidden 00-minds-and-machines/softmax-temperature (3),' +
-        'total,possible,note',
+        'total,possible,note,isolation',
     );
-    assert.deepEqual(lines.slice(1, 5), [
-      `ann,4,6,5,${zeros},3,18,55,`,
-      `ben,4,6,3,${zeros},1,14,55,`,
-      `cat,4,3,5,${zeros},3,15,55,`,
-      `"dan, ""jr""",0,6,5,${zeros},3,14,55,`,
-    ]);
+    const row = (name: string) => lines.find((l) => l.startsWith(`${name},`)) ?? '';
+    assert.equal(row('ann'), `ann,5,4,6,${zeros},3,18,55,,bubblewrap`);
+    assert.equal(row('ben'), `ben,3,4,6,${zeros},1,14,55,,bubblewrap`);
+    assert.equal(row('cat'), `cat,5,4,3,${zeros},3,15,55,,bubblewrap`);
+    assert.equal(row('"dan, ""jr"""'), `"dan, ""jr""",5,0,6,${zeros},3,14,55,,bubblewrap`);
     assert.match(
-      lines[5],
+      row('eve'),
       // yauzl rejects the name before our own check would: either way, nothing is unpacked.
       /^eve,(0,){11}55,"?not graded: (unsafe path in archive|invalid relative path): .*\.\.\/\.\.\/escape-/,
     );
-    assert.match(lines[6], /^fay,(0,){11}55,"not graded: unsafe path in archive: ""\.\.\/escape-/);
-    assert.match(lines[7], /^gus,(0,){11}55,not graded: no chapter folders \(NN-slug\/\) found/);
-    assert.equal(lines.length, 8, 'names.txt is not a submission');
+    assert.match(
+      row('fay'),
+      /^fay,(0,){11}55,"not graded: unsafe path in archive: ""\.\.\/escape-/,
+    );
+    assert.match(row('gus'), /^gus,(0,){11}55,not graded: no chapter folders \(NN-slug\/\) found/);
+    assert.match(
+      row('hal'),
+      /^hal,(0,){11}55,"?not graded: cannot unpack .*entropy\.ts\/inner\.ts/,
+    );
+    // Control characters escaped; ivy and IVY kept apart by the hash of their raw names.
+    assert.match(row('\\x1b[2J\\x0djay'), /no chapter folders/);
+    assert.ok(!/[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(csv));
+    const ivys = lines.filter((l) => /^ivy #[0-9a-f]{8},/i.test(l));
+    assert.equal(ivys.length, 2);
+    assert.notEqual(ivys[0].split(',')[0].toLowerCase(), ivys[1].split(',')[0].toLowerCase());
+    assert.equal(lines.length, 12, 'names.txt is not a submission');
     assert.ok(log.some((l) => /skipped names\.txt/.test(l)));
   });
 
   it('writes one feedback file per student and results.json', () => {
-    assert.deepEqual(filesUnder(path.join(out, 'feedback')).sort(), [
-      'ann.md',
-      'ben.md',
-      'cat.md',
-      'dan___jr_.md',
-      'eve.md',
-      'fay.md',
-      'gus.md',
-    ]);
+    const files = filesUnder(path.join(out, 'feedback')).sort();
+    const plain = ['ann', 'ben', 'cat', 'dan___jr_', 'eve', 'fay', 'gus', 'hal'];
+    assert.deepEqual(
+      files.filter((f) => plain.includes(f.replace(/\.md$/, ''))),
+      plain.map((n) => `${n}.md`),
+    );
+    // One file per student, none differing only in case; each row names its own.
+    assert.equal(files.length, 11);
+    assert.equal(new Set(files.map((f) => f.toLowerCase())).size, 11);
+    assert.deepEqual(
+      rows.map((r) => r.feedbackFile).sort(),
+      files.map((f) => path.join('feedback', f)).sort(),
+    );
     const cat = fs.readFileSync(path.join(out, 'feedback', 'cat.md'), 'utf8');
     assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/55 points\*\*/);
     assert.match(
@@ -171,13 +197,39 @@ describe('batch grading', function () {
     assert.ok(!fs.existsSync(path.join(os.tmpdir(), escape)));
   });
 
+  it('leaves no temporary folder and no sandbox process behind', async () => {
+    const left = fs
+      .readdirSync(os.tmpdir())
+      .filter((f) => /^grader-(batch|sandbox|probe)-/.test(f) && !tmpBefore.has(f));
+    assert.deepEqual(left, []);
+    // Workers and sandboxes of this checkout: batch-worker.ts, bwrap (binding our
+    // node_modules) and sandbox-child.js, each with this repository's path on its command line.
+    const sandboxes = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+        .filter((p) => {
+          try {
+            const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+            return argv.includes(ROOT) && /batch-worker\.ts|sandbox-child\.js|bwrap/.test(argv);
+          } catch {
+            return false;
+          }
+        });
+    const deadline = Date.now() + 10_000;
+    while (sandboxes().length > 0 && Date.now() < deadline)
+      await new Promise((ok) => setTimeout(ok, 200));
+    assert.deepEqual(sandboxes(), []);
+  });
+
   it('prints progress per submission', () => {
-    for (const student of ['ann', 'ben', 'cat', 'dan, "jr"', 'eve', 'fay', 'gus']) {
+    for (const student of ['ann', 'ben', 'cat', 'dan, "jr"', 'eve', 'fay', 'gus', 'hal']) {
       assert.ok(
-        log.some((l) => new RegExp(`^\\[\\d/7\\] ${student.replace(/[()]/g, '\\$&')}: `).test(l)),
+        log.some((l) => new RegExp(`^\\[\\d+/11\\] ${student.replace(/[()]/g, '\\$&')}: `).test(l)),
         student,
       );
     }
+    for (const line of log) assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(line), line);
   });
 });
 

@@ -55,6 +55,7 @@ describe('grade reports', () => {
       hidden: [],
       notes: [],
       seconds: 1,
+      isolation: 'bubblewrap',
     };
     const lines = reportText(report).split('\n');
     assert.equal(lines[0], 'Chapter 00-a: 1/3 points');

@@ -12,6 +12,7 @@
  * submission gets a row with a note; it never stops the batch.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,7 +20,9 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
-import type { GradeOptions, SubmissionReport } from './grade';
+import { IsolationError, type GradeOptions, type SubmissionReport } from './grade';
+import { isolationStatus, type IsolationStatus } from './isolation';
+import { distinctNames, inert } from './inert';
 import { csvText, feedbackMarkdown } from './report';
 import type { SandboxLimits } from './sandbox';
 
@@ -41,17 +44,27 @@ export interface BatchOptions {
   submissionMs?: number;
   /** Where progress lines go. Defaults to `console.log`. */
   log?: (line: string) => void;
+  /**
+   * Grade even where the sandboxes cannot be isolated by the OS (see `isolation.ts`); every row is
+   * then marked `node-permissions-only`. Defaults to false: the batch refuses to start.
+   */
+  allowUnisolated?: boolean;
 }
 
 /** One student's outcome. */
 export interface BatchRow {
+  /** The student's name as shown: see `distinctNames` (control characters escaped, never merged). */
   student: string;
-  /** The submission entry, relative to the submissions folder. */
+  /** The submission entry, relative to the submissions folder (control characters escaped). */
   entry: string;
+  /** The feedback file written for the student, relative to the results folder. */
+  feedbackFile?: string;
   earned: number;
   possible: number;
   /** Why the submission could not be graded at all (no exercises folder, a broken archive...). */
   note?: string;
+  /** How its sandboxes were isolated: `bubblewrap` or `node-permissions-only`. */
+  isolation: IsolationStatus['mode'];
   report?: SubmissionReport;
 }
 
@@ -94,29 +107,40 @@ async function unzip(file: string, dest: string): Promise<void> {
     zip.on('error', fail);
     zip.on('end', ok);
     zip.on('entry', (entry: yauzl.Entry) => {
-      const name = entry.fileName;
-      if (!isSafeMemberPath(name))
-        return stop(new Error(`unsafe path in archive: ${JSON.stringify(name)}`));
-      if (++entries > ARCHIVE_LIMITS.maxEntries)
-        return stop(new Error(`more than ${ARCHIVE_LIMITS.maxEntries} entries`));
-      const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
-      if (name.endsWith('/') || (mode !== 0 && mode !== 0o100000)) return zip.readEntry(); // folders, links
-      total += entry.uncompressedSize;
-      if (
-        entry.uncompressedSize > ARCHIVE_LIMITS.maxFileBytes ||
-        total > ARCHIVE_LIMITS.maxTotalBytes
-      ) {
-        return stop(new Error(`${name} unpacks to more than the size limit`));
-      }
-      const target = path.join(dest, name);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return stop(err);
-        pipeline(stream, createWriteStream(target, { flags: 'wx' })).then(
-          () => zip.readEntry(),
-          stop,
+      // Any throw here (a path that is both a file and a folder, say) would escape the promise
+      // and end the whole batch: every step reports to `stop` instead.
+      try {
+        const name = entry.fileName;
+        if (!isSafeMemberPath(name))
+          return stop(new Error(`unsafe path in archive: ${JSON.stringify(name)}`));
+        if (++entries > ARCHIVE_LIMITS.maxEntries)
+          return stop(new Error(`more than ${ARCHIVE_LIMITS.maxEntries} entries`));
+        const mode = (entry.externalFileAttributes >>> 16) & 0o170000;
+        if (name.endsWith('/') || (mode !== 0 && mode !== 0o100000)) return zip.readEntry(); // folders, links
+        total += entry.uncompressedSize;
+        if (
+          entry.uncompressedSize > ARCHIVE_LIMITS.maxFileBytes ||
+          total > ARCHIVE_LIMITS.maxTotalBytes
+        ) {
+          return stop(new Error(`${name} unpacks to more than the size limit`));
+        }
+        const target = path.join(dest, name);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        zip.openReadStream(entry, (err, stream) => {
+          if (err) return stop(err);
+          pipeline(stream, createWriteStream(target, { flags: 'wx' })).then(
+            () => zip.readEntry(),
+            stop,
+          );
+        });
+      } catch (error) {
+        stop(
+          new Error(
+            `cannot unpack ${JSON.stringify(entry.fileName)}: ${(error as Error).message} ` +
+              '(a path that is both a file and a folder?)',
+          ),
         );
-      });
+      }
     });
     zip.readEntry();
   });
@@ -224,6 +248,8 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
   if (!fs.existsSync(opts.submissions) || !fs.statSync(opts.submissions).isDirectory()) {
     throw new Error(`gradeBatch: expected a folder of submissions, got ${opts.submissions}`);
   }
+  const isolation = isolationStatus();
+  if (!isolation.isolated && !opts.allowUnisolated) throw new IsolationError(isolation);
   const started = Date.now();
   const all = fs
     .readdirSync(opts.submissions, { withFileTypes: true })
@@ -232,17 +258,24 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
   // Stray files (notes, a CSV of names) are not submissions: said once, not graded as zeros.
   const entries = all.filter((e) => e.isDirectory() || (e.isFile() && ARCHIVE.test(e.name)));
   for (const e of all.filter((x) => !entries.includes(x))) {
-    log(`skipped ${e.name}: not a folder, .zip, .tar.gz or .tgz`);
+    log(`skipped ${inert(e.name, true)}: not a folder, .zip, .tar.gz or .tgz`);
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-batch-'));
   const pool = new WorkerPool(workers);
   log(`Grading ${entries.length} submission(s) from ${opts.submissions} with ${workers} worker(s)`);
   let done = 0;
+  const students = distinctNames(entries.map((e) => studentName(e.name)));
   try {
     const rows = await Promise.all(
       entries.map(async (e, i): Promise<BatchRow> => {
-        const student = studentName(e.name);
-        const row: BatchRow = { student, entry: e.name, earned: 0, possible: 0 };
+        const student = students[i];
+        const row: BatchRow = {
+          student,
+          entry: inert(e.name, true),
+          earned: 0,
+          possible: 0,
+          isolation: isolation.mode,
+        };
         const source = path.join(opts.submissions, e.name);
         try {
           let folder = source;
@@ -257,15 +290,25 @@ export async function gradeBatch(opts: BatchOptions): Promise<BatchRow[]> {
             graded: opts.graded,
             limits: opts.limits,
             submissionMs: opts.submissionMs,
+            requireIsolation: !opts.allowUnisolated,
           });
-          Object.assign(row, { earned: report.earned, possible: report.possible, report });
+          Object.assign(row, {
+            earned: report.earned,
+            possible: report.possible,
+            isolation: report.isolation,
+            report,
+          });
         } catch (error) {
-          row.note = `not graded: ${error instanceof Error ? error.message : String(error)}`;
+          const why = error instanceof Error ? error.message : String(error);
+          row.note = inert(`not graded: ${why.slice(0, 2000)}`, true);
         }
         done++;
         const time = row.report ? ` (${row.report.seconds.toFixed(1)} s)` : '';
         log(
-          `[${done}/${entries.length}] ${student}: ${row.note ?? `${row.earned}/${row.possible}`}${time}`,
+          inert(
+            `[${done}/${entries.length}] ${student}: ${row.note ?? `${row.earned}/${row.possible}`}${time}`,
+            true,
+          ),
         );
         return row;
       }),
@@ -294,6 +337,7 @@ function writeResults(rows: BatchRow[], out: string): void {
     'total',
     'possible',
     'note',
+    'isolation',
   ];
   const lines: (string | number)[][] = [header];
   for (const row of rows) {
@@ -307,19 +351,25 @@ function writeResults(rows: BatchRow[], out: string): void {
       row.earned,
       row.report?.possible ?? possible,
       row.note ?? '',
+      row.isolation,
     ]);
   }
   fs.mkdirSync(path.join(out, 'feedback'), { recursive: true });
   fs.writeFileSync(path.join(out, 'gradebook.csv'), csvText(lines));
+  // File names compared without case (case-insensitive file systems): a name already taken, or
+  // one that a different student's name also becomes, gets the hash of the raw entry.
   const used = new Set<string>();
   for (const row of rows) {
     let name = safeFileName(row.student);
-    while (used.has(name)) name += '_';
-    used.add(name);
+    if (used.has(name.toLowerCase()))
+      name = `${name.slice(0, 90)}-${createHash('sha256').update(row.entry).digest('hex').slice(0, 8)}`;
+    while (used.has(name.toLowerCase())) name += '_';
+    used.add(name.toLowerCase());
+    row.feedbackFile = path.join('feedback', `${name}.md`);
     const text = row.report
       ? feedbackMarkdown(row.student, row.report)
-      : `# Feedback for ${row.student}\n\n${row.note}\n`;
-    fs.writeFileSync(path.join(out, 'feedback', `${name}.md`), text);
+      : `# Feedback for ${inert(row.student, true)}\n\n${inert(row.note ?? '', true)}\n`;
+    fs.writeFileSync(path.join(out, row.feedbackFile), text);
   }
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }

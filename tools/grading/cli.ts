@@ -15,7 +15,8 @@ import * as os from 'node:os';
 import { initBackend } from '../../src/backend/backend';
 import { runCommand, UsageError } from '../command';
 import { gradeBatch } from './batch';
-import { gradeSubmission, type SubmissionReport } from './grade';
+import { gradeSubmission, IsolationError, type SubmissionReport } from './grade';
+import { isolationStatus } from './isolation';
 import { classroomResult, reportText } from './report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -36,6 +37,8 @@ and feedback. chapter and exercise accept a prefix (e.g. 01, masked).
   --batch DIR        grade every submission (folder, .zip or .tar.gz) in DIR
   --out DIR          where batch grading writes gradebook.csv, feedback/ and results.json
   --workers N        submissions graded at once (default: the number of cores, ${os.cpus().length})
+  --allow-unisolated grade --answers or --batch even where bubblewrap cannot isolate the
+                     sandboxes (Node's permission model only; results are marked so)
   -h, --help         show this help`;
 
 /** Parsed command line. */
@@ -50,6 +53,9 @@ export interface CliOptions {
   batch?: string;
   out?: string;
   workers?: number;
+  /** Whether the answers are someone else's (`--answers`, `--batch`): OS isolation required. */
+  instructor: boolean;
+  allowUnisolated: boolean;
   help: boolean;
 }
 
@@ -65,7 +71,13 @@ const WITH_VALUE = [
 
 /** Parses `argv` (without node and the script); throws `UsageError` naming what was expected. */
 export function parseArgs(argv: string[]): CliOptions {
-  const opts: CliOptions = { answers: path.join(ROOT, 'exercises'), strict: false, help: false };
+  const opts: CliOptions = {
+    answers: path.join(ROOT, 'exercises'),
+    strict: false,
+    help: false,
+    instructor: false,
+    allowUnisolated: false,
+  };
   const positional: string[] = [];
   let solutions = false;
   let answersGiven = false;
@@ -74,6 +86,7 @@ export function parseArgs(argv: string[]): CliOptions {
     if (a === '-h' || a === '--help') opts.help = true;
     else if (a === '--strict') opts.strict = true;
     else if (a === '--solutions') solutions = true;
+    else if (a === '--allow-unisolated') opts.allowUnisolated = true;
     else if (WITH_VALUE.includes(a)) {
       const value = argv[++i];
       if (value === undefined || value.startsWith('--')) {
@@ -94,7 +107,7 @@ export function parseArgs(argv: string[]): CliOptions {
       }
     } else if (a.startsWith('-')) {
       throw new UsageError(
-        `unknown option "${a}"; expected one of ${['--solutions', '--strict', ...WITH_VALUE, '-h'].join(', ')}`,
+        `unknown option "${a}"; expected one of ${['--solutions', '--strict', '--allow-unisolated', ...WITH_VALUE, '-h'].join(', ')}`,
       );
     } else positional.push(a);
   }
@@ -107,6 +120,7 @@ export function parseArgs(argv: string[]): CliOptions {
   if (solutions && answersGiven)
     throw new UsageError('expected --solutions or --answers DIR, got both');
   if (solutions) opts.answers = path.join(ROOT, 'solutions');
+  opts.instructor = answersGiven || opts.batch !== undefined;
   if (opts.batch !== undefined) {
     if (opts.out === undefined)
       throw new UsageError('--batch expects --out RESULTS_DIR too, got no --out');
@@ -147,12 +161,22 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  const isolation = isolationStatus();
+  if (!isolation.isolated) {
+    // A student grading their own answers gains nothing by escaping: the self-check still runs.
+    if (opts.instructor && !opts.allowUnisolated) {
+      console.error(`grade: ${new IsolationError(isolation).message}`);
+      return 2;
+    }
+    console.error(`grade: OS isolation is off (${isolation.detail}); Node's permission model only`);
+  }
   if (opts.batch !== undefined) {
     const summary = await gradeBatch({
       submissions: opts.batch,
       out: opts.out!,
       hidden: opts.hidden,
       workers: opts.workers,
+      allowUnisolated: opts.allowUnisolated,
     });
     return opts.strict && summary.some((s) => s.earned < s.possible) ? 1 : 0;
   }
@@ -172,6 +196,7 @@ export async function main(argv: string[]): Promise<number> {
       hidden: opts.hidden,
       chapter: opts.chapter,
       exercise: opts.exercise,
+      requireIsolation: opts.instructor && !opts.allowUnisolated,
     });
   } catch (error) {
     // An unknown chapter or exercise is a usage error: the message names what exists.

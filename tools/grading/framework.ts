@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeMismatch, type CloseOptions, type ExpectedTensor } from '../../src/core/compare';
 import { NotImplementedError } from '../../src/core/exercise';
 import { formatShape } from '../../src/core/shapes';
+import { inert } from './inert';
 
 /** One graded test of one exercise. */
 export interface GradedTest<M> {
@@ -36,11 +37,41 @@ export interface ExerciseSpec<M = unknown> {
   file: string;
   /** Short title for reports. */
   title: string;
+  /**
+   * The exercise's number in the notebooks, `NN.M` (e.g. `00.2`): reports list exercises in this
+   * order. Optional: when absent it is read from the stub's doc comment (`Exercise 00.2: ...` in
+   * `exercises/<chapter>/<file>`), and exercises without one come last, by name.
+   */
+  number?: string;
+  /**
+   * Exports of the course library (`attention-hands-on`) that this exercise asks the learner to
+   * write, e.g. `['maskedSoftmax']`. While its answer file is graded, the sandbox's copy of the
+   * library replaces them with functions that throw "the library's maskedSoftmax is not
+   * available while grading masked-softmax", so an answer cannot call the course's own
+   * implementation. Defaults to none.
+   */
+  reimplements?: string[];
   tests: GradedTest<M>[];
 }
 
 /** Declares the graded tests of an exercise; `M` is the type of the exercise module. */
 export function defineExercise<M>(spec: ExerciseSpec<M>): ExerciseSpec<M> {
+  if (
+    spec.reimplements !== undefined &&
+    !(
+      Array.isArray(spec.reimplements) &&
+      spec.reimplements.every((n) => typeof n === 'string' && /^[A-Za-z_$][\w$]*$/.test(n))
+    )
+  ) {
+    throw new TypeError(
+      `${spec.exercise}: reimplements must be names of library exports, got ${JSON.stringify(spec.reimplements)}`,
+    );
+  }
+  if (spec.number !== undefined && !/^\d+\.\d+$/.test(spec.number)) {
+    throw new RangeError(
+      `${spec.exercise}: number must look like "00.2" (chapter.exercise), got "${spec.number}"`,
+    );
+  }
   for (const t of spec.tests) {
     if (!Number.isInteger(t.points) || t.points < 1) {
       throw new RangeError(
@@ -151,6 +182,8 @@ export function runGradedTests(
       }
     }
     const passed = feedback === '';
+    // Feedback quotes what the answer threw or returned: inert before any report shows it.
+    feedback = inert(feedback);
     tests.push({
       name: test.name,
       points: test.points,
@@ -180,7 +213,46 @@ export function gradeExercise(spec: ExerciseSpec, answersRoot: string): Exercise
   return runGradedTests(spec, loadAnswers(spec, answersRoot));
 }
 
-/** Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, sorted by chapter and file. */
+const STUBS = path.resolve(__dirname, '..', '..', 'exercises');
+
+/** `spec.number`, or the `Exercise NN.M:` of its stub's doc comment, or undefined. */
+export function exerciseNumber(spec: ExerciseSpec, stubsRoot = STUBS): string | undefined {
+  if (spec.number !== undefined) return spec.number;
+  try {
+    const head = fs
+      .readFileSync(path.join(stubsRoot, spec.chapter, spec.file), 'utf8')
+      .slice(0, 2000);
+    return /Exercise (\d+\.\d+)\b/.exec(head)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `specs` in the notebooks' order: by chapter, then by exercise number (`exerciseNumber`,
+ * compared as numbers: 00.2 before 00.10), then those without a number, by exercise id.
+ */
+export function notebookOrder(specs: ExerciseSpec[], stubsRoot = STUBS): ExerciseSpec[] {
+  const key = (s: ExerciseSpec) => {
+    const n = exerciseNumber(s, stubsRoot);
+    return n === undefined ? [Infinity, Infinity] : n.split('.').map(Number);
+  };
+  return specs
+    .map((s) => ({ s, k: key(s) }))
+    .sort(
+      (a, b) =>
+        a.s.chapter.localeCompare(b.s.chapter) ||
+        a.k[0] - b.k[0] ||
+        a.k[1] - b.k[1] ||
+        a.s.exercise.localeCompare(b.s.exercise),
+    )
+    .map((x) => x.s);
+}
+
+/**
+ * Every `ExerciseSpec` exported by the `.ts` files under `gradedRoot/<chapter>/`, in the
+ * notebooks' order (`notebookOrder`).
+ */
 export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
   if (!fs.existsSync(gradedRoot) || !fs.statSync(gradedRoot).isDirectory()) {
     throw new Error(
@@ -202,5 +274,5 @@ export function loadSpecs(gradedRoot: string): ExerciseSpec[] {
       }
     }
   }
-  return specs;
+  return notebookOrder(specs);
 }

@@ -7,9 +7,11 @@
  */
 import * as path from 'node:path';
 import { loadSpecs, runGradedTests, type ExerciseResult, type ExerciseSpec } from './framework';
+import { inert } from './inert';
+import { isolationStatus, type IsolationStatus } from './isolation';
 import { prepareSubmission } from './prepare';
 import { SandboxSession, type SandboxLimits } from './sandbox';
-import { typeCheckAnswers } from './typecheck';
+import { typeCheckAnswersIsolated } from './typecheck';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -33,6 +35,23 @@ export interface GradeOptions {
   typeCheck?: boolean;
   /** The exercise stubs whose signatures answers must match. Defaults to the repository's `exercises/`. */
   stubs?: string;
+  /**
+   * Refuse to grade (throw `IsolationError`) unless sandboxes run under OS isolation. Instructor
+   * grading sets it unless told otherwise; a student's self-check does not. Defaults to false.
+   */
+  requireIsolation?: boolean;
+}
+
+/** OS isolation was required (`GradeOptions.requireIsolation`) and is not available here. */
+export class IsolationError extends Error {
+  constructor(status: IsolationStatus) {
+    super(
+      `refusing to grade without OS isolation: ${status.detail}. Install bubblewrap (Linux, user ` +
+        `namespaces allowed), or pass --allow-unisolated to grade with Node's permission model ` +
+        `only (every row is then marked "node-permissions-only")`,
+    );
+    this.name = 'IsolationError';
+  }
 }
 
 /** The grades of one submission. */
@@ -50,6 +69,8 @@ export interface SubmissionReport {
   notes: string[];
   /** Wall time of the grading, in seconds. */
   seconds: number;
+  /** How the answers were isolated: `bubblewrap`, or `node-permissions-only` (no OS isolation). */
+  isolation: IsolationStatus['mode'];
 }
 
 /** Chapters of `specs`, sorted. */
@@ -119,8 +140,10 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
   const fileOf = (s: ExerciseSpec) => `${s.chapter}/${s.file}`;
   const files = [...new Set([...visible, ...hidden].map(fileOf))];
 
+  const isolation = isolationStatus();
+  if (opts.requireIsolation && !isolation.isolated) throw new IsolationError(isolation);
   const prepared = prepareSubmission(opts.answers);
-  const session = new SandboxSession(opts.limits);
+  const session = new SandboxSession(opts.limits, isolation);
   const deadline = started + submissionMs;
   const gate = () =>
     Date.now() > deadline
@@ -131,8 +154,8 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
     const typeErrors =
       opts.typeCheck === false
         ? new Map<string, string[]>()
-        : typeCheckAnswers(
-            opts.answers,
+        : typeCheckAnswersIsolated(
+            path.resolve(opts.answers),
             files.filter((f) => prepared.files.has(f)),
             opts.stubs,
           );
@@ -153,7 +176,11 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
         for (const s of specs) results.set(s, failAll(s, stop));
         continue;
       }
-      const opened = session.open(prepared.dir, file, deadline);
+      const withheld = {
+        exercise: specs[0].exercise,
+        names: [...new Set(specs.flatMap((s) => s.reimplements ?? []))],
+      };
+      const opened = session.open(prepared.dir, file, deadline, withheld);
       for (const s of specs) {
         results.set(
           s,
@@ -174,7 +201,8 @@ export function gradeSubmission(opts: GradeOptions): SubmissionReport {
     possible: all.reduce((sum, e) => sum + e.possible, 0),
     exercises,
     hidden: hiddenResults,
-    notes: prepared.skipped.map((s) => `not graded: ${s}`),
+    notes: prepared.skipped.map((s) => inert(`not graded: ${s}`, true)),
     seconds: (Date.now() - started) / 1000,
+    isolation: isolation.mode,
   };
 }

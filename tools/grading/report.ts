@@ -5,6 +5,7 @@
  */
 import type { ExerciseResult } from './framework';
 import type { SubmissionReport } from './grade';
+import { inert } from './inert';
 
 /** Throws unless `report` looks like a `SubmissionReport`, naming the function and what it got. */
 function checkReport(report: SubmissionReport, fn: string): void {
@@ -42,11 +43,22 @@ function feedbackOf(e: ExerciseResult, max: number): (string | null)[] {
   });
 }
 
+/** Widest exercise and test columns of the terminal table; longer names are cut with "...". */
+export const TABLE_WIDTHS = { exercise: 24, test: 60 };
+
+/** `text` padded to `width`, or cut to it ending in "..." (the JSON keeps the whole name). */
+function cell(text: string, width: number): string {
+  return text.length <= width ? text.padEnd(width) : `${text.slice(0, width - 3)}...`;
+}
+
 function table(title: string, results: ExerciseResult[], maxFeedback: number): string[] {
   const lines = [`${title}: ${sum(results, 'earned')}/${sum(results, 'possible')} points`];
-  const exWidth = Math.max(8, ...results.map((e) => e.exercise.length));
+  const exWidth = Math.min(
+    TABLE_WIDTHS.exercise,
+    Math.max(8, ...results.map((e) => e.exercise.length)),
+  );
   const testWidth = Math.min(
-    72,
+    TABLE_WIDTHS.test,
     Math.max(4, ...results.flatMap((e) => e.tests.map((t) => t.name.length))),
   );
   lines.push(`  ${'exercise'.padEnd(exWidth)}  ${'test'.padEnd(testWidth)}  points  result`);
@@ -54,9 +66,9 @@ function table(title: string, results: ExerciseResult[], maxFeedback: number): s
     const feedback = feedbackOf(e, maxFeedback);
     e.tests.forEach((t, i) => {
       const points = `${t.earned}/${t.points}`.padStart(6);
-      const exercise = (i === 0 ? e.exercise : '').padEnd(exWidth);
+      const exercise = cell(i === 0 ? e.exercise : '', exWidth);
       lines.push(
-        `  ${exercise}  ${t.name.padEnd(testWidth)}  ${points}  ${t.passed ? 'pass' : 'FAIL'}`,
+        `  ${exercise}  ${cell(t.name, testWidth)}  ${points}  ${t.passed ? 'pass' : 'FAIL'}`,
       );
       const text = feedback[i];
       if (text !== null) {
@@ -91,14 +103,17 @@ export function reportText(report: SubmissionReport, maxFeedback = 800): string 
     ? ` (graded tests ${graded}, hidden tests ${sum(report.hidden, 'earned')}/${sum(report.hidden, 'possible')})`
     : '';
   lines.push(`Total: ${report.earned}/${report.possible} points${hidden}`);
-  return lines.join('\n');
+  // Every line made inert (feedback and notes quote the submission): nothing can move the cursor.
+  return lines.map((l) => inert(l, true)).join('\n');
 }
 
 /** Markdown feedback for one student: totals, then every test with its points and feedback. */
 export function feedbackMarkdown(student: string, report: SubmissionReport): string {
   checkReport(report, 'feedbackMarkdown');
+  if (typeof student !== 'string')
+    throw new TypeError(`feedbackMarkdown: expected a student name, got ${typeof student}`);
   const lines = [
-    `# Feedback for ${student}`,
+    `# Feedback for ${inert(student, true)}`,
     '',
     `**Total: ${report.earned}/${report.possible} points**`,
     '',
@@ -110,14 +125,19 @@ export function feedbackMarkdown(student: string, report: SubmissionReport): str
         lines.push(`### ${e.title} (${e.exercise}): ${e.earned}/${e.possible}`, '');
         for (const t of e.tests) {
           lines.push(`- ${t.passed ? '✅' : '❌'} ${t.name} (${t.earned}/${t.points})`);
-          if (!t.passed)
+          if (!t.passed) {
+            // A fence longer than any run of backticks in the feedback: it cannot close early.
+            const fence = '`'.repeat(
+              Math.max(3, ...(t.feedback.match(/`+/g) ?? []).map((r) => r.length + 1)),
+            );
             lines.push(
               '',
-              '  ```text',
-              ...t.feedback.split('\n').map((l) => `  ${l}`),
-              '  ```',
+              `  ${fence}text`,
+              ...t.feedback.split('\n').map((l) => `  ${inert(l, true)}`),
+              `  ${fence}`,
               '',
             );
+          }
         }
         lines.push('');
       }
@@ -125,7 +145,8 @@ export function feedbackMarkdown(student: string, report: SubmissionReport): str
   };
   section('Chapter', report.exercises);
   section('Hidden tests, chapter', report.hidden);
-  if (report.notes.length) lines.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  if (report.notes.length)
+    lines.push('## Notes', '', ...report.notes.map((n) => `- ${inert(n, true)}`), '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
@@ -184,6 +205,10 @@ export function csvField(value: string | number): string {
   if (typeof value !== 'string')
     throw new TypeError(`csvField: expected a string or number, got ${typeof value}`);
   const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  // Line breaks stay (quoted); other control characters a spreadsheet or terminal would act on
+  // are escaped.
+  if (/[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(text))
+    return csvField(inert(text));
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

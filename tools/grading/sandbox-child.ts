@@ -11,6 +11,7 @@
  * Student code runs in this process and may patch anything here; the grader expects that, and
  * treats whatever arrives as a claim to check, never as a verdict.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
@@ -26,11 +27,20 @@ const SANDBOX = path.resolve(__dirname, '..', '..');
 const serialize = v8.serialize;
 const deserialize = v8.deserialize;
 const engine = tf.engine();
-const numTensors = (): number => engine.memory().numTensors;
+// The engine's own count, read directly: replacing tf.memory, engine.memory or the backend's
+// memory report in an answer changes nothing here. Replacing the state object itself is
+// detected (the engine would then count into the answer's object).
+const state = engine.state;
+const numTensors = (): number => {
+  if (engine.state !== state) {
+    throw new Error("your code replaced tfjs's engine state: its tensors cannot be counted");
+  }
+  return state.numTensors;
+};
 
 /** What the host asks. */
 type Request =
-  | { id: number; op: 'load'; file: string }
+  | { id: number; op: 'load'; file: string; withheld?: { exercise: string; names: string[] } }
   | { id: number; op: 'call'; name: string; args: unknown[] };
 
 /** What a thrown value looked like, as data. */
@@ -63,6 +73,39 @@ function describeThrown(error: unknown): ThrownInfo {
   }
 }
 
+/**
+ * Replaces the library exports `names` by functions that throw, in this sandbox's copy of the
+ * library, before the answer loads: an answer cannot earn points by calling the course's own
+ * implementation of the function under test. Patched where each is defined (a plain property of
+ * its module's exports); the library's index and every other importer read it through there.
+ */
+function withhold(exercise: string, names: string[]): void {
+  if (names.length === 0) return;
+  const left = new Set(names);
+  const modules: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.name.endsWith('.js')) modules.push(full);
+    }
+  };
+  walk(path.join(SANDBOX, 'src'));
+  for (const file of modules) {
+    const mod = require(file) as Record<string, unknown>;
+    for (const name of names) {
+      const own = Object.getOwnPropertyDescriptor(mod, name);
+      if (!own || !('value' in own) || typeof own.value !== 'function') continue;
+      mod[name] = () => {
+        throw new Error(`the library's ${name} is not available while grading ${exercise}`);
+      };
+      left.delete(name);
+    }
+  }
+  if (left.size > 0)
+    throw new Error(`the library has no function ${[...left].join(', ')} to withhold`);
+}
+
 async function main(): Promise<void> {
   await initBackend({ log: false });
   const out = new net.Socket({ fd: 3, readable: false, writable: true });
@@ -73,6 +116,7 @@ async function main(): Promise<void> {
 
   const handle = (request: Request): object => {
     if (request.op === 'load') {
+      if (request.withheld) withhold(request.withheld.exercise, request.withheld.names);
       const file = path.join(SANDBOX, 'exercises', request.file.replace(/\.ts$/, '.js'));
       answers = require(file) as Record<string, unknown>;
       const exports: Record<string, { kind: 'function' } | { kind: 'value'; value: unknown }> = {};
@@ -121,6 +165,12 @@ async function main(): Promise<void> {
   });
   // The grader closing the pipe (it finished, or died) ends this process too: no orphans.
   process.stdin.on('end', () => process.exit(0));
+  // A promise the answer rejected and never handled (after returning its value, say) would end
+  // the process before its reply left: the reply still goes out; the rejection does not count.
+  // (The wasm backend installs a listener that rethrows it, ending the process with status 7.)
+  process.removeAllListeners('unhandledRejection');
+  process.removeAllListeners('uncaughtException');
+  process.on('unhandledRejection', () => {});
   send({ id: 0, ready: true, backend: tf.getBackend() });
 }
 

@@ -8,20 +8,109 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { constants as osConstants } from 'node:os';
 import * as v8 from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { sandboxCommand, type IsolationStatus } from './isolation';
 import { frame, FrameReader } from './wire';
-import type { HostReply, HostRequest, SandboxLimits } from './sandbox';
+import type { HostReply, HostRequest, SandboxLimits, Withheld } from './sandbox';
 
-const { port, signal } = workerData as { port: MessagePort; signal: SharedArrayBuffer };
+const { port, signal, isolation } = workerData as {
+  port: MessagePort;
+  signal: SharedArrayBuffer;
+  isolation: IsolationStatus;
+};
 const flag = new Int32Array(signal);
-const NODE_MODULES = path.resolve(__dirname, '..', '..', 'node_modules');
+
+/** Resident memory of `pid` and all its descendants, in kB (0 where /proc cannot tell). */
+function treeRssKb(pid: number, depth = 0): number {
+  if (depth > 8) return 0;
+  let kb = 0;
+  try {
+    kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const child of children ? children.split(/\s+/) : [])
+      kb += treeRssKb(Number(child), depth + 1);
+  } catch {
+    // not Linux, or already gone
+  }
+  return kb;
+}
 
 function reply(message: HostReply): void {
   port.postMessage(message);
   Atomics.store(flag, 0, 1);
   Atomics.notify(flag, 0);
+}
+
+/** Characters of a thrown error's message (and name) kept from a sandbox's reply. */
+export const MAX_ERROR_CHARS = 2000;
+
+/** `text` cut to `max` characters, saying how much was cut. */
+function bounded(text: string, max: number): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
+
+/**
+ * A reply frame checked against what the sandbox may say, as a fresh object holding only known
+ * fields: `{id, ready}`, `{id, exports}`, `{id, value, leaked}` or `{id, error}`. Error texts are
+ * cut to `MAX_ERROR_CHARS`; values are checked later by `wire.decode`. A string says what is wrong.
+ */
+function checkReply(message: unknown): Record<string, unknown> | string {
+  if (message === null || typeof message !== 'object' || Array.isArray(message))
+    return 'a reply that is not an object';
+  const m = message as Record<string, unknown>;
+  if (!Number.isSafeInteger(m.id) || (m.id as number) < 0) return 'a reply without a valid id';
+  const known = new Set(['id', 'ready', 'backend', 'exports', 'value', 'leaked', 'error']);
+  const extra = Object.keys(m).filter((k) => !known.has(k));
+  if (extra.length > 0) return `a reply with unknown fields (${bounded(extra.join(', '), 100)})`;
+  const out: Record<string, unknown> = { id: m.id };
+  if (m.ready === true) return { ...out, ready: true };
+  if (m.error !== undefined) {
+    const e = m.error as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object') return 'an error reply without an error';
+    const error: Record<string, unknown> = {
+      name: bounded(typeof e.name === 'string' ? e.name : '', 100),
+      message: bounded(typeof e.message === 'string' ? e.message : '', MAX_ERROR_CHARS),
+    };
+    const ni = e.notImplemented as Record<string, unknown> | undefined;
+    if (
+      ni &&
+      typeof ni === 'object' &&
+      typeof ni.exercise === 'string' &&
+      typeof ni.file === 'string'
+    )
+      error.notImplemented = { exercise: bounded(ni.exercise, 200), file: bounded(ni.file, 300) };
+    return { ...out, error };
+  }
+  if (m.exports !== undefined) {
+    const exports = m.exports as Record<string, unknown> | null;
+    if (exports === null || typeof exports !== 'object') return 'exports that are not an object';
+    const names = Object.keys(exports);
+    if (names.length > 1000) return `${names.length} exports (at most 1000)`;
+    const checked: Record<string, unknown> = {};
+    for (const name of names) {
+      const info = exports[name] as Record<string, unknown> | null;
+      if (name.length > 200 || info === null || typeof info !== 'object')
+        return 'a malformed export';
+      const entry =
+        info.kind === 'function'
+          ? { kind: 'function' }
+          : info.kind === 'value'
+            ? { kind: 'value', value: info.value }
+            : null;
+      if (!entry) return 'a malformed export';
+      Object.defineProperty(checked, name, { value: entry, enumerable: true });
+    }
+    return { ...out, exports: checked };
+  }
+  if (!('value' in m)) return 'a reply with neither a value, exports nor an error';
+  const leaked = m.leaked;
+  if (!(Number.isSafeInteger(leaked) && (leaked as number) >= 0))
+    return `a leak count that is not a count (${bounded(String(leaked), 40)})`;
+  return { ...out, value: m.value, leaked };
 }
 
 /** Why a sandbox process ended, in words for the learner. */
@@ -36,7 +125,41 @@ function deathMessage(
   if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr)) {
     return `ran out of memory (the limit is ${limits.heapMb} MB)`;
   }
-  if (sig) return `was killed by ${sig}`;
+  // Under bubblewrap the sandbox's death by a signal arrives as exit code 128 + signal.
+  const signal =
+    sig ??
+    (isolation.isolated && code !== null && code > 128 && code < 160
+      ? (Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] ?? null)
+      : null);
+  switch (signal) {
+    case null:
+      break;
+    case 'SIGXFSZ':
+      return 'tried to write a file (the sandbox may not write any): the process was stopped';
+    case 'SIGXCPU':
+      return `used more than ${limits.cpuSeconds} s of CPU time: the process was stopped`;
+    case 'SIGTRAP':
+    case 'SIGABRT':
+    case 'SIGSEGV':
+    case 'SIGILL':
+    case 'SIGBUS':
+    case 'SIGSYS':
+      return (
+        `crashed the Node process (${signal}); changing V8's flags or internals from an answer ` +
+        'does that'
+      );
+    default:
+      return `was killed by ${signal}`;
+  }
+  // Node ends with status 1 and prints the error when something throws outside any call (a
+  // timer, an event handler): say that, with the error's first line, not "process.exit()".
+  const uncaught = /^(?:Uncaught )?(\w*(?:Error|Exception)\b.*)$/m.exec(stderr);
+  if (code === 1 && uncaught) {
+    return (
+      `threw outside a call (in a timer, callback or promise), which ends the process: ` +
+      uncaught[1].slice(0, 300)
+    );
+  }
   return `stopped the process (exit code ${code}): an answer must return, not call process.exit()`;
 }
 
@@ -55,30 +178,13 @@ class Sandbox {
     dir: string,
     private readonly limits: SandboxLimits,
   ) {
-    this.child = spawn(
-      process.execPath,
-      [
-        `--max-old-space-size=${limits.heapMb}`,
-        '--experimental-permission',
-        `--allow-fs-read=${path.join(dir, '*')}`,
-        `--allow-fs-read=${path.join(NODE_MODULES, '*')}`,
-        '--disable-warning=ExperimentalWarning',
-        path.join(dir, 'tools', 'grading', 'sandbox-child.js'),
-      ],
-      {
-        cwd: dir,
-        // A clean environment: nothing of the grader's (paths, tokens, npm settings) leaks in.
-        env: {
-          HOME: dir,
-          TMPDIR: dir,
-          NODE_PATH: NODE_MODULES,
-          ...(process.env.ATTENTION_BACKEND
-            ? { ATTENTION_BACKEND: process.env.ATTENTION_BACKEND }
-            : {}),
-        },
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      },
-    );
+    // Under bubblewrap when the OS allows it (isolation.ts), else Node's permission model only.
+    const command = sandboxCommand(dir, limits, isolation);
+    this.child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
     const reader = new FrameReader();
     this.child.stdio[3]!.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
@@ -89,18 +195,19 @@ class Sandbox {
         return;
       }
       for (const bytes of frames) {
-        let message: Record<string, unknown>;
+        let raw: unknown;
         try {
-          message = v8.deserialize(bytes) as Record<string, unknown>;
+          raw = v8.deserialize(bytes);
         } catch {
-          continue; // not ours: a reply frame is always a serialised object
+          this.kill("sent bytes that are not a reply on the grader's channel");
+          return;
         }
-        if (
-          this.waiting &&
-          message !== null &&
-          typeof message === 'object' &&
-          message.id === this.waiting.id
-        ) {
+        const message = checkReply(raw);
+        if (typeof message === 'string') {
+          this.kill(`sent ${message} on the grader's channel`);
+          return;
+        }
+        if (this.waiting && message.id === this.waiting.id) {
           const { done } = this.waiting;
           this.waiting = null;
           done(message);
@@ -126,14 +233,11 @@ class Sandbox {
       });
     });
     // The heap cap does not cover typed arrays or wasm memory: watch the resident size too.
+    // Measured from outside, over the whole process tree (prlimit, bwrap, node).
     this.watchdog = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        if (kb > limits.rssMb * 1024) this.kill(`used more than ${limits.rssMb} MB of memory`);
-      } catch {
-        // not Linux, or already gone
-      }
+      if (this.child.pid === undefined) return;
+      const kb = treeRssKb(this.child.pid);
+      if (kb > limits.rssMb * 1024) this.kill(`used more than ${limits.rssMb} MB of memory`);
     }, 100);
   }
 
@@ -173,11 +277,11 @@ class Sandbox {
     return { message: outcome };
   }
 
-  async start(file: string): Promise<HostReply> {
+  async start(file: string, withheld: Withheld): Promise<HostReply> {
     const ready = await this.exchange(null, this.limits.startMs);
     if ('failure' in ready)
       return { kind: 'crash', message: `the sandbox could not start: it ${ready.failure}` };
-    const loaded = await this.exchange({ op: 'load', file }, this.limits.loadMs);
+    const loaded = await this.exchange({ op: 'load', file, withheld }, this.limits.loadMs);
     if ('failure' in loaded)
       return { kind: 'crash', message: `while loading ${file}, your code ${loaded.failure}` };
     if (loaded.message.error) return { kind: 'thrown', error: loaded.message.error };
@@ -198,22 +302,27 @@ class Sandbox {
 }
 
 let current: Sandbox | null = null;
-let session: { dir: string; file: string; limits: SandboxLimits } | null = null;
+let session: { dir: string; file: string; limits: SandboxLimits; withheld: Withheld } | null = null;
 
 async function serve(request: HostRequest): Promise<HostReply> {
   switch (request.op) {
     case 'open': {
       await current?.stop();
-      session = { dir: request.dir, file: request.file, limits: request.limits };
+      session = {
+        dir: request.dir,
+        file: request.file,
+        limits: request.limits,
+        withheld: request.withheld,
+      };
       current = new Sandbox(request.dir, request.limits);
-      return current.start(request.file);
+      return current.start(request.file, request.withheld);
     }
     case 'call': {
       if (!session) return { kind: 'crash', message: 'no answer file is open' };
       if (!current?.alive) {
         // The last call killed it: a fresh process for this call, so later tests still count.
         current = new Sandbox(session.dir, session.limits);
-        const restarted = await current.start(session.file);
+        const restarted = await current.start(session.file, session.withheld);
         if (restarted.kind !== 'loaded') return restarted;
       }
       return current.call(request.name, request.args, request.timeoutMs);
@@ -231,7 +340,7 @@ parentPort!.on('message', (request: HostRequest) => {
   serve(request).then(reply, (error: unknown) =>
     reply({
       kind: 'crash',
-      message: `grader error: ${error instanceof Error ? error.message : String(error)}`,
+      message: `the grader itself failed (not your code): ${error instanceof Error ? error.message : String(error)}`,
     }),
   );
 });

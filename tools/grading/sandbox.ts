@@ -19,6 +19,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { NotImplementedError } from '../../src/core/exercise';
 import { Feedback } from './framework';
+import { isolationStatus, type IsolationStatus } from './isolation';
 import { decode, encode, WIRE_LIMITS } from './wire';
 
 /** Time and memory limits of a sandbox process. */
@@ -33,6 +34,8 @@ export interface SandboxLimits {
   heapMb: number;
   /** Resident memory cap (typed arrays and wasm are outside the heap), in MB. Defaults to 1024. */
   rssMb: number;
+  /** CPU time of one sandbox process (`prlimit --cpu`, OS isolation only), in s. Defaults to 300. */
+  cpuSeconds: number;
 }
 
 /** The default `SandboxLimits`. */
@@ -42,13 +45,27 @@ export const SANDBOX_LIMITS: SandboxLimits = {
   loadMs: 10_000,
   heapMb: 512,
   rssMb: 1024,
+  cpuSeconds: 300,
 };
 
 /** What the main thread asks the host thread. */
 export type HostRequest =
-  | { op: 'open'; dir: string; file: string; limits: SandboxLimits }
+  | {
+      op: 'open';
+      dir: string;
+      file: string;
+      limits: SandboxLimits;
+      /** Library exports replaced by stubs while this file is graded (see `ExerciseSpec`). */
+      withheld: Withheld;
+    }
   | { op: 'call'; name: string; args: unknown; timeoutMs: number }
   | { op: 'close' };
+
+/** Library exports the answer may not use, and the exercise that withholds them. */
+export interface Withheld {
+  exercise: string;
+  names: string[];
+}
 
 /** A thrown value, as the sandbox describes it. */
 export interface ThrownInfo {
@@ -83,7 +100,8 @@ const ERROR_CLASSES: Record<string, new (message: string) => Error> = {
 /** Rebuilds what the answer threw, so that graded tests can check its class. */
 function rethrown(info: unknown): Error {
   const { name, message, notImplemented } = (info ?? {}) as Partial<ThrownInfo>;
-  const text = typeof message === 'string' ? message : '';
+  // The host thread cut it already; cut again here, since this is what reaches every report.
+  const text = typeof message === 'string' ? message.slice(0, 2100) : '';
   if (
     notImplemented &&
     typeof notImplemented.exercise === 'string' &&
@@ -109,8 +127,11 @@ export class SandboxSession {
   private readonly flag: Int32Array;
   private readonly limits: SandboxLimits;
   private closed = false;
+  /** How this session's sandboxes are isolated (see `isolation.ts`). */
+  readonly isolation: IsolationStatus;
 
-  constructor(limits: Partial<SandboxLimits> = {}) {
+  constructor(limits: Partial<SandboxLimits> = {}, isolation: IsolationStatus = isolationStatus()) {
+    this.isolation = isolation;
     this.limits = { ...SANDBOX_LIMITS, ...limits };
     for (const [key, value] of Object.entries(this.limits)) {
       if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
@@ -124,7 +145,7 @@ export class SandboxSession {
     const host = path.join(__dirname, 'sandbox-host.ts');
     this.worker = new Worker(
       `require('tsx/cjs/api').register(); require(${JSON.stringify(host)});`,
-      { eval: true, workerData: { port: port2, signal }, transferList: [port2] },
+      { eval: true, workerData: { port: port2, signal, isolation }, transferList: [port2] },
     );
     this.worker.unref();
   }
@@ -147,15 +168,17 @@ export class SandboxSession {
   /**
    * Starts a fresh sandbox process in `dir` (made by `prepareSubmission`) and loads
    * `exercises/<file>` there. Returns the answer module to hand to graded tests, or why loading
-   * failed. `deadline` (a `Date.now()` value) caps every later call.
+   * failed. `deadline` (a `Date.now()` value) caps every later call. The library exports in
+   * `withheld` are replaced, in the sandbox's copy of the library, by functions that throw.
    */
   open(
     dir: string,
     file: string,
     deadline = Infinity,
+    withheld: Withheld = { exercise: '', names: [] },
   ): { module: Record<string, unknown> } | OpenFailure {
     const l = this.limits;
-    const reply = this.ask({ op: 'open', dir, file, limits: l }, l.startMs + l.loadMs);
+    const reply = this.ask({ op: 'open', dir, file, limits: l, withheld }, l.startMs + l.loadMs);
     if (reply.kind === 'crash') return { failure: reply.message };
     if (reply.kind === 'thrown') {
       const error = rethrown(reply.error);
@@ -176,10 +199,14 @@ export class SandboxSession {
     for (const [name, info] of Object.entries(exports as Record<string, unknown>)) {
       if (name === '__proto__' || info === null || typeof info !== 'object') continue;
       const { kind, value } = info as { kind?: unknown; value?: unknown };
-      module[name] =
-        kind === 'function'
-          ? (...args: unknown[]) => this.call(name, args, deadline)
-          : decode(value);
+      if (kind === 'function') {
+        module[name] = (...args: unknown[]) => this.call(name, args, deadline);
+        continue;
+      }
+      // Checked now (a malformed value fails the load), but rebuilt on each read, inside the
+      // graded test's tf.tidy: an exported tensor must not stay allocated in the grader.
+      decode(value, { check: true });
+      Object.defineProperty(module, name, { get: () => decode(value), enumerable: true });
     }
     return module;
   }
@@ -201,7 +228,7 @@ export class SandboxSession {
     // Tensors the call left behind in the sandbox are mirrored here, so that a graded test's
     // tf.memory() check sees them; they are freed with the test's tf.tidy.
     const leaked =
-      typeof reply.leaked === 'number' && reply.leaked > 0 ? Math.min(reply.leaked, 10_000) : 0;
+      typeof reply.leaked === 'number' && reply.leaked > 0 ? Math.min(reply.leaked, 1000) : 0;
     for (let i = 0; i < leaked; i++) tf.scalar(0);
     return value;
   }

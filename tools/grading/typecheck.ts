@@ -14,7 +14,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import {
+  MessageChannel,
+  receiveMessageOnPort,
+  Worker,
+  type MessagePort,
+} from 'node:worker_threads';
 import * as ts from 'typescript';
+
+/** Largest submission file the type check reads, in bytes. */
+export const MAX_CHECKED_FILE_BYTES = 2_000_000;
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const VIRTUAL_ANSWERS = path.join(ROOT, 'exercises');
@@ -56,6 +65,15 @@ function checkFile(answerFile: string): string {
     `declare const answer: typeof Answer;\n` +
     `export const answerMatchesTheExercise: typeof Stub = answer;\n`
   );
+}
+
+/**
+ * `text` with every `@ts-nocheck`, `@ts-ignore` and `@ts-expect-error` blanked out (same length,
+ * so the compiler's line and column numbers still match the learner's file): the answer is
+ * type-checked as if they were not there.
+ */
+export function withoutDirectives(text: string): string {
+  return text.replace(/@ts-(nocheck|ignore|expect-error)\b/g, (m) => ' '.repeat(m.length));
 }
 
 /** Compiler messages with the grader's paths turned into the learner's. */
@@ -105,12 +123,47 @@ export function typeCheckAnswers(
   );
   const host = ts.createCompilerHost(OPTIONS, true);
   const real = (f: string) => realPath(path.resolve(f), answers, stubs);
-  host.fileExists = (f) => checks.has(path.resolve(f)) || ts.sys.fileExists(real(f));
+  // Files of the submission are checked before they are read: no links (anywhere on the path
+  // below the answers folder), nothing but regular files, nothing over the size cap.
+  const refused = new Map<string, string>();
+  const refusal = (f: string): string | null => {
+    const file = real(f);
+    if (!isUnder(file, answers)) return null;
+    let at = answers;
+    for (const part of path.relative(answers, file).split(path.sep)) {
+      at = path.join(at, part);
+      let stat: fs.Stats;
+      try {
+        stat = fs.lstatSync(at);
+      } catch {
+        return null; // absent: TypeScript says so itself
+      }
+      if (stat.isSymbolicLink()) return 'a symbolic link';
+      if (at === file && !stat.isFile()) return 'not a regular file';
+      if (at === file && stat.size > MAX_CHECKED_FILE_BYTES)
+        return `larger than ${MAX_CHECKED_FILE_BYTES} bytes`;
+    }
+    return null;
+  };
+  const allowed = (f: string): boolean => {
+    const why = refusal(f);
+    if (why) refused.set(path.relative(answers, real(f)), why);
+    return why === null;
+  };
+  host.fileExists = (f) =>
+    checks.has(path.resolve(f)) || (allowed(f) && ts.sys.fileExists(real(f)));
   host.directoryExists = (d) =>
     isUnder(path.resolve(d), VIRTUAL_STUBS) ||
     path.resolve(d) === VIRTUAL_STUBS ||
     ts.sys.directoryExists(real(d));
-  host.readFile = (f) => checks.get(path.resolve(f)) ?? ts.sys.readFile(real(f));
+  host.readFile = (f) => {
+    const generated = checks.get(path.resolve(f));
+    if (generated !== undefined) return generated;
+    if (!allowed(f)) return undefined;
+    const text = ts.sys.readFile(real(f));
+    // Directives that silence the compiler do not count in a submission (README "Grading").
+    return text !== undefined && isUnder(real(f), answers) ? withoutDirectives(text) : text;
+  };
   host.realpath = (f) => f;
   host.getSourceFile = (fileName, languageVersion) => {
     const file = path.resolve(fileName);
@@ -125,7 +178,12 @@ export function typeCheckAnswers(
     parsed.set(file, { mtimeMs, source });
     return source;
   };
-  const roots = [...present.map((f) => path.join(VIRTUAL_ANSWERS, f)), ...checks.keys()];
+  const roots = [
+    ...present
+      .filter((f) => allowed(path.join(VIRTUAL_ANSWERS, f)))
+      .map((f) => path.join(VIRTUAL_ANSWERS, f)),
+    ...checks.keys(),
+  ];
   const program = ts.createProgram(roots, OPTIONS, host);
   const result = new Map<string, string[]>(files.map((f) => [f, []]));
   for (const f of present) {
@@ -136,7 +194,85 @@ export function typeCheckAnswers(
       ...(source ? program.getSemanticDiagnostics(source) : []),
       ...(check ? program.getSemanticDiagnostics(check) : []),
     ].filter((d) => d.category === ts.DiagnosticCategory.Error);
-    result.set(f, [...new Set(diagnostics.map(describe))]);
+    const messages = [...new Set(diagnostics.map(describe))];
+    const own = refused.get(f);
+    if (own) messages.unshift(`${f}: not read, ${own}`);
+    result.set(f, messages);
+  }
+  // A refused file anywhere (an import of a link, a device, a huge file) fails every checked file
+  // that could import it: said once per file, with the file's name.
+  const others = [...refused].filter(([rel]) => !present.includes(rel));
+  if (others.length > 0) {
+    for (const f of present) {
+      result.set(f, [
+        ...(result.get(f) ?? []),
+        ...others.map(([rel, why]) => `${rel.split(path.sep).join('/')}: not read, ${why}`),
+      ]);
+    }
   }
   return result;
+}
+
+/** Limits of the type-check thread: old-generation heap (MB) and time per check (ms). */
+export const TYPECHECK_LIMITS = { heapMb: 1536, timeoutMs: 120_000 };
+
+let checker: {
+  worker: Worker;
+  port: MessagePort;
+  flag: Int32Array;
+} | null = null;
+
+function startChecker(): NonNullable<typeof checker> {
+  const signal = new SharedArrayBuffer(4);
+  const { port1, port2 } = new MessageChannel();
+  const child = path.join(__dirname, 'typecheck-child.ts');
+  const worker = new Worker(
+    `require('tsx/cjs/api').register(); require(${JSON.stringify(child)});`,
+    {
+      eval: true,
+      workerData: { port: port2, signal },
+      transferList: [port2],
+      resourceLimits: { maxOldGenerationSizeMb: TYPECHECK_LIMITS.heapMb },
+    },
+  );
+  worker.unref();
+  // A worker killed by its heap limit ends with an error event; the waiting side sees no reply.
+  worker.on('error', () => {});
+  return { worker, port: port1, flag: new Int32Array(signal) };
+}
+
+/**
+ * `typeCheckAnswers` in a worker thread with a heap cap and a time limit (the thread is ended
+ * and replaced when either is exceeded), so that no submission can exhaust the grader's memory or
+ * stop it through the compiler. The thread is kept between submissions: the library's and the
+ * packages' declarations are parsed once. A failure fails every file with what happened.
+ */
+export function typeCheckAnswersIsolated(
+  answersRoot: string,
+  files: string[],
+  stubsRoot: string = VIRTUAL_ANSWERS,
+): Map<string, string[]> {
+  checker ??= startChecker();
+  const { worker, port, flag } = checker;
+  Atomics.store(flag, 0, 0);
+  worker.postMessage({ answersRoot, files, stubsRoot });
+  const started = Date.now();
+  let reply: { result?: [string, string[]][]; error?: string } | undefined;
+  while (Date.now() - started < TYPECHECK_LIMITS.timeoutMs) {
+    Atomics.wait(flag, 0, 0, 200);
+    const got = receiveMessageOnPort(port);
+    if (got) {
+      reply = got.message as typeof reply;
+      break;
+    }
+  }
+  let failure: string;
+  if (reply?.result) return new Map(reply.result);
+  if (reply?.error) failure = `the type check failed: ${reply.error.slice(0, 500)}`;
+  else if (Date.now() - started >= TYPECHECK_LIMITS.timeoutMs)
+    failure = `the type check took longer than ${TYPECHECK_LIMITS.timeoutMs / 1000} s`;
+  else failure = `the type check stopped (it ran out of its ${TYPECHECK_LIMITS.heapMb} MB?)`;
+  void worker.terminate();
+  checker = null;
+  return new Map(files.map((f) => [f, [failure]]));
 }

@@ -188,13 +188,15 @@ export interface DecodeOptions {
   limits?: WireLimits;
   /** Turns a library reference into a function (the sandbox loads its copy of `src/`). */
   library?: (ref: LibraryRef) => unknown;
+  /** Only check `value` (throw `WireError` if malformed); allocate nothing, return undefined. */
+  check?: boolean;
 }
 
 function isShape(x: unknown): x is number[] {
   return Array.isArray(x) && x.length <= 8 && x.every((d) => Number.isInteger(d) && d >= 0);
 }
 
-function decodeTensor(w: unknown, budget: Budget): tf.Tensor {
+function decodeTensor(w: unknown, budget: Budget, allocate: boolean): tf.Tensor | null {
   const bad = (why: string) => new WireError(`a malformed tensor came back (${why})`);
   if (w === null || typeof w !== 'object') throw bad('not an object');
   const { shape, dtype, values } = w as Record<string, unknown>;
@@ -202,6 +204,7 @@ function decodeTensor(w: unknown, budget: Budget): tf.Tensor {
   if (!(DTYPES as readonly unknown[]).includes(dtype)) throw bad(`dtype ${String(dtype)}`);
   const size = shape.reduce((a, b) => a * b, 1);
   if (values === undefined) {
+    if (!allocate) return null;
     // A disposed tensor: rebuilt and disposed, so graded tests see exactly that.
     const t = tf.zeros(shape, dtype as WireDtype);
     t.dispose();
@@ -210,7 +213,7 @@ function decodeTensor(w: unknown, budget: Budget): tf.Tensor {
   const kind = { float32: Float32Array, int32: Int32Array, bool: Uint8Array }[dtype as WireDtype];
   if (!(values instanceof kind) || values.length !== size) throw bad('values');
   spend(budget, size);
-  return tf.tensor(values, shape, dtype as WireDtype);
+  return allocate ? tf.tensor(values, shape, dtype as WireDtype) : null;
 }
 
 /**
@@ -219,6 +222,13 @@ function decodeTensor(w: unknown, budget: Budget): tf.Tensor {
  * or too large. A function marker from an answer becomes a function that throws when called.
  */
 export function decode(value: unknown, opts: DecodeOptions = {}): unknown {
+  // Checked whole first, without allocating: a malformed part deep inside must not leave
+  // tensors behind that were built from the parts before it.
+  decodeWalk(value, opts, false);
+  return opts.check ? undefined : decodeWalk(value, opts, true);
+}
+
+function decodeWalk(value: unknown, opts: DecodeOptions, allocate: boolean): unknown {
   const limits = opts.limits ?? WIRE_LIMITS;
   const budget: Budget = { elements: 0, limits };
   const walk = (x: unknown, depth: number): unknown => {
@@ -233,10 +243,11 @@ export function decode(value: unknown, opts: DecodeOptions = {}): unknown {
     const entries = Object.entries(x);
     if (entries.length === 1) {
       const [key, inner] = entries[0];
-      if (key === TENSOR) return decodeTensor(inner, budget);
-      if (key === LIBRARY && opts.library) return opts.library(inner as LibraryRef);
+      if (key === TENSOR) return decodeTensor(inner, budget, allocate);
+      if (key === LIBRARY && opts.library)
+        return allocate ? opts.library(inner as LibraryRef) : null;
       if (key === FUNCTION) {
-        const name = typeof inner === 'string' ? inner : 'anonymous';
+        const name = typeof inner === 'string' ? inner.slice(0, 100) : 'anonymous';
         return () => {
           throw new WireError(
             `${name || 'a function'} returned by your code cannot run in the grader`,
@@ -248,6 +259,7 @@ export function decode(value: unknown, opts: DecodeOptions = {}): unknown {
     // defineProperty, not assignment: a key named __proto__ stays a plain key.
     const out: Record<string, unknown> = {};
     for (const [k, v] of entries) {
+      if (k.length > limits.maxString) throw new WireError(`a key longer than ${limits.maxString}`);
       Object.defineProperty(out, k, {
         value: walk(v, depth + 1),
         enumerable: true,
@@ -270,7 +282,7 @@ export function tensorsIn(value: unknown, found = new Set<tf.Tensor>(), depth = 
 }
 
 /** Largest frame `FrameReader` accepts: a reply bigger than this is treated as an attack. */
-export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+export const MAX_FRAME_BYTES = 128 * 1024 * 1024;
 
 /** One message on a byte stream: a 4-byte big-endian length, then the payload. */
 export function frame(payload: Uint8Array): Buffer {
@@ -279,30 +291,58 @@ export function frame(payload: Uint8Array): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-/** Splits a byte stream into frames; `push` returns the complete ones. */
+/**
+ * Splits a byte stream into frames; `push` returns the complete ones. Linear in the bytes read:
+ * chunks are kept as they come and joined once, when a frame is complete (joining the whole
+ * buffer on every chunk made a large reply quadratic).
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Payload size of the frame being read, once its 4-byte head has arrived. */
+  private size = -1;
 
   constructor(private readonly maxBytes = MAX_FRAME_BYTES) {}
 
+  /** Removes and returns the first `n` buffered bytes (`n <= buffered`). */
+  private take(n: number): Buffer {
+    const parts: Buffer[] = [];
+    let need = n;
+    while (need > 0) {
+      const first = this.chunks[0];
+      if (first.length <= need) {
+        parts.push(first);
+        this.chunks.shift();
+        need -= first.length;
+      } else {
+        parts.push(first.subarray(0, need));
+        this.chunks[0] = first.subarray(need);
+        need = 0;
+      }
+    }
+    this.buffered -= n;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
+  }
+
   /** Adds bytes; returns the frames they complete. Throws `WireError` on an oversized frame. */
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     const frames: Buffer[] = [];
     for (;;) {
-      if (this.buffered < 4) break;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      this.chunks = [all];
-      const size = all.readUInt32BE(0);
-      if (size > this.maxBytes) {
-        throw new WireError(`a message of ${size} bytes (the limit is ${this.maxBytes})`);
+      if (this.size < 0) {
+        if (this.buffered < 4) break;
+        const size = this.take(4).readUInt32BE(0);
+        if (size > this.maxBytes) {
+          throw new WireError(`a message of ${size} bytes (the limit is ${this.maxBytes})`);
+        }
+        this.size = size;
       }
-      if (all.length < 4 + size) break;
-      frames.push(all.subarray(4, 4 + size));
-      this.chunks = [all.subarray(4 + size)];
-      this.buffered = all.length - 4 - size;
+      if (this.buffered < this.size) break;
+      frames.push(this.take(this.size));
+      this.size = -1;
     }
     return frames;
   }
