@@ -31,6 +31,8 @@ function run(fn: Select, name: string, x: ReturnType<typeof sample>) {
 export const hardVsSoftSpec = defineExercise<typeof Answers>({
   chapter: '00-minds-and-machines',
   exercise: 'hard-vs-soft',
+  // The library's own implementation is withheld while this is graded (issue 12).
+  reimplements: ['hardSelection', 'softSelection'],
   file: 'hard-vs-soft.ts',
   title: 'Hard and soft selection',
   tests: [

@@ -51,6 +51,8 @@ function loss(
 export const leaveOneOutSpec = defineExercise<typeof Answers>({
   chapter: '01-attention-pooling',
   exercise: 'leave-one-out',
+  // The library's own implementation is withheld while this is graded (issue 12).
+  reimplements: ['leaveOneOutLoss', 'leaveOneOutLossAtLogWidth'],
   file: 'leave-one-out.ts',
   title: 'Leave-one-out loss',
   tests: [

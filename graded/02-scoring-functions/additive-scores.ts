@@ -87,6 +87,8 @@ function agreesWithReference(
 export const additiveScoresSpec = defineExercise<typeof Answers>({
   chapter: '02-scoring-functions',
   exercise: 'additive-scores',
+  // The library's own implementation is withheld while this is graded (issue 12).
+  reimplements: ['additiveScores'],
   file: 'additive-scores.ts',
   title: 'Additive attention scores',
   tests: [

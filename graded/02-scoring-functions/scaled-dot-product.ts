@@ -107,6 +107,8 @@ function shifted(seed: number, z: Sizes, big: number, lens: number[]): Sample {
 export const scaledDotProductSpec = defineExercise<typeof Answers>({
   chapter: '02-scoring-functions',
   exercise: 'scaled-dot-product',
+  // The library's own implementation is withheld while this is graded (issue 12).
+  reimplements: ['scaledDotProductAttention', 'scaledDotScores', 'attentionPooling'],
   file: 'scaled-dot-product.ts',
   title: 'Scaled dot-product attention',
   tests: [
