@@ -123,6 +123,8 @@ describe('student edition', function () {
     const pkg = JSON.parse(fs.readFileSync(path.join(out, 'package.json'), 'utf8'));
     assert.equal(pkg.scripts.test, 'npm run typecheck && npm run grade');
     assert.equal(pkg.scripts.release, undefined);
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(out, 'tsconfig.json'), 'utf8'));
+    assert.equal(tsconfig.compilerOptions.noUnusedLocals, false);
   });
 
   it('refuses a non-empty folder without --force, and a folder holding the repository', async () => {
@@ -168,5 +170,27 @@ describe('student edition', function () {
     run(['run', 'grade', '--', '--json', 'results.json']);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
     assert.deepEqual([report.earned, report.possible], [0, possible]);
+
+    // A learner fills one stub the obvious way: its body replaced by a working one, its imports
+    // (now with an unused notImplemented) kept. The student edition's npm test still passes.
+    const file = path.join(out, 'exercises', '02-scoring-functions', 'masked-softmax.ts');
+    const stub = fs.readFileSync(file, 'utf8');
+    const filled = stub.replace(
+      /(export function maskedSoftmax\([^)]*\): tf\.Tensor3D \{)[\s\S]*\n\}\n?$/,
+      `$1
+  return tf.tidy(() => {
+    const keep = tf.less(tf.range(0, scores.shape[2]), tf.reshape(validLens, [-1, 1, 1]));
+    const masked = tf.where(keep, scores, tf.fill(scores.shape, -Infinity));
+    return tf.where(keep, tf.softmax(masked), tf.zerosLike(scores)) as tf.Tensor3D;
+  });
+}
+`,
+    );
+    assert.notEqual(filled, stub, 'the stub no longer has the expected signature');
+    assert.match(filled, /import \{ notImplemented \}/);
+    fs.writeFileSync(file, filled);
+    const after = run(['test']);
+    assert.match(after, /masked-softmax/);
+    assert.doesNotMatch(after, /Total: 0\//);
   });
 });
