@@ -27,7 +27,7 @@ describe('answers that call the library under test', function () {
   });
 
   it('score 0 in each of the nine exercises, and the feedback names the withheld function', () => {
-    const report = gradeSubmission({ answers: ANSWERS, allowUnisolated: true });
+    const report = gradeSubmission({ answers: ANSWERS });
     assert.equal(report.exercises.length, 9, report.exercises.map((e) => e.exercise).join(', '));
     for (const ex of report.exercises) {
       assert.equal(ex.earned, 0, `${ex.exercise} earned ${ex.earned} of ${ex.possible}`);

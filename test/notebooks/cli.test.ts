@@ -158,6 +158,6 @@ describe('notebooks CLI arguments', () => {
 
   it('resolves a unique prefix and rejects an ambiguous one', () => {
     assert.deepEqual(resolveNames(['type'], FIXTURES), [join(FIXTURES, 'type-error.ipynb')]);
-    assert.throws(() => resolveNames(['t'], FIXTURES), /"t" matches 2 notebooks/);
+    assert.throws(() => resolveNames(['t'], FIXTURES), /"t" matches 3 notebooks/);
   });
 });
