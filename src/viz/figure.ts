@@ -333,7 +333,8 @@ function gridOf(fig: Figure): Grid {
   const columns = Math.min(fig.columns ?? Math.min(n, 4), n);
   const rows = Math.ceil(n / columns);
   const titleH = fig.title ? 30 : 0;
-  const width = fig.width ?? (columns === 1 ? 520 : Math.min(1000, 300 * columns));
+  // 680 px fits the course book's text column at a 1280 px window, and a notebook's output area.
+  const width = fig.width ?? (columns === 1 ? 520 : 680);
   const defaultCellH = Math.min(380, Math.max(220, Math.round((width / columns) * 0.8)));
   const height = fig.height ?? titleH + rows * defaultCellH;
   return {
@@ -427,8 +428,13 @@ function imageRgba(pixels: number[][] | number[][][], h: number, w: number): Uin
  * viewers smooth a tiny image into a blur); blocks stay crisp in all of them and, being runs of
  * equal bytes, cost little after deflate.
  */
+/** The block size `crispPngUri` uses for a w x h image. */
+function crispScale(w: number, h: number): number {
+  return Math.max(1, Math.min(32, Math.floor(256 / Math.max(w, h))));
+}
+
 function crispPngUri(w: number, h: number, rgba: Uint8Array): string {
-  const k = Math.max(1, Math.min(32, Math.floor(256 / Math.max(w, h))));
+  const k = crispScale(w, h);
   if (k === 1) return pngDataUri(w, h, rgba);
   const W = w * k;
   const out = new Uint8Array(W * h * k * 4);
@@ -442,9 +448,10 @@ function crispPngUri(w: number, h: number, rgba: Uint8Array): string {
   return pngDataUri(W, h * k, out);
 }
 
-function imageUri(p: ImagePanel): { uri: string; h: number; w: number } {
+/** The image as a PNG data URI, its size in image pixels, and the PNG's upscaling factor k. */
+function imageUri(p: ImagePanel): { uri: string; h: number; w: number; k: number } {
   const [h, w] = imageDims(p.pixels, 'image');
-  return { uri: crispPngUri(w, h, imageRgba(p.pixels, h, w)), h, w };
+  return { uri: crispPngUri(w, h, imageRgba(p.pixels, h, w)), h, w, k: crispScale(w, h) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,46 +494,213 @@ function axisNames(k: number): { x: string; y: string; xKey: string; yKey: strin
   return { x: `x${suffix}`, y: `y${suffix}`, xKey: `xaxis${suffix}`, yKey: `yaxis${suffix}` };
 }
 
-function colorbar(x1: number, y0: number, y1: number): object {
-  return {
-    x: round4(x1 + 0.01),
-    xanchor: 'left',
-    y: round4((y0 + y1) / 2),
-    yanchor: 'middle',
-    len: round4(y1 - y0),
-    thickness: 10,
-    outlinewidth: 0,
-    tickfont: { size: 9 },
-  };
+/** Room (pixels) a panel needs around its plot area for titles, tick labels and a colour bar. */
+interface Room {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
+
+/** Width of a plotly colour bar with its tick labels (font 9), plus the gap to the plot. */
+const COLORBAR_PX = 8 + 10 + 4 + 5 * 6;
+/** Height of a panel title band. */
+const PANEL_TITLE_PX = 22;
+/** Height of one axis title line. */
+const AXIS_TITLE_PX = 18;
+
+/**
+ * The colour range and map that all heatmaps of `fig` share, or null when they differ (or there
+ * are fewer than two, or an image carries an overlay): a shared scale needs one colour bar only.
+ */
+function sharedScale(fig: Figure): { lo: number; hi: number; name: ColormapName } | null {
+  const heat = fig.panels.filter((p): p is HeatmapPanel => p.kind === 'heatmap');
+  if (heat.length < 2 || fig.panels.some((p) => p.kind === 'image' && p.overlay)) return null;
+  const scales = heat.map((p) => {
+    const [lo, hi] = colourRange(p.z, p.zmin, p.zmax);
+    return { lo: round4(lo), hi: round4(hi), name: p.colormap ?? 'viridis' };
+  });
+  const [first] = scales;
+  const same = scales.every((s) => s.lo === first.lo && s.hi === first.hi && s.name === first.name);
+  return same ? first : null;
+}
+
+/** Width in pixels of the widest of `labels` at the figure's font size. */
+function labelsPx(labels: string[]): number {
+  return Math.max(0, ...labels.map((l) => l.length)) * CHAR_PX;
+}
+
+/** Tick labels plotly will likely print on a linear or log axis spanning `values`. */
+function likelyTickLabels(values: number[], log: boolean): string[] {
+  const finite = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
+  const [lo, hi] = span(log ? finite.map(Math.log10) : finite);
+  const ticks = log ? logTicks(lo, hi).map((t) => round4(10 ** t)) : niceTicks(lo, hi, 6);
+  return ticks.map(formatMetric);
+}
+
+function panelRoom(p: Panel, cell: Box, shared: boolean): Room {
+  const top = p.title ? PANEL_TITLE_PX : 6;
+  if (p.kind === 'heatmap') {
+    const geo = heatmapGeometry(p, cell);
+    const xTicksPx = geo.rotateX ? labelsPx(geo.xLabels) + 8 : 18;
+    return {
+      left: labelsPx(geo.yLabels) + 10 + (p.yTitle ? AXIS_TITLE_PX : 0),
+      right: shared ? 8 : COLORBAR_PX,
+      top,
+      bottom: xTicksPx + (p.xTitle ? AXIS_TITLE_PX : 0) + 4,
+    };
+  }
+  if (p.kind === 'lines') {
+    const ys = p.series.flatMap((s) => s.y);
+    return {
+      left: labelsPx(likelyTickLabels(ys, p.logY === true)) + 12 + (p.yTitle ? AXIS_TITLE_PX : 0),
+      right: 14,
+      top,
+      bottom: 20 + (p.xTitle ? AXIS_TITLE_PX : 0) + 4,
+    };
+  }
+  return { left: 6, right: p.overlay ? COLORBAR_PX : 6, top, bottom: 6 };
+}
+
+/** Positions `n` plot areas of equal size along `total` pixels, given the room around each. */
+function placeAlong(total: number, before: number[], after: number[]): [number, number][] {
+  const n = before.length;
+  const rooms = before.reduce((a, b) => a + b, 0) + after.reduce((a, b) => a + b, 0);
+  const size = Math.max(20, (total - rooms) / n);
+  const out: [number, number][] = [];
+  let at = 0;
+  for (let k = 0; k < n; k++) {
+    at += before[k];
+    out.push([at, at + size]);
+    at += size + after[k];
+  }
+  return out;
+}
+
+/**
+ * Colours of line series by name, in order of first appearance in the figure, so that a series
+ * keeps its colour (and its single legend entry) in every panel it appears in.
+ */
+function seriesColours(fig: Figure): Map<string, string> {
+  const colours = new Map<string, string>();
+  for (const p of fig.panels) {
+    if (p.kind !== 'lines') continue;
+    for (const s of p.series) {
+      if (!colours.has(s.name)) colours.set(s.name, PALETTE[colours.size % PALETTE.length]);
+    }
+  }
+  return colours;
+}
+
+/** Names that get a legend entry: series of panels with more than one series, each name once. */
+function legendNames(fig: Figure): string[] {
+  const names: string[] = [];
+  for (const p of fig.panels) {
+    if (p.kind !== 'lines' || p.series.length < 2) continue;
+    for (const s of p.series) if (!names.includes(s.name)) names.push(s.name);
+  }
+  return names;
 }
 
 function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unknown> } {
   const g = gridOf(fig);
-  const hasScale = fig.panels.some(
-    (p) => p.kind === 'heatmap' || (p.kind === 'image' && p.overlay),
+  const W = Math.round(g.width);
+  const H = Math.round(g.height);
+  const shared = sharedScale(fig);
+  const colours = seriesColours(fig);
+  const legend = legendNames(fig);
+  const margin = { l: 4, r: shared ? COLORBAR_PX + 4 : 4, t: 4, b: 4 };
+  const PW = W - margin.l - margin.r;
+  // The legend goes in a band under the figure title, above the panels: it never covers data.
+  const legendPx = legend.reduce((a, n) => a + shorten(n).length * CHAR_PX + 44, 0);
+  const legendLines = legend.length > 0 ? Math.ceil(legendPx / PW) : 0;
+  margin.t += (fig.title ? 30 : 0) + legendLines * 20;
+  const PH = H - margin.t - margin.b;
+
+  const cell: Box = { x: 0, y: 0, w: g.cellW, h: g.cellH };
+  const rooms = fig.panels.map((p) => panelRoom(p, cell, shared !== null));
+  const colMax = (c: number, k: 'left' | 'right'): number =>
+    Math.max(0, ...rooms.filter((_, i) => i % g.columns === c).map((r) => r[k]));
+  const rowMax = (r: number, k: 'top' | 'bottom'): number =>
+    Math.max(0, ...rooms.filter((_, i) => Math.floor(i / g.columns) === r).map((q) => q[k]));
+  const cols = Array.from({ length: g.columns }, (_, c) => c);
+  const rows = Array.from({ length: g.rows }, (_, r) => r);
+  const xs = placeAlong(
+    PW,
+    cols.map((c) => colMax(c, 'left')),
+    cols.map((c) => colMax(c, 'right')),
   );
-  const gx = g.columns > 1 ? (hasScale ? 0.12 : 0.08) : 0;
-  const gy = g.rows > 1 ? 0.16 : 0;
-  const w = (1 - gx * (g.columns - 1)) / g.columns;
-  const h = (1 - gy * (g.rows - 1)) / g.rows;
+  const ys = placeAlong(
+    PH,
+    rows.map((r) => rowMax(r, 'top')),
+    rows.map((r) => rowMax(r, 'bottom')),
+  );
+
   const data: object[] = [];
   const annotations: object[] = [];
   const layout: Record<string, unknown> = {
-    width: Math.round(g.width),
-    height: Math.round(g.height),
-    margin: { l: 60, r: hasScale ? 70 : 20, t: (fig.title ? 50 : 20) + 10, b: 50 },
+    width: W,
+    height: H,
+    margin,
     font: { size: FONT_SIZE, family: 'sans-serif' },
-    showlegend: false,
+    showlegend: legend.length > 0,
   };
-  if (fig.title) layout.title = { text: plotlyText(fig.title), x: 0.5, xanchor: 'center' };
+  if (fig.title) {
+    layout.title = {
+      text: plotlyText(fig.title),
+      x: 0.5,
+      xanchor: 'center',
+      y: round4(1 - 8 / H),
+      yanchor: 'top',
+      font: { size: 14 },
+    };
+  }
+  if (legend.length > 0) {
+    layout.legend = {
+      orientation: 'h',
+      x: 0,
+      xanchor: 'left',
+      y: round4(1 + rowMax(0, 'top') / PH),
+      yanchor: 'bottom',
+      font: { size: FONT_SIZE },
+    };
+  }
+  if (shared) {
+    layout.coloraxis = {
+      cmin: shared.lo,
+      cmax: shared.hi,
+      colorscale: colorscaleFor(shared.name),
+      colorbar: {
+        x: round4(1 + 8 / PW),
+        xanchor: 'left',
+        y: round4(1 - ys[0][0] / PH),
+        yanchor: 'top',
+        len: round4((ys[0][1] - ys[0][0]) / PH),
+        thickness: 10,
+        outlinewidth: 0,
+        tickfont: { size: 9 },
+      },
+    };
+  }
+  const onLegend = new Set<string>();
 
   fig.panels.forEach((p, i) => {
-    const col = i % g.columns;
-    const row = Math.floor(i / g.columns);
-    const x0 = round4(col * (w + gx));
-    const x1 = round4(x0 + w);
-    const y1 = round4(1 - row * (h + gy));
-    const y0 = round4(y1 - h);
+    const [left, right] = xs[i % g.columns];
+    const [top, bottom] = ys[Math.floor(i / g.columns)];
+    const x0 = round4(left / PW);
+    const x1 = round4(right / PW);
+    const y0 = round4(1 - bottom / PH);
+    const y1 = round4(1 - top / PH);
+    const colorbar = {
+      x: round4((right + 8) / PW),
+      xanchor: 'left',
+      y: round4((y0 + y1) / 2),
+      yanchor: 'middle',
+      len: round4(y1 - y0),
+      thickness: 10,
+      outlinewidth: 0,
+      tickfont: { size: 9 },
+    };
     const ax = axisNames(i + 1);
     const xaxis: Record<string, unknown> = { domain: [x0, x1], anchor: ax.y, zeroline: false };
     const yaxis: Record<string, unknown> = { domain: [y0, y1], anchor: ax.x, zeroline: false };
@@ -539,6 +713,7 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
         yref: 'paper',
         xanchor: 'center',
         yanchor: 'bottom',
+        yshift: 2,
         showarrow: false,
         font: { size: 12 },
       });
@@ -546,76 +721,101 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
 
     if (p.kind === 'heatmap') {
       const [lo, hi] = colourRange(p.z, p.zmin, p.zmax);
-      const geo = heatmapGeometry(p, { x: 0, y: 0, w: g.cellW, h: g.cellH });
+      const plotBox = { x: 0, y: 0, w: right - left, h: bottom - top };
+      const geo = heatmapGeometry(p, cell);
+      // Thin the labels for the plot area this panel really got.
+      const yStep = labelStep(p.z.length, plotBox.h, 13);
+      const yTicks = ticksEvery(p.z.length, yStep);
+      const xStep = geo.rotateX ? labelStep(p.z[0].length, plotBox.w, 13) : 1;
+      const xTicks = ticksEvery(p.z[0].length, xStep);
       const xTitle = p.xTitle ?? 'column';
       const yTitle = p.yTitle ?? 'row';
+      const scale = shared
+        ? { coloraxis: 'coloraxis' }
+        : {
+            zmin: round4(lo),
+            zmax: round4(hi),
+            colorscale: colorscaleFor(p.colormap ?? 'viridis'),
+            colorbar,
+          };
       data.push({
         type: 'heatmap',
         z: p.z.map((r) => r.map(roundOrNull)),
-        zmin: round4(lo),
-        zmax: round4(hi),
-        colorscale: colorscaleFor(p.colormap ?? 'viridis'),
+        ...scale,
         xaxis: ax.x,
         yaxis: ax.y,
-        colorbar: colorbar(x1, y0, y1),
         hovertemplate: `${plotlyText(yTitle)} %{y}, ${plotlyText(xTitle)} %{x}: %{z}<extra></extra>`,
       });
       // Index axes with label text: categorical axes would merge repeated tokens ("the", "the").
       Object.assign(xaxis, {
         tickmode: 'array',
-        tickvals: geo.xTicks,
-        ticktext: geo.xTicks.map((k) => plotlyText(geo.xLabels[k])),
+        tickvals: xTicks,
+        ticktext: xTicks.map((k) => plotlyText(geo.xLabels[k])),
         tickangle: geo.rotateX ? -90 : 0,
         showgrid: false,
       });
       Object.assign(yaxis, {
         tickmode: 'array',
-        tickvals: geo.yTicks,
-        ticktext: geo.yTicks.map((k) => plotlyText(geo.yLabels[k])),
+        tickvals: yTicks,
+        ticktext: yTicks.map((k) => plotlyText(geo.yLabels[k])),
         autorange: 'reversed', // row 0 on top, like the matrix is written
         showgrid: false,
       });
-      if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle) };
-      if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle) };
+      if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle), standoff: 4 };
+      if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle), standoff: 4 };
     } else if (p.kind === 'lines') {
-      p.series.forEach((s, k) => {
-        const color = PALETTE[k % PALETTE.length];
+      p.series.forEach((s) => {
+        const color = colours.get(s.name) ?? PALETTE[0];
+        const listed = legend.includes(s.name) && !onLegend.has(s.name);
+        if (listed) onLegend.add(s.name);
         data.push({
           type: 'scatter',
           mode: s.mode ?? 'lines',
           name: plotlyText(s.name),
+          legendgroup: plotlyText(s.name),
           x: s.x.map(roundOrNull),
           y: s.y.map((v) => (p.logY && !(v > 0) ? null : roundOrNull(v))),
           xaxis: ax.x,
           yaxis: ax.y,
           line: { color, width: 2 },
           marker: { color, size: 5 },
-          showlegend: p.series.length > 1,
+          showlegend: listed,
         });
       });
-      if (p.series.length > 1) layout.showlegend = true;
       if (p.logY) yaxis.type = 'log';
-      if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle) };
-      if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle) };
+      if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle), standoff: 4 };
+      if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle), standoff: 4 };
     } else {
       const img = imageUri(p);
-      // The same PNG as the SVG: far smaller than pixel values as JSON.
-      data.push({ type: 'image', source: img.uri, xaxis: ax.x, yaxis: ax.y, hoverinfo: 'x+y' });
+      // The same PNG as the SVG: far smaller than pixel values as JSON. It is upscaled k times,
+      // so one PNG pixel is 1/k of an image pixel: the image spans [-0.5, w - 0.5] on x.
+      const d = 1 / img.k;
+      data.push({
+        type: 'image',
+        source: img.uri,
+        x0: round4(-0.5 + d / 2),
+        y0: round4(-0.5 + d / 2),
+        dx: round4(d),
+        dy: round4(d),
+        xaxis: ax.x,
+        yaxis: ax.y,
+        hovertemplate: 'x %{x:.0f}, y %{y:.0f}<extra></extra>',
+      });
       if (p.overlay) {
         const [lo, hi] = colourRange(p.overlay.z);
-        const { rows, cols } = collapseRuns(p.overlay.z);
+        const { rows: keepRows, cols: keepCols } = collapseRuns(p.overlay.z);
         data.push({
           type: 'heatmap',
-          z: rows.map((r) => cols.map((c) => roundOrNull(p.overlay!.z[r][c]))),
-          x: edges(cols, p.overlay.z[0].length, img.w),
-          y: edges(rows, p.overlay.z.length, img.h),
+          z: keepRows.map((r) => keepCols.map((c) => roundOrNull(p.overlay!.z[r][c]))),
+          x: edges(keepCols, p.overlay.z[0].length, img.w),
+          y: edges(keepRows, p.overlay.z.length, img.h),
           zmin: round4(lo),
           zmax: round4(hi),
           opacity: p.overlay.opacity ?? 0.5,
           colorscale: colorscaleFor(p.overlay.colormap ?? 'viridis'),
           xaxis: ax.x,
           yaxis: ax.y,
-          colorbar: colorbar(x1, y0, y1),
+          colorbar,
           hovertemplate: 'x %{x}, y %{y}: %{z}<extra></extra>',
         });
       }
@@ -905,7 +1105,7 @@ function legendCorner(
   return corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
 }
 
-function linesSvg(p: LinesPanel, cell: Box): string {
+function linesSvg(p: LinesPanel, cell: Box, colours: Map<string, string>): string {
   const top = cell.y + (p.title ? 24 : 10);
   const left = cell.x + 50 + (p.yTitle ? 14 : 0);
   const right = cell.x + cell.w - 12;
@@ -958,8 +1158,8 @@ function linesSvg(p: LinesPanel, cell: Box): string {
 
   const thinEnough = plot.w * 4;
   const occupied: [number, number][] = []; // screen points the legend should not hide
-  p.series.forEach((s, k) => {
-    const color = PALETTE[k % PALETTE.length];
+  p.series.forEach((s) => {
+    const color = colours.get(s.name) ?? PALETTE[0];
     const mode = s.mode ?? 'lines';
     const segments: [number, number][][] = [[]];
     s.x.forEach((x, i) => {
@@ -998,7 +1198,7 @@ function linesSvg(p: LinesPanel, cell: Box): string {
     );
     names.forEach((n, k) => {
       const y = ly + 12 + k * 14;
-      const color = PALETTE[k % PALETTE.length];
+      const color = colours.get(p.series[k].name) ?? PALETTE[0];
       // The legend glyph matches how the series is drawn: a dot for markers, a line otherwise.
       parts.push(
         p.series[k].mode === 'markers'
@@ -1062,6 +1262,7 @@ function renderSvg(fig: Figure): string {
       }),
     );
   }
+  const colours = seriesColours(fig);
   fig.panels.forEach((p, i) => {
     const cell: Box = {
       x: (i % g.columns) * g.cellW,
@@ -1073,7 +1274,7 @@ function renderSvg(fig: Figure): string {
       p.kind === 'heatmap'
         ? heatmapSvg(p, cell)
         : p.kind === 'lines'
-          ? linesSvg(p, cell)
+          ? linesSvg(p, cell, colours)
           : imageSvg(p, cell),
     );
   });
@@ -1134,7 +1335,57 @@ export function figureBundle(fig: Figure): MimeBundle {
   };
 }
 
-/** Shows `fig` as a cell output (see `figureBundle`); in a terminal prints its description. */
-export function showFigure(fig: Figure): void {
-  display(figureBundle(fig));
+/**
+ * A figure whose panels may themselves be figures (what `attentionHeatmap`, `lineChart`, ...
+ * return): `{ title, panels: [ah.attentionHeatmap(a), ah.lineChart(b)], columns: 2 }`.
+ */
+export interface FigureLayout extends Omit<Figure, 'panels'> {
+  panels: (Panel | Figure)[];
+}
+
+function isFigure(x: unknown): x is Figure | FigureLayout {
+  return x !== null && typeof x === 'object' && Array.isArray((x as Figure).panels);
+}
+
+/** The panels of `item`; a one-panel figure's title becomes its panel's title if it has none. */
+function panelsOf(item: Panel | Figure, where: string): Panel[] {
+  if (!isFigure(item)) return [item];
+  if (item.panels.length === 1 && item.title && !item.panels[0].title) {
+    return [{ ...item.panels[0], title: item.title }];
+  }
+  if (item.panels.some(isFigure)) {
+    throw new Error(`${where}: expected panels or figures of panels, got a figure of figures`);
+  }
+  return item.panels;
+}
+
+/**
+ * One `Figure` from a layout whose panels may be figures: their panels are put in the grid in
+ * order. Several figures side by side: `composeFigure({ panels: [figA, figB], columns: 2 })`.
+ */
+export function composeFigure(layout: FigureLayout): Figure {
+  if (!isFigure(layout)) {
+    throw new TypeError(`layout: expected an object with panels, got ${describeValue(layout)}`);
+  }
+  const panels = layout.panels.flatMap((p, i) => {
+    if (p === null || typeof p !== 'object') {
+      throw new TypeError(
+        `layout.panels[${i}]: expected a panel or a figure, got ${describeValue(p)}`,
+      );
+    }
+    return panelsOf(p, `layout.panels[${i}]`);
+  });
+  const fig: Figure = { ...layout, panels };
+  checkFigure(fig);
+  return fig;
+}
+
+/**
+ * Shows a figure as a cell output (see `figureBundle`); in a terminal prints its description.
+ * Its panels may be figures (see `composeFigure`), and several figures given at once are laid
+ * out side by side in one figure: `showFigure(ah.attentionHeatmap(a), ah.attentionHeatmap(b))`.
+ */
+export function showFigure(fig: Figure | FigureLayout, ...more: (Figure | FigureLayout)[]): void {
+  const layout: FigureLayout = more.length === 0 ? fig : { panels: [fig, ...more].map(composeFigure) };
+  display(figureBundle(composeFigure(layout)));
 }

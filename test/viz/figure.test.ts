@@ -3,6 +3,7 @@ import { viridis } from '../../src/viz/colormap';
 import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
 import {
   checkFigure,
+  composeFigure,
   figureBundle,
   showFigure,
   toPlotly,
@@ -172,6 +173,70 @@ describe('toPlotly', () => {
     assert.deepEqual(layout.yaxis.range, [3.5, -0.5], 'image rows top to bottom');
   });
 
+  it('spreads the upscaled PNG over exactly the image extent the axes show', () => {
+    // A 4 x 6 image becomes a PNG of 32 x 32 blocks (floor(256 / 6) = 42, capped at 32):
+    // 192 x 128 PNG pixels, each 1/32 of an image pixel.
+    const { data, layout } = plotly({ panels: [{ kind: 'image', pixels: matrix(4, 6, () => 1) }] });
+    const png = decodePngUri(data[0].source);
+    assert.deepEqual([png.width, png.height], [6 * 32, 4 * 32]);
+    const { x0, y0, dx, dy } = data[0];
+    // plotly puts PNG pixel i's centre at x0 + i dx: the left edge is x0 - dx / 2.
+    const left = x0 - dx / 2;
+    const right = x0 + (png.width - 0.5) * dx;
+    const top = y0 - dy / 2;
+    const bottom = y0 + (png.height - 0.5) * dy;
+    const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-3;
+    assert.ok(near(left, -0.5) && near(right, 5.5), `x extent ${left}..${right}`);
+    assert.ok(near(top, -0.5) && near(bottom, 3.5), `y extent ${top}..${bottom}`);
+    assert.deepEqual(layout.xaxis.range, [-0.5, 5.5]);
+    assert.deepEqual(layout.yaxis.range, [3.5, -0.5]);
+  });
+
+  it('fits its default width in a 690 px text column and draws a shared scale once', () => {
+    const z = matrix(3, 3, (i, j) => (i + j) / 4);
+    const { data, layout } = plotly({
+      panels: [
+        heat(z, { zmin: 0, zmax: 1 }),
+        heat(z, { zmin: 0, zmax: 1 }),
+        heat(z, { zmin: 0, zmax: 1 }),
+      ],
+    });
+    assert.ok(layout.width <= 690, `width ${layout.width}`);
+    assert.deepEqual(
+      data.map((t) => t.coloraxis),
+      ['coloraxis', 'coloraxis', 'coloraxis'],
+    );
+    assert.equal(data.filter((t) => t.colorbar).length, 0, 'no per-panel colour bar');
+    assert.deepEqual([layout.coloraxis.cmin, layout.coloraxis.cmax], [0, 1]);
+    // different ranges: one colour bar each, and no shared axis
+    const own = plotly({ panels: [heat(z), heat(z, { zmax: 5 })] });
+    assert.equal(own.data.filter((t) => t.colorbar).length, 2);
+    assert.equal(own.layout.coloraxis, undefined);
+  });
+
+  it('leaves room between columns for the colour bar and the next y labels', () => {
+    const z = matrix(2, 2, () => 0.5);
+    const labels = ['horizontal', 'brightness'];
+    const { layout } = plotly({
+      width: 600,
+      panels: [heat(z, { yLabels: labels, yTitle: 'rows' }), heat(z, { yLabels: labels, zmax: 3 })],
+    });
+    const plotWidth = 600 - layout.margin.l - layout.margin.r;
+    // gap = colour bar (about 50 px) + the second panel's labels (10 characters, about 62 px)
+    const gapPx = (layout.xaxis2.domain[0] - layout.xaxis.domain[1]) * plotWidth;
+    assert.ok(gapPx >= 50 + 62, `gap ${gapPx} px`);
+    // the first panel's labels and title fit left of its plot
+    assert.ok(layout.xaxis.domain[0] * plotWidth >= 62 + 18, `left room ${layout.xaxis.domain[0]}`);
+  });
+
+  it('lists a series repeated across panels once in the legend, in one colour', () => {
+    const { data } = plotly({ panels: [lines, lines, lines], columns: 3 });
+    const listed = data.filter((t) => t.showlegend).map((t) => t.name);
+    assert.deepEqual(listed, ['train', 'val']);
+    const colours = new Set(data.filter((t) => t.name === 'val').map((t) => t.line.color));
+    assert.equal(colours.size, 1);
+  });
+
   it('stretches a smaller overlay over the whole image', () => {
     const { data } = plotly({
       panels: [{ kind: 'image', pixels: matrix(6, 4, () => 0.5), overlay: { z: [[1, 2]] } }],
@@ -328,6 +393,45 @@ describe('figureBundle', () => {
     } finally {
       setDisplaySink(null);
     }
+  });
+});
+
+describe('composeFigure and showFigure with several figures', () => {
+  const one = (title: string): Figure => ({ panels: [heat([[1, 0]])], title });
+  it('flattens figures into one grid, a one-panel figure lending its title to its panel', () => {
+    const fig = composeFigure({
+      title: 'both',
+      panels: [one('a'), heat([[0]]), one('b')],
+      columns: 3,
+    });
+    assert.equal(fig.panels.length, 3);
+    assert.deepEqual(
+      fig.panels.map((p) => p.title),
+      ['a', undefined, 'b'],
+    );
+    assert.equal(fig.title, 'both');
+    assert.equal(fig.columns, 3);
+  });
+
+  it('shows several figures side by side in one output', () => {
+    const shown: MimeBundle[] = [];
+    setDisplaySink((bundle) => shown.push(bundle));
+    try {
+      showFigure(one('a'), { panels: [lines] });
+      assert.equal(shown.length, 1);
+      assert.equal(shown[0]['text/plain'], 'Figure (heatmap 1x2; lines: train, val)');
+    } finally {
+      setDisplaySink(null);
+    }
+  });
+
+  it('rejects a figure of figures of figures and a missing panel', () => {
+    const nested = { panels: [{ panels: [one('a')] }] } as unknown as Figure;
+    assert.throws(() => composeFigure(nested), /layout.panels\[0\]: expected panels or figures/);
+    assert.throws(
+      () => composeFigure({ panels: [undefined as unknown as Panel] }),
+      /layout.panels\[0\]: expected a panel or a figure, got undefined/,
+    );
   });
 });
 
