@@ -538,8 +538,26 @@ function likelyTickLabels(values: number[], log: boolean): string[] {
   return ticks.map(formatMetric);
 }
 
+/**
+ * A panel title in lines that fit `widthPx` (font 12): broken at spaces, at most two lines, the
+ * second shortened with an ellipsis if it is still too long.
+ */
+function titleLines(title: string, widthPx: number): string[] {
+  const fits = Math.max(8, Math.floor(widthPx / 6.8));
+  if (title.length <= fits) return [title];
+  const words = title.split(' ');
+  let first = '';
+  while (words.length > 1 && `${first} ${words[0]}`.trim().length <= fits) {
+    first = `${first} ${words.shift()}`.trim();
+  }
+  if (!first) return [shorten(title)];
+  const rest = words.join(' ');
+  return [first, rest.length <= fits ? rest : `${rest.slice(0, fits - 1)}…`];
+}
+
 function panelRoom(p: Panel, cell: Box, shared: boolean): Room {
-  const top = p.title ? PANEL_TITLE_PX : 6;
+  const lines = p.title ? titleLines(p.title, cell.w - 20).length : 0;
+  const top = lines === 0 ? 6 : PANEL_TITLE_PX + (lines - 1) * 15;
   if (p.kind === 'heatmap') {
     const geo = heatmapGeometry(p, cell);
     const xTicksPx = geo.rotateX ? labelsPx(geo.xLabels) + 8 : 18;
@@ -612,9 +630,9 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
   const margin = { l: 4, r: shared ? COLORBAR_PX + 4 : 4, t: 4, b: 4 };
   const PW = W - margin.l - margin.r;
   // The legend goes in a band under the figure title, above the panels: it never covers data.
-  const legendPx = legend.reduce((a, n) => a + shorten(n).length * CHAR_PX + 44, 0);
+  const legendPx = legend.reduce((a, n) => a + shorten(n).length * CHAR_PX + 40, 0);
   const legendLines = legend.length > 0 ? Math.ceil(legendPx / PW) : 0;
-  margin.t += (fig.title ? 30 : 0) + legendLines * 20;
+  margin.t += (fig.title ? 30 : 0) + legendLines * 22;
   const PH = H - margin.t - margin.b;
 
   const cell: Box = { x: 0, y: 0, w: g.cellW, h: g.cellH };
@@ -660,7 +678,7 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
       orientation: 'h',
       x: 0,
       xanchor: 'left',
-      y: round4(1 + rowMax(0, 'top') / PH),
+      y: 1,
       yanchor: 'bottom',
       font: { size: FONT_SIZE },
     };
@@ -706,7 +724,9 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
     const yaxis: Record<string, unknown> = { domain: [y0, y1], anchor: ax.x, zeroline: false };
     if (p.title) {
       annotations.push({
-        text: plotlyText(p.title),
+        text: titleLines(p.title, right - left + 40)
+          .map(plotlyText)
+          .join('<br>'),
         x: round4((x0 + x1) / 2),
         y: y1,
         xref: 'paper',
@@ -1386,6 +1406,7 @@ export function composeFigure(layout: FigureLayout): Figure {
  * out side by side in one figure: `showFigure(ah.attentionHeatmap(a), ah.attentionHeatmap(b))`.
  */
 export function showFigure(fig: Figure | FigureLayout, ...more: (Figure | FigureLayout)[]): void {
-  const layout: FigureLayout = more.length === 0 ? fig : { panels: [fig, ...more].map(composeFigure) };
+  const layout: FigureLayout =
+    more.length === 0 ? fig : { panels: [fig, ...more].map(composeFigure) };
   display(figureBundle(composeFigure(layout)));
 }

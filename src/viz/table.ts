@@ -12,8 +12,11 @@ export type TableRow = Record<string, string | number>;
 export interface TableOptions {
   /** A caption above the table. */
   title?: string;
-  /** Digits after the point for numbers (`toFixed`); by default at most 4 significant digits. */
-  digits?: number;
+  /**
+   * Digits after the point for numbers (`toFixed`), for every column or per column name; by
+   * default at most 4 significant digits.
+   */
+  digits?: number | Record<string, number>;
 }
 
 function describeValue(v: unknown): string {
@@ -64,14 +67,28 @@ function checkRows(rows: unknown): string[] {
  */
 export function tableBundle(rows: TableRow[], opts: TableOptions = {}): MimeBundle {
   const columns = checkRows(rows);
-  const { digits } = opts;
-  if (digits !== undefined && !(Number.isInteger(digits) && digits >= 0 && digits <= 20)) {
-    throw new RangeError(`digits: expected an integer from 0 to 20, got ${String(digits)}`);
+  const digitsOf = (column: string): number | undefined => {
+    const d = typeof opts.digits === 'object' ? opts.digits[column] : opts.digits;
+    if (d !== undefined && !(Number.isInteger(d) && d >= 0 && d <= 20)) {
+      throw new RangeError(`digits: expected an integer from 0 to 20, got ${String(d)}`);
+    }
+    return d;
+  };
+  if (opts.digits !== null && typeof opts.digits === 'object') {
+    for (const k of Object.keys(opts.digits)) {
+      if (!columns.includes(k)) {
+        throw new Error(`digits: expected column names (${columns.join(', ')}), got "${k}"`);
+      }
+    }
   }
-  const text = (v: string | number): string =>
-    typeof v === 'string' ? v : digits === undefined ? formatMetric(v) : v.toFixed(digits);
+  columns.forEach(digitsOf);
+  const text = (v: string | number, column: string): string => {
+    if (typeof v === 'string') return v;
+    const d = digitsOf(column);
+    return d === undefined ? formatMetric(v) : v.toFixed(d);
+  };
   const numeric = columns.map((c) => rows.every((r) => typeof r[c] === 'number'));
-  const cells = rows.map((r) => columns.map((c) => text(r[c])));
+  const cells = rows.map((r) => columns.map((c) => text(r[c], c)));
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((row) => row[j].length)));
   const pad = (s: string, j: number): string =>
     numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]);

@@ -31,6 +31,15 @@ describe('showTable', () => {
     assert.match(html, /text-align:right">12\.00<\/td>/);
   });
 
+  it('takes digits per column', () => {
+    const { 'text/plain': text } = tableBundle([{ n: 3, x: 0.5 }], { digits: { x: 3 } });
+    assert.equal(text, 'n      x\n3  0.500');
+    assert.throws(
+      () => tableBundle([{ n: 1 }], { digits: { m: 1 } }),
+      /digits: expected column names \(n\), got "m"/,
+    );
+  });
+
   it('is what showTable displays', () => {
     const shown: MimeBundle[] = [];
     setDisplaySink((b) => shown.push(b));
