@@ -802,7 +802,13 @@ function renderPlotly(fig: Figure): { data: object[]; layout: Record<string, unk
           showlegend: listed,
         });
       });
-      if (p.logY) yaxis.type = 'log';
+      if (p.logY) {
+        yaxis.type = 'log';
+        // Within two decades plotly labels every digit (8 and 9 collide): label 2 and 5 only.
+        const ys = p.series.flatMap((s) => s.y).filter((v) => v > 0 && Number.isFinite(v));
+        const [lo, hi] = span(ys.map(Math.log10));
+        if (hi - lo < 2) yaxis.dtick = 'D2';
+      }
       if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle), standoff: 4 };
       if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle), standoff: 4 };
     } else {

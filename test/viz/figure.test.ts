@@ -134,6 +134,14 @@ describe('toPlotly', () => {
     );
     assert.equal(layout.showlegend, true);
     assert.equal(layout.yaxis2.type, 'log');
+    const narrow = plotly({
+      panels: [{ kind: 'lines', series: [{ name: 'a', x: [0, 1], y: [0.5, 3] }], logY: true }],
+    });
+    assert.equal(narrow.layout.yaxis.dtick, 'D2', 'within two decades, only 2 and 5 are labelled');
+    const wide = plotly({
+      panels: [{ kind: 'lines', series: [{ name: 'a', x: [0, 1], y: [0.001, 3] }], logY: true }],
+    });
+    assert.equal(wide.layout.yaxis.dtick, undefined, 'across many decades, powers of ten');
     assert.equal(layout.yaxis.type, undefined);
     // Integers (steps) stay exact; values <= 0 cannot sit on a log axis.
     assert.deepEqual(data[2].x, [1, 2, 12345]);
