@@ -13,8 +13,8 @@ export interface TableOptions {
   /** A caption above the table. */
   title?: string;
   /**
-   * Digits after the point for numbers (`toFixed`), for every column or per column name; by
-   * default at most 4 significant digits.
+   * Digits after the point for non-integer numbers (`toFixed`), for every column or per column
+   * name; by default at most 4 significant digits. Integers are printed as they are.
    */
   digits?: number | Record<string, number>;
 }
@@ -85,7 +85,8 @@ export function tableBundle(rows: TableRow[], opts: TableOptions = {}): MimeBund
   const text = (v: string | number, column: string): string => {
     if (typeof v === 'string') return v;
     const d = digitsOf(column);
-    return d === undefined ? formatMetric(v) : v.toFixed(d);
+    // Sizes and counts (integers) stay as they are: `d = 512`, not `512.000`.
+    return d === undefined || Number.isInteger(v) ? formatMetric(v) : v.toFixed(d);
   };
   const numeric = columns.map((c) => rows.every((r) => typeof r[c] === 'number'));
   const cells = rows.map((r) => columns.map((c) => text(r[c], c)));
@@ -105,7 +106,8 @@ export function tableBundle(rows: TableRow[], opts: TableOptions = {}): MimeBund
     '<thead><tr>' +
     columns
       .map(
-        (c, j) => `<th style="${cellStyle(j)};border-bottom:1px solid #999">${escapeXml(c)}</th>`,
+        (c, j) =>
+          `<th style="${cellStyle(j)};border-bottom:1px solid #999;white-space:normal">${escapeXml(c)}</th>`,
       )
       .join('') +
     '</tr></thead><tbody>' +
