@@ -355,6 +355,35 @@ describe('toSvg', () => {
   });
 });
 
+describe('toSvg colour bars', () => {
+  /** Right end of every text element, estimating 5.6 px per character at font size 9. */
+  const textEnds = (svg: string): { text: string; end: number }[] =>
+    [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" font-size="9">([^<]*)<\/text>/g)].map((m) => ({
+      text: m[2],
+      end: Number(m[1]) + m[2].length * 5.6,
+    }));
+
+  it('keeps long colour-bar labels inside the figure, for heatmaps and image overlays', () => {
+    const z = [
+      [-1.23456, 0.0123457],
+      [0.5, -0.25],
+    ];
+    const heatSvg = toSvg({ width: 300, panels: [heat(z)] });
+    const overlaySvg = toSvg({
+      width: 300,
+      panels: [{ kind: 'image', pixels: matrix(2, 2, () => 0.5), overlay: { z } }],
+    });
+    for (const svg of [heatSvg, overlaySvg]) {
+      const labels = textEnds(svg);
+      assert.deepEqual(
+        labels.map((l) => l.text),
+        ['0.5', '-0.3673', '-1.235'], // max, (max + min) / 2, min to 4 digits
+      );
+      for (const l of labels) assert.ok(l.end <= 300, `"${l.text}" ends at ${l.end} px of 300`);
+    }
+  });
+});
+
 describe('figureBundle', () => {
   it('holds plotly JSON, the SVG in a div and a one-line description', () => {
     const fig: Figure = { title: 'attention weights', panels: [heat(matrix(5, 7, () => 0.1))] };

@@ -3,7 +3,7 @@
  * colour ranges, label thinning, tick values, series colours and the PNG encoding of cells.
  */
 import { colorAt, type ColormapName, type Rgb } from '../colormap';
-import { round4 } from '../format';
+import { formatMetric, round4 } from '../format';
 import { pngDataUri } from '../png';
 import { imageDims } from './checks';
 import type { Figure, HeatmapPanel, ImagePanel } from './types';
@@ -190,6 +190,16 @@ export interface HeatmapGeometry {
   rotateX: boolean;
 }
 
+/** The labels of a colour bar over [lo, hi]: top, middle, bottom. */
+export function colourBarLabels([lo, hi]: [number, number]): string[] {
+  return [hi, (lo + hi) / 2, lo].map((v) => formatMetric(round4(v)));
+}
+
+/** Width of an SVG colour bar with its labels, from the plot's edge to the labels' end. */
+export function colourBarPx(range: [number, number]): number {
+  return 8 + 13 + Math.max(...colourBarLabels(range).map((l) => l.length)) * 5.6 + 6;
+}
+
 /** Where a heatmap's cells go inside its cell of the grid, and which tick labels fit. */
 export function heatmapGeometry(p: HeatmapPanel, cell: Box): HeatmapGeometry {
   const rows = p.z.length;
@@ -200,7 +210,8 @@ export function heatmapGeometry(p: HeatmapPanel, cell: Box): HeatmapGeometry {
   const maxY = Math.max(...yLabels.map((l) => l.length));
   const top = cell.y + (p.title ? 22 : 8);
   const left = cell.x + 6 + (p.yTitle ? 16 : 0) + maxY * CHAR_PX + 6;
-  const right = cell.x + cell.w - 52; // room for the colour bar and its labels
+  // Room for the colour bar (8 px gap, 10 px bar, 3 px) and its widest label (font 9).
+  const right = cell.x + cell.w - colourBarPx(colourRange(p.z, p.zmin, p.zmax));
   const plotW = Math.max(10, right - left);
   const xLabelPx = maxX * CHAR_PX + 6;
   // Horizontal labels when they fit under their column, otherwise vertical ones.

@@ -6,6 +6,8 @@ import {
   CHAR_PX,
   FONT_SIZE,
   PALETTE,
+  colourBarLabels,
+  colourBarPx,
   colourRange,
   crispPngUri,
   gridOf,
@@ -56,11 +58,10 @@ function colourBarSvg(
         `fill="rgb(${r},${g},${b})"/>`,
     );
   }
-  parts.push(textEl(x + 13, y + 4, formatMetric(round4(hi)), { 'font-size': 9 }));
-  parts.push(
-    textEl(x + 13, y + h / 2 + 3, formatMetric(round4((lo + hi) / 2)), { 'font-size': 9 }),
-  );
-  parts.push(textEl(x + 13, y + h, formatMetric(round4(lo)), { 'font-size': 9 }));
+  const [top, mid, bottom] = colourBarLabels([lo, hi]);
+  parts.push(textEl(x + 13, y + 4, top, { 'font-size': 9 }));
+  parts.push(textEl(x + 13, y + h / 2 + 3, mid, { 'font-size': 9 }));
+  parts.push(textEl(x + 13, y + h, bottom, { 'font-size': 9 }));
   return parts.join('');
 }
 
@@ -307,7 +308,7 @@ function imageSvg(p: ImagePanel, cell: Box): string {
   const area: Box = {
     x: cell.x + 8,
     y: top,
-    w: Math.max(10, cell.w - 16 - (p.overlay ? 46 : 0)),
+    w: Math.max(10, cell.w - 16 - (p.overlay ? colourBarPx(colourRange(p.overlay.z)) : 0)),
     h: Math.max(10, cell.y + cell.h - 8 - top),
   };
   // Keep pixels square: fit the image into the area and centre it.
