@@ -355,6 +355,26 @@ describe('toSvg', () => {
   });
 });
 
+describe('toSvg panel titles', () => {
+  it('shortens a title wider than its cell instead of running into the next panel', () => {
+    // 3 columns of 200 px: at 6.6 px per bold character, 29 characters fit in 200 - 8 px.
+    const long = 'softmax Jacobian norm (gradient size)'; // 37 characters
+    const svg = toSvg({
+      width: 600,
+      columns: 3,
+      panels: [{ ...lines, title: long }, lines, lines],
+    });
+    assert.ok(!svg.includes(long), 'the whole title does not fit');
+    assert.match(svg, />softmax Jacobian norm \(gradi…<\/text>/);
+    const short = toSvg({
+      width: 600,
+      columns: 3,
+      panels: [{ ...lines, title: 'loss' }, lines, lines],
+    });
+    assert.match(short, />loss<\/text>/);
+  });
+});
+
 describe('toSvg colour bars', () => {
   /** Right end of every text element, estimating 5.6 px per character at font size 9. */
   const textEnds = (svg: string): { text: string; end: number }[] =>

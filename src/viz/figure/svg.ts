@@ -65,9 +65,12 @@ function colourBarSvg(
   return parts.join('');
 }
 
+/** A panel title on one line: shortened with an ellipsis when wider than its cell (bold, 11 px). */
 function panelTitleSvg(title: string | undefined, cell: Box): string {
-  return title
-    ? textEl(cell.x + cell.w / 2, cell.y + 15, title, {
+  const fits = Math.max(4, Math.floor((cell.w - 8) / 6.6));
+  const text = title && title.length > fits ? `${title.slice(0, fits - 1)}…` : title;
+  return text
+    ? textEl(cell.x + cell.w / 2, cell.y + 15, text, {
         'text-anchor': 'middle',
         'font-weight': 'bold',
       })
