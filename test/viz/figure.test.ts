@@ -375,6 +375,17 @@ describe('toSvg panel titles', () => {
   });
 });
 
+describe('toSvg axis ticks', () => {
+  it('labels a narrow line chart with at least two x ticks', () => {
+    // a 680 px figure of 3 columns: each plot is about 160 px wide; x spans 2..512.
+    // Three ticks asked for: a step of 200 (170 rounded up to 1, 2, 5 x 10^k): 200 and 400.
+    const d: Panel = { kind: 'lines', series: [{ name: 'v', x: [2, 512], y: [0, 1] }] };
+    const svg = toSvg({ width: 680, columns: 3, panels: [d, d, d] });
+    assert.match(svg, /text-anchor="middle">200<\/text>/);
+    assert.match(svg, /text-anchor="middle">400<\/text>/);
+  });
+});
+
 describe('toSvg colour bars', () => {
   /** Right end of every text element, estimating 5.6 px per character at font size 9. */
   const textEnds = (svg: string): { text: string; end: number }[] =>

@@ -230,7 +230,7 @@ function linesSvg(p: LinesPanel, cell: Box, colours: Map<string, string>): strin
   const sy = (y: number): number => plot.y + plot.h - ((y - y0) / (y1 - y0)) * plot.h;
 
   const parts = [panelTitleSvg(p.title, cell)];
-  const xTicks = niceTicks(x0, x1, Math.max(2, Math.floor(plot.w / 70)));
+  const xTicks = niceTicks(x0, x1, Math.max(3, Math.floor(plot.w / 60)));
   const yTicks = p.logY
     ? logTicks(y0, y1)
     : niceTicks(y0, y1, Math.max(2, Math.floor(plot.h / 40)));
