@@ -37,5 +37,6 @@ export * from './viz/colormap';
 export * from './viz/png';
 export * from './viz/figure';
 export * from './viz/figures';
+export * from './viz/table';
 export * from './viz/progress';
 export * from './course/self-check';

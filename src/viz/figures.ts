@@ -104,6 +104,8 @@ export interface AttentionHeatmapOptions {
   xTitle?: string;
   /** Defaults to `'queries'`. */
   yTitle?: string;
+  /** Which batch element of a [B, T, S] input to show. Defaults to 0. */
+  batchIndex?: number;
   /** Colour range; defaults to [0, 1], the range of attention weights. */
   zmin?: number;
   zmax?: number;
@@ -111,22 +113,55 @@ export interface AttentionHeatmapOptions {
 }
 
 /**
+ * Picks batch element `batchIndex` of a [B, ...] input, or checks that an input without a batch
+ * axis was not given one.
+ */
+function pickBatch<T>(
+  values: unknown,
+  shape: number[],
+  rank: number,
+  batchIndex: number | undefined,
+  expected: string,
+): T {
+  if (shape.length === rank + 1) {
+    const b = checkInt(batchIndex ?? 0, 'batchIndex', 0, shape[0] - 1);
+    return (values as T[])[b];
+  }
+  if (batchIndex !== undefined && batchIndex !== 0) {
+    throw new RangeError(
+      `batchIndex: weights ${formatShape(shape)} have no batch axis (expected ${expected}), ` +
+        `got batchIndex ${batchIndex}`,
+    );
+  }
+  return values as T;
+}
+
+/**
  * Attention weights [T, S] as a heatmap: one row per query, one column per key, row 0 on top,
- * colours on a fixed 0..1 scale so that figures can be compared with each other.
+ * colours on a fixed 0..1 scale so that figures can be compared with each other. Weights
+ * [B, T, S] (what the attention layers return) show batch element `batchIndex` (default 0).
  */
 export function attentionHeatmap(
-  weights: tf.Tensor2D | number[][],
+  weights: tf.Tensor | number[][] | number[][][],
   opts: AttentionHeatmapOptions = {},
 ): Figure {
-  const { values, shape } = readInput(weights, [['T', 'S']], 'weights');
-  const [T, S] = shape;
+  const { values, shape } = readInput(
+    weights,
+    [
+      ['T', 'S'],
+      ['B', 'T', 'S'],
+    ],
+    'weights',
+  );
+  const z = pickBatch<number[][]>(values, shape, 2, opts.batchIndex, '[B, T, S]');
+  const [T, S] = shape.slice(-2);
   checkLabelCount(opts.queries, T, 'queries', 'T, one per row of weights');
   checkLabelCount(opts.keys, S, 'keys', 'S, one per column of weights');
   const fig: Figure = {
     panels: [
       {
         kind: 'heatmap',
-        z: values as number[][],
+        z,
         xLabels: opts.keys,
         yLabels: opts.queries,
         zmin: opts.zmin ?? 0,
@@ -224,7 +259,7 @@ export interface HeadGridOptions {
  * [H, T, S] or [B, H, T, S] (showing batch element `batchIndex`).
  */
 export function headGrid(
-  weights: tf.Tensor3D | tf.Tensor4D | number[][][] | number[][][][],
+  weights: tf.Tensor | number[][][] | number[][][][],
   opts: HeadGridOptions = {},
 ): Figure {
   const { values, shape } = readInput(
@@ -235,19 +270,7 @@ export function headGrid(
     ],
     'weights',
   );
-  let heads: number[][][];
-  if (shape.length === 4) {
-    const b = checkInt(opts.batchIndex ?? 0, 'batchIndex', 0, shape[0] - 1);
-    heads = (values as number[][][][])[b];
-  } else {
-    if (opts.batchIndex !== undefined && opts.batchIndex !== 0) {
-      throw new RangeError(
-        `batchIndex: weights ${formatShape(shape)} have no batch axis (expected [B, H, T, S]), ` +
-          `got batchIndex ${opts.batchIndex}`,
-      );
-    }
-    heads = values as number[][][];
-  }
+  const heads = pickBatch<number[][][]>(values, shape, 3, opts.batchIndex, '[B, H, T, S]');
   const [H, T, S] = shape.slice(-3);
   checkLabelCount(opts.queries, T, 'queries', 'T, one per query row');
   checkLabelCount(opts.keys, S, 'keys', 'S, one per key column');
@@ -303,7 +326,7 @@ export interface ImageOverlayOptions {
  */
 export function imageOverlay(
   image: tf.Tensor | number[][] | number[][][],
-  attention: tf.Tensor2D | number[][],
+  attention: tf.Tensor | number[][],
   opts: ImageOverlayOptions = {},
 ): Figure {
   const img = readInput(

@@ -9,15 +9,35 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBook, type BookResult } from '../../tools/book/build';
+import { scriptJson } from '../../tools/book/outputs';
 import { serveBook, type RunningServer } from '../../tools/book/serve';
 import { courseNotebooks } from '../../tools/notebooks/cli';
 import {
   hasChromium,
+  layoutProblems,
   openInspector,
   problems,
   type Inspector,
   type PageReport,
 } from '../helpers/browser';
+
+/** Window widths the figures must fit: a common laptop and a full-HD screen. */
+const WIDTHS = [1280, 1920];
+
+/** Plotly JSON is untyped; the sabotage edits it as plain records. */
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Rewrites the JSON of figure `id` in a page's HTML with `edit`. */
+function editFigure(html: string, id: string, edit: (fig: Json) => void): string {
+  const re = new RegExp(`(<script type="application/json" id="${id}-json">)(.*?)(</script>)`, 's');
+  const m = re.exec(html);
+  assert.ok(m, `no JSON for ${id}`);
+  const fig = JSON.parse(m[2]) as Json;
+  edit(fig);
+  return html.replace(re, (_all, open: string, _json: string, close: string) => {
+    return `${open}${scriptJson(fig)}${close}`;
+  });
+}
 
 const ROOT = join(__dirname, '..', '..');
 /** Where the test leaves its screenshot, for the test log and for people. */
@@ -89,6 +109,80 @@ if (!hasChromium() && process.env.CI !== 'true') {
         assert.ok(report.figures.every((f) => f.rendered === 'true' && f.marks > 0));
         assert.ok(report.katex >= 10, `${chapter.page}: ${report.katex} rendered formulas`);
         assert.match(report.title, /^\d\d · /);
+      }
+    });
+
+    for (const width of WIDTHS) {
+      it(`lays out every figure at ${width} px: fits its column, legend shown, no text on text, whole images`, async () => {
+        const wide = await openInspector(server.url, { width });
+        try {
+          let imagesCompared = 0;
+          let figures = 0;
+          for (const chapter of book.chapters) {
+            const shot = join(ARTIFACTS, `book-${chapter.name}-${width}.png`);
+            const report = await wide.inspect(chapter.page, shot);
+            assert.deepEqual(layoutProblems(report), [], `${chapter.page} at ${width} px`);
+            assert.equal(report.layouts.length, report.figures.length, 'every figure measured');
+            figures += report.layouts.length;
+            for (const f of report.layouts) {
+              imagesCompared += f.images.filter((im) => im.mismatch !== null).length;
+            }
+          }
+          // The checks saw something: chapters 00 and 02 show plain images.
+          assert.ok(imagesCompared >= 4, `${imagesCompared} image panels compared pixel by pixel`);
+          console.log(
+            `      ${width} px: ${figures} figures measured, ${imagesCompared} images compared; ` +
+              `screenshots in ${ARTIFACTS}`,
+          );
+        } finally {
+          await wide.close();
+        }
+      });
+    }
+
+    it('reports each layout defect planted in a sabotaged chapter, and only those', async () => {
+      const broken = join(dir, 'broken-layout');
+      cpSync(book.outDir, broken, { recursive: true });
+      const page = book.chapters[0].page; // chapter 00: images, legends, heatmaps
+      let html = readFileSync(join(broken, page), 'utf8');
+      // 1. the original bug: an upscaled PNG placed one PNG pixel per image pixel
+      html = editFigure(html, 'figure-1', (fig) => {
+        for (const t of fig.data)
+          if (t.type === 'image') for (const k of ['x0', 'y0', 'dx', 'dy']) delete t[k];
+      });
+      // 2. a figure wider than the column (the old 1,000 px figures)
+      html = editFigure(html, 'figure-2', (fig) => {
+        fig.layout.width = 1400;
+      });
+      html = html.replace('id="figure-2"', 'id="figure-2" style="width:1400px;max-width:none"');
+      // 3. a legend pushed off the figure
+      html = editFigure(html, 'figure-3', (fig) => {
+        fig.layout.legend = { ...fig.layout.legend, x: 1.4 };
+        fig.layout.margin = { ...fig.layout.margin, autoexpand: false };
+      });
+      // 4. a legend switched off, and a second title on top of a panel title
+      html = editFigure(html, 'figure-5', (fig) => {
+        fig.layout.showlegend = false;
+        fig.layout.annotations.push({ ...fig.layout.annotations[0], text: 'OVERLAPPING TITLE' });
+      });
+      writeFileSync(join(broken, page), html);
+      const brokenServer = await serveBook(broken, 0);
+      const brokenInspector = await openInspector(brokenServer.url, { width: 1280 });
+      try {
+        const report = await brokenInspector.inspect(page);
+        const found = layoutProblems(report).join('\n');
+        assert.match(found, /figure-1: image on xy drawn at \[.*\] but its plot area is/);
+        assert.match(found, /figure-1: image on x2y2 does not look like its PNG \(\d+% of/);
+        assert.match(found, /figure-2 is 1400 px wide in a \d+ px column/);
+        assert.match(found, /figure-3 shows 0 of 6 legend entries/);
+        assert.match(found, /figure-3: text cut off at the figure's edge: "pop-out"/);
+        assert.match(found, /figure-5 shows 0 of 2 legend entries/);
+        assert.match(found, /figure-5: text overlaps text: .*"OVERLAPPING TITLE"/);
+        const ids = new Set(found.match(/figure-\d+/g));
+        assert.deepEqual([...ids].sort(), ['figure-1', 'figure-2', 'figure-3', 'figure-5'], found);
+      } finally {
+        await brokenInspector.close();
+        await brokenServer.close();
       }
     });
 

@@ -3,6 +3,7 @@ import { viridis } from '../../src/viz/colormap';
 import { setDisplaySink, type MimeBundle } from '../../src/viz/display';
 import {
   checkFigure,
+  composeFigure,
   figureBundle,
   showFigure,
   toPlotly,
@@ -133,6 +134,14 @@ describe('toPlotly', () => {
     );
     assert.equal(layout.showlegend, true);
     assert.equal(layout.yaxis2.type, 'log');
+    const narrow = plotly({
+      panels: [{ kind: 'lines', series: [{ name: 'a', x: [0, 1], y: [0.5, 3] }], logY: true }],
+    });
+    assert.equal(narrow.layout.yaxis.dtick, 'D2', 'within two decades, only 2 and 5 are labelled');
+    const wide = plotly({
+      panels: [{ kind: 'lines', series: [{ name: 'a', x: [0, 1], y: [0.001, 3] }], logY: true }],
+    });
+    assert.equal(wide.layout.yaxis.dtick, undefined, 'across many decades, powers of ten');
     assert.equal(layout.yaxis.type, undefined);
     // Integers (steps) stay exact; values <= 0 cannot sit on a log axis.
     assert.deepEqual(data[2].x, [1, 2, 12345]);
@@ -170,6 +179,70 @@ describe('toPlotly', () => {
     assert.deepEqual(data[1].y, [-0.5, 1.5, 3.5]);
     assert.equal(data[1].xaxis, data[0].xaxis);
     assert.deepEqual(layout.yaxis.range, [3.5, -0.5], 'image rows top to bottom');
+  });
+
+  it('spreads the upscaled PNG over exactly the image extent the axes show', () => {
+    // A 4 x 6 image becomes a PNG of 32 x 32 blocks (floor(256 / 6) = 42, capped at 32):
+    // 192 x 128 PNG pixels, each 1/32 of an image pixel.
+    const { data, layout } = plotly({ panels: [{ kind: 'image', pixels: matrix(4, 6, () => 1) }] });
+    const png = decodePngUri(data[0].source);
+    assert.deepEqual([png.width, png.height], [6 * 32, 4 * 32]);
+    const { x0, y0, dx, dy } = data[0];
+    // plotly puts PNG pixel i's centre at x0 + i dx: the left edge is x0 - dx / 2.
+    const left = x0 - dx / 2;
+    const right = x0 + (png.width - 0.5) * dx;
+    const top = y0 - dy / 2;
+    const bottom = y0 + (png.height - 0.5) * dy;
+    const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-3;
+    assert.ok(near(left, -0.5) && near(right, 5.5), `x extent ${left}..${right}`);
+    assert.ok(near(top, -0.5) && near(bottom, 3.5), `y extent ${top}..${bottom}`);
+    assert.deepEqual(layout.xaxis.range, [-0.5, 5.5]);
+    assert.deepEqual(layout.yaxis.range, [3.5, -0.5]);
+  });
+
+  it('fits its default width in a 690 px text column and draws a shared scale once', () => {
+    const z = matrix(3, 3, (i, j) => (i + j) / 4);
+    const { data, layout } = plotly({
+      panels: [
+        heat(z, { zmin: 0, zmax: 1 }),
+        heat(z, { zmin: 0, zmax: 1 }),
+        heat(z, { zmin: 0, zmax: 1 }),
+      ],
+    });
+    assert.ok(layout.width <= 690, `width ${layout.width}`);
+    assert.deepEqual(
+      data.map((t) => t.coloraxis),
+      ['coloraxis', 'coloraxis', 'coloraxis'],
+    );
+    assert.equal(data.filter((t) => t.colorbar).length, 0, 'no per-panel colour bar');
+    assert.deepEqual([layout.coloraxis.cmin, layout.coloraxis.cmax], [0, 1]);
+    // different ranges: one colour bar each, and no shared axis
+    const own = plotly({ panels: [heat(z), heat(z, { zmax: 5 })] });
+    assert.equal(own.data.filter((t) => t.colorbar).length, 2);
+    assert.equal(own.layout.coloraxis, undefined);
+  });
+
+  it('leaves room between columns for the colour bar and the next y labels', () => {
+    const z = matrix(2, 2, () => 0.5);
+    const labels = ['horizontal', 'brightness'];
+    const { layout } = plotly({
+      width: 600,
+      panels: [heat(z, { yLabels: labels, yTitle: 'rows' }), heat(z, { yLabels: labels, zmax: 3 })],
+    });
+    const plotWidth = 600 - layout.margin.l - layout.margin.r;
+    // gap = colour bar (about 50 px) + the second panel's labels (10 characters, about 62 px)
+    const gapPx = (layout.xaxis2.domain[0] - layout.xaxis.domain[1]) * plotWidth;
+    assert.ok(gapPx >= 50 + 62, `gap ${gapPx} px`);
+    // the first panel's labels and title fit left of its plot
+    assert.ok(layout.xaxis.domain[0] * plotWidth >= 62 + 18, `left room ${layout.xaxis.domain[0]}`);
+  });
+
+  it('lists a series repeated across panels once in the legend, in one colour', () => {
+    const { data } = plotly({ panels: [lines, lines, lines], columns: 3 });
+    const listed = data.filter((t) => t.showlegend).map((t) => t.name);
+    assert.deepEqual(listed, ['train', 'val']);
+    const colours = new Set(data.filter((t) => t.name === 'val').map((t) => t.line.color));
+    assert.equal(colours.size, 1);
   });
 
   it('stretches a smaller overlay over the whole image', () => {
@@ -282,6 +355,66 @@ describe('toSvg', () => {
   });
 });
 
+describe('toSvg panel titles', () => {
+  it('shortens a title wider than its cell instead of running into the next panel', () => {
+    // 3 columns of 200 px: at 6.6 px per bold character, 29 characters fit in 200 - 8 px.
+    const long = 'softmax Jacobian norm (gradient size)'; // 37 characters
+    const svg = toSvg({
+      width: 600,
+      columns: 3,
+      panels: [{ ...lines, title: long }, lines, lines],
+    });
+    assert.ok(!svg.includes(long), 'the whole title does not fit');
+    assert.match(svg, />softmax Jacobian norm \(gradi…<\/text>/);
+    const short = toSvg({
+      width: 600,
+      columns: 3,
+      panels: [{ ...lines, title: 'loss' }, lines, lines],
+    });
+    assert.match(short, />loss<\/text>/);
+  });
+});
+
+describe('toSvg axis ticks', () => {
+  it('labels a narrow line chart with at least two x ticks', () => {
+    // a 680 px figure of 3 columns: each plot is about 160 px wide; x spans 2..512.
+    // Three ticks asked for: a step of 200 (170 rounded up to 1, 2, 5 x 10^k): 200 and 400.
+    const d: Panel = { kind: 'lines', series: [{ name: 'v', x: [2, 512], y: [0, 1] }] };
+    const svg = toSvg({ width: 680, columns: 3, panels: [d, d, d] });
+    assert.match(svg, /text-anchor="middle">200<\/text>/);
+    assert.match(svg, /text-anchor="middle">400<\/text>/);
+  });
+});
+
+describe('toSvg colour bars', () => {
+  /** Right end of every text element, estimating 5.6 px per character at font size 9. */
+  const textEnds = (svg: string): { text: string; end: number }[] =>
+    [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" font-size="9">([^<]*)<\/text>/g)].map((m) => ({
+      text: m[2],
+      end: Number(m[1]) + m[2].length * 5.6,
+    }));
+
+  it('keeps long colour-bar labels inside the figure, for heatmaps and image overlays', () => {
+    const z = [
+      [-1.23456, 0.0123457],
+      [0.5, -0.25],
+    ];
+    const heatSvg = toSvg({ width: 300, panels: [heat(z)] });
+    const overlaySvg = toSvg({
+      width: 300,
+      panels: [{ kind: 'image', pixels: matrix(2, 2, () => 0.5), overlay: { z } }],
+    });
+    for (const svg of [heatSvg, overlaySvg]) {
+      const labels = textEnds(svg);
+      assert.deepEqual(
+        labels.map((l) => l.text),
+        ['0.5', '-0.3673', '-1.235'], // max, (max + min) / 2, min to 4 digits
+      );
+      for (const l of labels) assert.ok(l.end <= 300, `"${l.text}" ends at ${l.end} px of 300`);
+    }
+  });
+});
+
 describe('figureBundle', () => {
   it('holds plotly JSON, the SVG in a div and a one-line description', () => {
     const fig: Figure = { title: 'attention weights', panels: [heat(matrix(5, 7, () => 0.1))] };
@@ -328,6 +461,45 @@ describe('figureBundle', () => {
     } finally {
       setDisplaySink(null);
     }
+  });
+});
+
+describe('composeFigure and showFigure with several figures', () => {
+  const one = (title: string): Figure => ({ panels: [heat([[1, 0]])], title });
+  it('flattens figures into one grid, a one-panel figure lending its title to its panel', () => {
+    const fig = composeFigure({
+      title: 'both',
+      panels: [one('a'), heat([[0]]), one('b')],
+      columns: 3,
+    });
+    assert.equal(fig.panels.length, 3);
+    assert.deepEqual(
+      fig.panels.map((p) => p.title),
+      ['a', undefined, 'b'],
+    );
+    assert.equal(fig.title, 'both');
+    assert.equal(fig.columns, 3);
+  });
+
+  it('shows several figures side by side in one output', () => {
+    const shown: MimeBundle[] = [];
+    setDisplaySink((bundle) => shown.push(bundle));
+    try {
+      showFigure(one('a'), { panels: [lines] });
+      assert.equal(shown.length, 1);
+      assert.equal(shown[0]['text/plain'], 'Figure (heatmap 1x2; lines: train, val)');
+    } finally {
+      setDisplaySink(null);
+    }
+  });
+
+  it('rejects a figure of figures of figures and a missing panel', () => {
+    const nested = { panels: [{ panels: [one('a')] }] } as unknown as Figure;
+    assert.throws(() => composeFigure(nested), /layout.panels\[0\]: expected panels or figures/);
+    assert.throws(
+      () => composeFigure({ panels: [undefined as unknown as Panel] }),
+      /layout.panels\[0\]: expected a panel or a figure, got undefined/,
+    );
   });
 });
 

@@ -55,6 +55,24 @@ describe('attentionHeatmap', () => {
     weights.dispose();
   });
 
+  it('shows batch element batchIndex of [B, T, S] weights, tensors or arrays, without leaking', () => {
+    const batch = [
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0.25, 0.75],
+        [0.5, 0.5],
+      ],
+    ];
+    const weights = tf.tensor3d(batch);
+    const fig = noNewTensors(() => attentionHeatmap(weights, { batchIndex: 1, keys: ['a', 'b'] }));
+    weights.dispose();
+    close((fig.panels[0] as HeatmapPanel).z, batch[1]);
+    close((attentionHeatmap(batch).panels[0] as HeatmapPanel).z, batch[0]);
+  });
+
   it('accepts plain arrays and custom titles and range', () => {
     const fig = attentionHeatmap([[1, -1]], { xTitle: 'source', yTitle: 'target', zmin: -1 });
     const p = fig.panels[0] as HeatmapPanel;
@@ -63,9 +81,19 @@ describe('attentionHeatmap', () => {
 
   const errors: [string, () => unknown, RegExp][] = [
     [
-      'a rank-3 tensor',
-      () => attentionHeatmap(tf.zeros([2, 3, 4]) as unknown as tf.Tensor2D),
-      /weights: expected shape \[T, S\], got \[2, 3, 4\]/,
+      'a rank-4 tensor',
+      () => attentionHeatmap(tf.zeros([1, 2, 3, 4])),
+      /weights: expected shape \[T, S\] or \[B, T, S\], got \[1, 2, 3, 4\]/,
+    ],
+    [
+      'a batch index past the batch',
+      () => attentionHeatmap(tf.zeros([2, 3, 4]), { batchIndex: 2 }),
+      /batchIndex/,
+    ],
+    [
+      'a batch index for weights without a batch axis',
+      () => attentionHeatmap([[1, 0]], { batchIndex: 1 }),
+      /batchIndex: weights \[1, 2\] have no batch axis \(expected \[B, T, S\]\), got batchIndex 1/,
     ],
     [
       'a wrong number of query labels',
@@ -80,12 +108,12 @@ describe('attentionHeatmap', () => {
     [
       'a ragged array',
       () => attentionHeatmap([[1, 2], [3]]),
-      /weights: expected a rectangular array \[T, S\] of shape \[2, 2\], got an array of length 1 at weights\[1\]/,
+      /weights: expected a rectangular array \[T, S\] or \[B, T, S\] of shape \[2, 2\], got an array of length 1 at weights\[1\]/,
     ],
     [
       'a flat array',
       () => attentionHeatmap([1, 2] as unknown as number[][]),
-      /weights: expected shape \[T, S\], got \[2\]/,
+      /weights: expected shape \[T, S\] or \[B, T, S\], got \[2\]/,
     ],
     [
       'undefined',

@@ -65,12 +65,18 @@
     }
     div.innerHTML = '';
     div.classList.add('interactive');
+    // A figure wider than the text column (a notebook asked for a large width) is redrawn at the
+    // column's width rather than running off the page.
+    var layout = figure.layout || {};
+    if (typeof layout.width === 'number' && layout.width > div.clientWidth && div.clientWidth > 0) {
+      layout.width = div.clientWidth;
+    }
     var config = {
       displaylogo: false,
       responsive: true,
       modeBarButtonsToRemove: ['sendDataToCloud'],
     };
-    window.Plotly.newPlot(div, figure.data, figure.layout || {}, config).then(
+    window.Plotly.newPlot(div, figure.data, layout, config).then(
       function () {
         div.setAttribute('data-rendered', 'true');
       },
