@@ -10,34 +10,6 @@ import type { Notebook } from '../../tools/notebooks/nbformat';
 
 const MAX = 100;
 
-/**
- * Figure and table cells that still have long lines, by notebook and cell id. The helper that
- * rewrites figure cells (issue 11) shortens them; when a cell here no longer has a long line the
- * test fails, so the entry is removed and the cell is held to the limit from then on.
- */
-const PENDING_FIGURE_CELLS: Record<string, string[]> = {
-  '00-minds-and-machines.ipynb': [
-    'show-displays',
-    'item-saliency',
-    'search-simulation',
-    'saliency-maps',
-    'temperature-sweep',
-    'select-values',
-  ],
-  '01-attention-pooling.ipynb': [
-    'data-plot',
-    'plot-helpers',
-    'average-plot',
-    'kernel-shapes',
-    'gauss',
-    'grid',
-    'loo-curve',
-    'train-plot',
-    'learned-fit',
-  ],
-  '02-scoring-functions.ipynb': ['spatial-figure'],
-};
-
 /** `cell id: line n (length)` for every code line longer than `max`. */
 export function longCodeLines(nb: Notebook, max = MAX): { id: string; where: string }[] {
   const found: { id: string; where: string }[] = [];
@@ -72,18 +44,10 @@ describe('course notebooks: code lines', () => {
     const name = basename(path);
     it(`${name}: every code line is at most ${MAX} characters`, () => {
       const nb: Notebook = JSON.parse(readFileSync(path, 'utf8'));
-      const pending = new Set(PENDING_FIGURE_CELLS[name] ?? []);
-      const long = longCodeLines(nb);
       assert.deepEqual(
-        long.filter((l) => !pending.has(l.id)).map((l) => l.where),
+        longCodeLines(nb).map((l) => l.where),
         [],
         `code lines over ${MAX} characters`,
-      );
-      const fixed = [...pending].filter((id) => !long.some((l) => l.id === id));
-      assert.deepEqual(
-        fixed,
-        [],
-        'these cells are short now: remove them from PENDING_FIGURE_CELLS',
       );
     });
   }
