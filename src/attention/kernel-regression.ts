@@ -11,7 +11,9 @@ import {
   checkFinite,
   checkPositive,
   checkShape,
+  finiteChecksEnabled,
   formatShape,
+  withInputsChecked,
 } from '../core/shapes';
 import { maskedSoftmax } from './softmax';
 
@@ -71,12 +73,41 @@ function checkWidth(width: number | tf.Tensor): void {
 }
 
 /**
+ * Throws, in terms of `width`, when `-((query - key) / width)^2 / 2` is not a float32 number: the
+ * width is so small that the squared scaled distance overflows (past about 3.4e38), and the
+ * Gaussian weights can no longer be told apart.
+ */
+function checkScaledDistances(
+  scores: tf.Tensor,
+  numKeys: number,
+  queries: tf.Tensor,
+  keys: tf.Tensor,
+  width: number | tf.Tensor,
+): void {
+  if (!finiteChecksEnabled()) return;
+  const values = scores.dataSync();
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  const [i, j] = [Math.floor(bad / numKeys), bad % numKeys];
+  const h = typeof width === 'number' ? width : width.dataSync()[0];
+  const d = Math.abs(queries.dataSync()[i] - keys.dataSync()[j]);
+  throw new RangeError(
+    `width: ${h} is too small for these inputs: query ${i} and key ${j} are ${d} apart, and ` +
+      `(${d} / width)^2 overflows float32: the Gaussian weights ` +
+      `exp(-u^2 / 2) all underflow and cannot be normalised. Use width >= ${(d * 1e-19).toPrecision(2)}; at such widths each query ` +
+      `already takes the value of its nearest key.`,
+  );
+}
+
+/**
  * Nadaraya-Watson pooling of 1-D data.
  * @param queries `[Q]` query inputs
  * @param keys `[K]` training inputs
  * @param values `[K]` training targets
  * @returns `predictions [Q]` and `weights [Q, K]`. A query with no key inside the kernel's support
  *   (boxcar, Epanechnikov) gets all-zero weights and prediction 0.
+ * @throws RangeError naming `width` when a Gaussian width is so small that the squared scaled
+ *   distances overflow float32 (below about `1e-19` times the distances).
  */
 export function nadarayaWatson(
   queries: tf.Tensor,
@@ -112,8 +143,11 @@ export function nadarayaWatson(
     const keep = excludeSelf ? tf.logicalNot(tf.eye(dims.Q.size).cast('bool')) : undefined;
     let weights: tf.Tensor;
     if (kernel === 'gaussian') {
-      // softmax(-u^2/2) is the normalised Gaussian kernel, computed stably even for tiny widths.
-      weights = maskedSoftmax(tf.mul(tf.square(u), -0.5), { mask: keep });
+      // softmax(-u^2/2) is the normalised Gaussian kernel, computed stably for small widths.
+      const scores = tf.mul(tf.square(u), -0.5);
+      checkScaledDistances(scores, dims.K.size, queries, keys, width);
+      // Read once above: the softmax need not read the same values again.
+      weights = withInputsChecked(() => maskedSoftmax(scores, { mask: keep }));
     } else {
       const k = keep
         ? tf.mul(kernelValues(kernel, u), keep.cast('float32'))

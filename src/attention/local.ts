@@ -75,6 +75,9 @@ export class LocalPAttention extends Module {
   constructor(readonly config: LocalPAttentionConfig) {
     super();
     const { queryDim, keyDim, hiddenDim, window, seed = 0 } = config;
+    // The caller's field names, before the inner layers would report `inFeatures`/`outFeatures`.
+    checkInt(queryDim, 'queryDim');
+    checkInt(keyDim, 'keyDim');
     checkInt(hiddenDim, 'hiddenDim');
     checkInt(window, 'window', 0);
     this.wP = new Linear({

@@ -17,7 +17,7 @@ import {
   dimOf,
   withInputsChecked,
 } from '../core/shapes';
-import { causalMask, combineMasks, validLensMask } from './masks';
+import { causalMask, checkValidLens, combineMasks, validLensMask } from './masks';
 import { scaledDotProductAttention, type AttentionResult } from './pooling';
 
 /**
@@ -70,7 +70,10 @@ export interface MultiHeadAttentionConfig {
 
 /** Which keys each query may see. All optional; they are combined with AND. */
 export interface MultiHeadAttentionOptions {
-  /** `[B]`: keys at positions `>= keyValidLens[b]` are padding and get zero weight. */
+  /**
+   * `[B]`: keys at positions `>= keyValidLens[b]` are padding and get zero weight; or `[B, T]`,
+   * one length per query (`keyValidLens[b, t]`).
+   */
   keyValidLens?: tf.Tensor;
   /** Hide future keys: query `t` sees key `s` only when `s <= t + (S - T)`. */
   causal?: boolean;
@@ -124,6 +127,11 @@ export class MultiHeadAttention extends Module {
 
   /** Loads weights in `[in, out]` layout (PyTorch's `in_proj_weight` rows and `out_proj.weight`, transposed). */
   setWeights(w: MultiHeadAttentionWeights): void {
+    // Every weight is checked before any is loaded: a rejected call leaves the layer unchanged.
+    this.wQ.checkWeights(w.wQ, w.bQ, 'wQ', 'bQ');
+    this.wK.checkWeights(w.wK, w.bK, 'wK', 'bK');
+    this.wV.checkWeights(w.wV, w.bV, 'wV', 'bV');
+    this.wO.checkWeights(w.wO, w.bO, 'wO', 'bO');
     this.wQ.setWeights(w.wQ, w.bQ);
     this.wK.setWeights(w.wK, w.bK);
     this.wV.setWeights(w.wV, w.bV);
@@ -146,6 +154,9 @@ export class MultiHeadAttention extends Module {
     checkShape(key, ['B', 'S', this.dModel], 'key', { dims });
     checkShape(value, ['B', 'S', this.dModel], 'value', { dims });
     const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
+    if (opts.keyValidLens !== undefined) {
+      checkValidLens(opts.keyValidLens, batch, queryLen, keyLen, 'keyValidLens');
+    }
     if (opts.mask !== undefined) checkDtype(opts.mask, 'bool', 'mask');
     checkFinite(query, 'query');
     checkFinite(key, 'key');
@@ -159,8 +170,7 @@ export class MultiHeadAttention extends Module {
         const v = splitHeads(this.wV.apply(value), this.numHeads);
         // 2) attend in every head at once: [B, H, T, Dh] -> [B, H, T, Dh], weights [B, H, T, S]
         const mask = combineMasks(
-          opts.keyValidLens &&
-            validLensMask(opts.keyValidLens, 1, keyLen).reshape([batch, 1, 1, keyLen]),
+          opts.keyValidLens && validLensMask(opts.keyValidLens, queryLen, keyLen).expandDims(1), // [B, T, S] -> [B, 1, T, S]
           opts.causal ? causalMask(queryLen, keyLen).reshape([1, 1, queryLen, keyLen]) : undefined,
           opts.mask,
         );

@@ -67,6 +67,9 @@ export function additiveScores(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Ten
   const dims = checkShape(q, ['B', 'T', 'A'], 'q');
   checkShape(k, ['B', 'S', 'A'], 'k', { dims });
   checkShape(v, ['A'], 'v', { dims });
+  checkFinite(q, 'q');
+  checkFinite(k, 'k');
+  checkFinite(v, 'v');
   const [batch, queryLen, keyLen, hidden] = [dims.B.size, dims.T.size, dims.S.size, dims.A.size];
   return tf.tidy(() => {
     // [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]: every (query, key) pair
@@ -145,6 +148,9 @@ export class AdditiveAttention extends ScoredAttention {
   constructor(readonly config: AdditiveAttentionConfig) {
     super();
     const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
+    // The caller's field names, before the inner layers would report `inFeatures`/`outFeatures`.
+    checkInt(queryDim, 'queryDim');
+    checkInt(keyDim, 'keyDim');
     checkInt(hiddenDim, 'hiddenDim');
     this.wQ = new Linear({
       inFeatures: queryDim,
@@ -193,6 +199,8 @@ export class LuongGeneralAttention extends ScoredAttention {
   constructor(readonly config: LuongGeneralConfig) {
     super();
     const { queryDim, keyDim, seed = 0 } = config;
+    checkInt(queryDim, 'queryDim');
+    checkInt(keyDim, 'keyDim');
     this.wA = new Linear({
       inFeatures: queryDim,
       outFeatures: keyDim,
@@ -245,6 +253,7 @@ export class LuongConcatAttention extends ScoredAttention {
     const { queryDim, keyDim, hiddenDim, seed = 0 } = config;
     checkInt(queryDim, 'queryDim');
     checkInt(keyDim, 'keyDim');
+    checkInt(hiddenDim, 'hiddenDim');
     this.wA = new Linear({
       inFeatures: queryDim + keyDim,
       outFeatures: hiddenDim,
@@ -257,17 +266,20 @@ export class LuongConcatAttention extends ScoredAttention {
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     const { queryDim, keyDim, hiddenDim } = this.config;
     checkQueryKey(query, key, queryDim, keyDim);
-    return tf.tidy(() => {
-      const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
-      const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
-      // Flattened to 2-D: tfjs has no gradient for the weight of a [B, L, K] x [K, A] matMul.
-      const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
-      const q = tf
-        .matMul(query.reshape([-1, queryDim]), wTop)
-        .reshape([batch, queryLen, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, A]
-      const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, S, A]
-      return additiveScores(q, k, this.v); // [B, T, S]
-    });
+    // Inputs are checked above: additiveScores need not read the projected values again.
+    return withInputsChecked(() =>
+      tf.tidy(() => {
+        const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
+        const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
+        // Flattened to 2-D: tfjs has no gradient for the weight of a [B, L, K] x [K, A] matMul.
+        const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
+        const q = tf
+          .matMul(query.reshape([-1, queryDim]), wTop)
+          .reshape([batch, queryLen, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, A]
+        const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, S, A]
+        return additiveScores(q, k, this.v); // [B, T, S]
+      }),
+    );
   }
 
   variables(): tf.Variable[] {

@@ -43,9 +43,6 @@ export interface MaskOptions {
   mask?: tf.Tensor;
 }
 
-/** Scores beyond this magnitude would be confused with the fill value of hidden keys. */
-const FILL = -1e30;
-
 function broadcastable(mask: tf.Tensor, target: number[]): boolean {
   if (mask.rank > target.length) return false;
   const offset = target.length - mask.rank;
@@ -108,12 +105,17 @@ export function maskedSoftmax(scores: tf.Tensor, opts: MaskOptions = {}): tf.Ten
     const { keep, bias } = resolveMask(scores, opts);
     if (keep === undefined) return tf.softmax(scores);
     const biased = bias ? tf.add(scores, bias) : scores;
-    const filled = tf.where(
-      tf.broadcastTo(keep, scores.shape),
-      biased,
-      tf.fill(scores.shape, FILL),
-    );
-    // A fully hidden row is uniform after the softmax; multiplying by the mask turns it into zeros.
-    return tf.mul(tf.softmax(filled), tf.cast(keep, 'float32'));
+    const kept = tf.broadcastTo(keep, scores.shape);
+    // Hidden keys get -Infinity, below every finite score, so exp() makes them exactly 0 whatever
+    // the kept scores are. A row with no kept key would be all -Infinity (NaN after the softmax):
+    // its inputs are replaced by zeros first, and multiplying by the mask turns it into zeros.
+    // `where` selects rather than multiplies, so no NaN or Infinity reaches the gradient.
+    // (max then greaterEqual rather than `any`: tfjs has a gradient for those, and a mask built
+    // from trainable values, as in local-p attention, is on the gradient tape.)
+    const keptFloat = tf.cast(kept, 'float32');
+    const anyKept = tf.greaterEqual(tf.max(keptFloat, -1, true), 1); // [..., 1]
+    const filled = tf.where(kept, biased, tf.fill(scores.shape, -Infinity));
+    const safe = tf.where(tf.broadcastTo(anyKept, scores.shape), filled, tf.zerosLike(scores));
+    return tf.mul(tf.softmax(safe), keptFloat);
   });
 }

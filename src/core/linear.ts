@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { glorotUniform } from './init';
 import { Module, parameter } from './module';
-import { assertTensor, checkFinite, checkInt, checkShape } from './shapes';
+import { assertTensor, checkDtype, checkFinite, checkInt, checkShape } from './shapes';
 
 /** Configuration of a `Linear` layer. */
 export interface LinearConfig {
@@ -37,15 +37,33 @@ export class Linear extends Module {
     this.bias = config.bias === false ? null : parameter(tf.zeros([this.outFeatures]));
   }
 
-  /** Replaces the weights (e.g. with weights exported from PyTorch, transposed to `[in, out]`). */
-  setWeights(weight: tf.Tensor, bias?: tf.Tensor): void {
-    checkShape(weight, [this.inFeatures, this.outFeatures], 'weight');
-    this.weight.assign(weight);
+  /**
+   * Throws unless `weight` (and `bias`, if given) could be loaded by `setWeights`: the right
+   * shapes and only finite values. `weightName` and `biasName` are the names the caller used.
+   */
+  checkWeights(weight: unknown, bias?: unknown, weightName = 'weight', biasName = 'bias'): void {
+    checkShape(weight, [this.inFeatures, this.outFeatures], weightName);
+    checkDtype(weight as tf.Tensor, 'float32', weightName);
+    checkFinite(weight as tf.Tensor, weightName);
     if (bias !== undefined) {
-      if (this.bias === null) throw new Error('bias: this Linear layer was built with bias: false');
-      checkShape(bias, [this.outFeatures], 'bias');
-      this.bias.assign(bias);
+      if (this.bias === null)
+        throw new Error(`${biasName}: this Linear layer was built with bias: false`);
+      checkShape(bias, [this.outFeatures], biasName);
+      checkDtype(bias as tf.Tensor, 'float32', biasName);
+      checkFinite(bias as tf.Tensor, biasName);
     }
+  }
+
+  /**
+   * Replaces the weights (e.g. with weights exported from PyTorch, transposed to `[in, out]`).
+   * Rejects wrong shapes and NaN or infinite values before loading anything.
+   * @param weight `[inFeatures, outFeatures]`
+   * @param bias `[outFeatures]`; only for a layer built with a bias
+   */
+  setWeights(weight: tf.Tensor, bias?: tf.Tensor): void {
+    this.checkWeights(weight, bias);
+    this.weight.assign(weight);
+    if (bias !== undefined) this.bias!.assign(bias);
   }
 
   /**

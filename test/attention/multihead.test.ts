@@ -149,7 +149,7 @@ describe('multi-head attention', () => {
     [
       'key lengths longer than S',
       () => mha.apply(x, x, x, { keyValidLens: tf.tensor1d([3, 4]) }),
-      /validLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/,
+      /keyValidLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/,
     ],
     [
       'a causal mask with more queries than keys',
@@ -164,7 +164,7 @@ describe('multi-head attention', () => {
     [
       'weights of the wrong shape',
       () => mha.setWeights({ wQ: tf.eye(4), wK: tf.eye(8), wV: tf.eye(8), wO: tf.eye(8) }),
-      /weight: expected shape \[8, 8\], got \[4, 4\]/,
+      /wQ: expected shape \[8, 8\], got \[4, 4\]/,
     ],
   ];
   for (const [what, thunk, message] of errors) {
