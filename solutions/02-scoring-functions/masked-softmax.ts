@@ -12,10 +12,11 @@ export function maskedSoftmax(scores: tf.Tensor3D, validLens: tf.Tensor1D): tf.T
     const positions = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
     const lens = validLens.toFloat().reshape([batch, 1, 1]); // [B] -> [B, 1, 1]
     const keep = tf.less(positions, lens).broadcastTo([batch, queryLen, keyLen]); // [B, T, S]
-    // A very negative fill makes exp() vanish; tf.softmax subtracts the row maximum, so large
+    // -Infinity makes exp() exactly 0 whatever the other scores (a finite fill such as -1e30
+    // fails once real scores are below it); tf.softmax subtracts the row maximum, so large
     // scores do not overflow.
-    const filled = tf.where(keep, scores, tf.fill(scores.shape, -1e30));
-    // Rows with no valid key would be uniform; multiplying by the mask makes them zero.
-    return tf.mul(tf.softmax(filled), tf.cast(keep, 'float32')) as tf.Tensor3D;
+    const filled = tf.where(keep, scores, tf.fill(scores.shape, -Infinity));
+    // A row with no valid key is all -Infinity, whose softmax is NaN: where() makes it zeros.
+    return tf.where(keep, tf.softmax(filled), tf.zerosLike(scores)) as tf.Tensor3D;
   });
 }

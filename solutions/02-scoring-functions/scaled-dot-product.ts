@@ -28,15 +28,15 @@ export function scaledDotProductAttention(
     const keyLen = key.shape[1];
     // 1) scores: [B, T, d] x [B, S, d]^T -> [B, T, S], divided by sqrt(d) to keep variance ~1
     const scores = tf.div(tf.matMul(query, key, false, true), Math.sqrt(d));
-    // 2) weights: softmax over the keys, padded keys filled with a huge negative number first
+    // 2) weights: softmax over the keys, padded keys filled with -Infinity first
     let weights = tf.softmax(scores);
     if (validLens !== undefined) {
       const positions = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
       const lens = validLens.toFloat().reshape([batch, 1, 1]); // [B] -> [B, 1, 1]
       const keep = tf.less(positions, lens).broadcastTo([batch, queryLen, keyLen]); // [B, T, S]
-      const filled = tf.where(keep, scores, tf.fill(scores.shape, -1e30));
-      // A batch element with no valid key would be uniform; the mask turns it into zeros.
-      weights = tf.mul(tf.softmax(filled), tf.cast(keep, 'float32'));
+      const filled = tf.where(keep, scores, tf.fill(scores.shape, -Infinity));
+      // A batch element with no valid key gives NaN rows (all -Infinity): where() zeros them.
+      weights = tf.where(keep, tf.softmax(filled), tf.zerosLike(scores));
     }
     // 3) pool: [B, T, S] x [B, S, Dv] -> [B, T, Dv]
     const output = tf.matMul(weights, value);
