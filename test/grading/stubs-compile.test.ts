@@ -10,6 +10,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { OPTIONS } from '../../tools/grading/typecheck';
 
 const ROOT = path.resolve(__dirname, '../..');
 const EXERCISES = path.join(ROOT, 'exercises');
@@ -84,19 +85,6 @@ export function fillStub(stubText: string, solutionText: string, file = 'answer.
   });
   return [text, ...helpers.map((s) => s.getFullText(solution))].join('\n');
 }
-
-/** The grader's compiler options (tools/grading/typecheck.ts). */
-const OPTIONS: ts.CompilerOptions = {
-  strict: true,
-  module: ts.ModuleKind.NodeNext,
-  moduleResolution: ts.ModuleResolutionKind.NodeNext,
-  target: ts.ScriptTarget.ES2022,
-  lib: ['lib.es2022.d.ts'],
-  types: ['node'],
-  esModuleInterop: true,
-  skipLibCheck: true,
-  noEmit: true,
-};
 
 /** Type-checks `texts` (path -> content) as if saved at those paths; returns the errors per path. */
 function typeCheck(texts: Map<string, string>): Map<string, string[]> {

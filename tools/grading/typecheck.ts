@@ -29,7 +29,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const VIRTUAL_ANSWERS = path.join(ROOT, 'exercises');
 const VIRTUAL_STUBS = path.join(ROOT, '.grader-stubs');
 
-const OPTIONS: ts.CompilerOptions = {
+/** The compiler options answers are checked with (also used by the stubs-compile test). */
+export const OPTIONS: ts.CompilerOptions = {
   strict: true,
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
