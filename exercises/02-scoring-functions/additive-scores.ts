@@ -1,7 +1,7 @@
 /**
  * Exercise 02.2: additive attention scores (chapter 02, "Attention scoring functions").
  *
- * Additive attention (Bahdanau et al., 2014) scores a query against a key with a small network
+ * Additive attention, from Bahdanau et al. (2014), scores a query against a key with a small network
  * of one hidden layer, so queries and keys may have different widths:
  *
  *   scores[b, t, s] = v^T tanh(W_q^T q[b, t] + W_k^T k[b, s])

@@ -3,7 +3,7 @@
  *
  * The attention of the Transformer (Vaswani et al., 2017, Eq. 1), with optional valid lengths:
  *
- *   scores  = Q K^T / sqrt(d)                  [B, T, S]   (d = width of queries and keys)
+ *   scores  = Q K^T / sqrt(d)                  [B, T, S]   (d = D, the width of queries and keys)
  *   weights = masked softmax of scores over the keys (last axis)
  *   output  = weights V                         [B, T, Dv]
  *
@@ -16,11 +16,11 @@
  * - stable for large scores (no NaN or Infinity): `tf.softmax` subtracts the row maximum;
  * - no tensor is left behind: wrap the work in `tf.tidy` (only the returned tensors survive).
  * Tips: `tf.matMul(a, b, false, true)` multiplies `a` by the transpose of `b` in each batch
- * element (`[B, T, d] x [B, S, d]^T -> [B, T, S]`). For the mask you may reuse your answer to
+ * element (`[B, T, D] x [B, S, D]^T -> [B, T, S]`). For the mask you may reuse your answer to
  * exercise 02.1, or build it again from `tf.range`, `tf.less` and `tf.where`.
  *
- * @param query `[B, T, d]`
- * @param key `[B, S, d]`
+ * @param query `[B, T, D]`
+ * @param key `[B, S, D]`
  * @param value `[B, S, Dv]`
  * @param validLens optional `[B]` int32, each in `[0, S]`
  * @returns `{ weights [B, T, S], output [B, T, Dv] }`

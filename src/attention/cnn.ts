@@ -1,5 +1,5 @@
 /**
- * Attention inside convolutional networks: gates that rescale feature maps `[B, H, W, C]`.
+ * Attention inside convolutional networks: gates that rescale feature maps `[B, Hi, Wi, C]`.
  *
  * - Spatial attention decides *where* to look: one weight in (0, 1) per pixel, shared by every
  *   channel (the spatial module of CBAM, Woo et al., 2018).
@@ -23,9 +23,9 @@ import {
   type BoundDims,
 } from '../core/shapes';
 
-/** Checks feature maps `[B, H, W, C]` (float32, finite) and returns the bound letters. */
+/** Checks feature maps `[B, Hi, Wi, C]` (float32, finite) and returns the bound letters. */
 function checkFeatures(features: unknown): BoundDims {
-  const dims = checkShape(features, ['B', 'H', 'W', 'C'], 'features');
+  const dims = checkShape(features, ['B', 'Hi', 'Wi', 'C'], 'features');
   checkDtype(features as tf.Tensor, 'float32', 'features');
   checkFinite(features as tf.Tensor, 'features');
   return dims;
@@ -34,15 +34,15 @@ function checkFeatures(features: unknown): BoundDims {
 /**
  * Pools feature maps across channels: the mean and the maximum over `C` at every pixel,
  * `P[b, h, w] = [mean_c F[b, h, w, c], max_c F[b, h, w, c]]` (CBAM's input to spatial attention).
- * @param features `[B, H, W, C]`
- * @returns `[B, H, W, 2]`: channel 0 the mean, channel 1 the max
+ * @param features `[B, Hi, Wi, C]`
+ * @returns `[B, Hi, Wi, 2]`: channel 0 the mean, channel 1 the max
  */
 export function channelPool(features: tf.Tensor): tf.Tensor4D {
   checkFeatures(features);
   return tf.tidy(() => {
-    const mean = tf.mean(features, -1, true); // [B, H, W, C] -> [B, H, W, 1]
-    const max = tf.max(features, -1, true); // [B, H, W, C] -> [B, H, W, 1]
-    return tf.concat([mean, max], -1) as tf.Tensor4D; // -> [B, H, W, 2]
+    const mean = tf.mean(features, -1, true); // [B, Hi, Wi, C] -> [B, Hi, Wi, 1]
+    const max = tf.max(features, -1, true); // [B, Hi, Wi, C] -> [B, Hi, Wi, 1]
+    return tf.concat([mean, max], -1) as tf.Tensor4D; // -> [B, Hi, Wi, 2]
   });
 }
 
@@ -56,9 +56,9 @@ export interface SpatialAttentionWeights {
 
 /** What spatial attention returns. */
 export interface SpatialAttentionResult {
-  /** `[B, H, W, 1]`: the attention map, one weight in (0, 1) per pixel. */
+  /** `[B, Hi, Wi, 1]`: the attention map, one weight in (0, 1) per pixel. */
   map: tf.Tensor4D;
-  /** `[B, H, W, C]`: the features rescaled by the map, `F * M`. */
+  /** `[B, Hi, Wi, C]`: the features rescaled by the map, `F * M`. */
   output: tf.Tensor4D;
 }
 
@@ -66,9 +66,9 @@ export interface SpatialAttentionResult {
  * Spatial attention (CBAM, Woo et al., 2018, Eq. 3):
  * `M = sigmoid(conv_k([mean_c F; max_c F]) + b)`, `output = F * M` (the map broadcast over channels).
  * The convolution uses "same" zero padding, so the map has the size of the image.
- * @param features `[B, H, W, C]`
+ * @param features `[B, Hi, Wi, C]`
  * @param weights `kernel [k, k, 2, 1]` (k odd), optional `bias [1]`
- * @returns `map [B, H, W, 1]` and `output [B, H, W, C]`
+ * @returns `map [B, Hi, Wi, 1]` and `output [B, Hi, Wi, C]`
  */
 export function spatialAttention(
   features: tf.Tensor,
@@ -92,12 +92,12 @@ export function spatialAttention(
   }
   return withInputsChecked(() =>
     tf.tidy(() => {
-      const pooled = channelPool(features); // [B, H, W, C] -> [B, H, W, 2]
-      // [B, H, W, 2] * [k, k, 2, 1] -> [B, H, W, 1]
+      const pooled = channelPool(features); // [B, Hi, Wi, C] -> [B, Hi, Wi, 2]
+      // [B, Hi, Wi, 2] * [k, k, 2, 1] -> [B, Hi, Wi, 1]
       let logits = tf.conv2d(pooled, weights.kernel as tf.Tensor4D, 1, 'same');
       if (weights.bias !== undefined) logits = tf.add(logits, weights.bias);
       const map = tf.sigmoid(logits) as tf.Tensor4D;
-      const output = tf.mul(features, map) as tf.Tensor4D; // [B, H, W, C] * [B, H, W, 1]
+      const output = tf.mul(features, map) as tf.Tensor4D; // [B, Hi, Wi, C] * [B, Hi, Wi, 1]
       return { map, output };
     }),
   );
@@ -119,7 +119,7 @@ export interface ChannelAttentionWeights {
 export interface ChannelAttentionResult {
   /** `[B, C]`: one weight in (0, 1) per channel and image. */
   weights: tf.Tensor2D;
-  /** `[B, H, W, C]`: the features with each channel rescaled by its weight. */
+  /** `[B, Hi, Wi, C]`: the features with each channel rescaled by its weight. */
   output: tf.Tensor4D;
 }
 
@@ -128,9 +128,9 @@ export interface ChannelAttentionResult {
  * squeeze `z_c = mean_{h, w} F[h, w, c]`, excite `s = sigmoid(W_2^T relu(W_1^T z + b_1) + b_2)`,
  * rescale `output[h, w, c] = s_c F[h, w, c]`. With `R < C` the two layers form a bottleneck
  * (reduction ratio `r = C / R`), which keeps the gate cheap.
- * @param features `[B, H, W, C]`
+ * @param features `[B, Hi, Wi, C]`
  * @param weights `w1 [C, R]`, `w2 [R, C]`, optional `b1 [R]`, `b2 [C]`
- * @returns `weights [B, C]` and `output [B, H, W, C]`
+ * @returns `weights [B, C]` and `output [B, Hi, Wi, C]`
  */
 export function channelAttention(
   features: tf.Tensor,
@@ -150,14 +150,14 @@ export function channelAttention(
   }
   const [batch, channels] = [dims.B.size, dims.C.size];
   return tf.tidy(() => {
-    const z = tf.mean(features, [1, 2]); // squeeze: [B, H, W, C] -> [B, C]
+    const z = tf.mean(features, [1, 2]); // squeeze: [B, Hi, Wi, C] -> [B, C]
     let h = tf.matMul(z, weights.w1); // [B, C] x [C, R] -> [B, R]
     if (weights.b1 !== undefined) h = tf.add(h, weights.b1);
     h = tf.relu(h);
     let s = tf.matMul(h, weights.w2); // [B, R] x [R, C] -> [B, C]
     if (weights.b2 !== undefined) s = tf.add(s, weights.b2);
     const gate = tf.sigmoid(s) as tf.Tensor2D; // excite: [B, C]
-    const output = tf.mul(features, gate.reshape([batch, 1, 1, channels])) as tf.Tensor4D; // [B, H, W, C] * [B, 1, 1, C]
+    const output = tf.mul(features, gate.reshape([batch, 1, 1, channels])) as tf.Tensor4D; // [B, Hi, Wi, C] * [B, 1, 1, C]
     return { weights: gate, output };
   });
 }
@@ -205,8 +205,8 @@ export class SpatialAttention extends Module {
   }
 
   /**
-   * @param features `[B, H, W, C]`
-   * @returns `map [B, H, W, 1]` and `output [B, H, W, C]`
+   * @param features `[B, Hi, Wi, C]`
+   * @returns `map [B, Hi, Wi, 1]` and `output [B, Hi, Wi, C]`
    */
   apply(features: tf.Tensor): SpatialAttentionResult {
     return spatialAttention(features, { kernel: this.kernel, bias: this.bias });
@@ -262,8 +262,8 @@ export class ChannelAttention extends Module {
   }
 
   /**
-   * @param features `[B, H, W, C]`
-   * @returns `weights [B, C]` and `output [B, H, W, C]`
+   * @param features `[B, Hi, Wi, C]`
+   * @returns `weights [B, C]` and `output [B, Hi, Wi, C]`
    */
   apply(features: tf.Tensor): ChannelAttentionResult {
     return channelAttention(features, {

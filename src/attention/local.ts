@@ -1,6 +1,6 @@
 /**
  * Luong local-p attention (Luong et al., 2015, Section 3.2): instead of attending to the whole
- * source, predict an aligned position `p_t` and attend to a window `[p_t - D, p_t + D]` around it,
+ * source, predict an aligned position `p_t` and attend to a window `[p_t - Dw, p_t + Dw]` around it,
  * favouring positions near `p_t` with a Gaussian.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +20,7 @@ export interface LocalPAttentionConfig {
   keyDim: number;
   /** Hidden width `A` of the position predictor. */
   hiddenDim: number;
-  /** Window half-width `D` (the paper's D; 10 there, chosen for sentences). The Gaussian uses `sigma = D / 2`. */
+  /** Window half-width `Dw` (the paper calls it D; 10 there, chosen for sentences). The Gaussian uses `sigma = Dw / 2`. */
   window: number;
   /** Seed. Defaults to 0. */
   seed?: number;
@@ -37,7 +37,7 @@ export type LocalPResult = {
 };
 
 /**
- * In-window mask `|s - p| <= D and s < L`, as a float 0/1 tensor with a zero gradient: the window
+ * In-window mask `|s - p| <= Dw and s < L`, as a float 0/1 tensor with a zero gradient: the window
  * edges are piecewise constant in `p`, and tfjs has no gradient for comparisons. The gradient of
  * `p` flows through the Gaussian instead, as in the paper.
  */
@@ -64,7 +64,7 @@ function windowMask(
  * 1) `p_t = (L - 1) sigmoid(v_p^T tanh(W_p h_t))` (the paper scales by the source length `S`; we
  *    scale by the last valid index `L - 1` so that `p_t` never points at padding);
  * 2) `align_t(s) = softmax over the window of h_t^T W_a h_s`;
- * 3) `a_t(s) = align_t(s) exp(-(s - p_t)^2 / (2 sigma^2))`, `sigma = D / 2`, not renormalised.
+ * 3) `a_t(s) = align_t(s) exp(-(s - p_t)^2 / (2 sigma^2))`, `sigma = Dw / 2`, not renormalised.
  * Parameters: `wP: [Dq, A]`, `vP: [A]`, `wA: [Dq, Dk]`.
  */
 export class LocalPAttention extends Module {
@@ -134,7 +134,7 @@ export class LocalPAttention extends Module {
         const scores = tf.matMul(this.wA.apply(query), key, false, true);
         const inWindow = windowMask(positions, lens as tf.Tensor1D, keyLen, window);
         const align = maskedSoftmax(scores, { mask: tf.cast(inWindow, 'bool') });
-        // 3) favour the centre: exp(-(s - p)^2 / (2 sigma^2)), sigma = D / 2
+        // 3) favour the centre: exp(-(s - p)^2 / (2 sigma^2)), sigma = Dw / 2
         const sigma = Math.max(window / 2, 1e-6);
         const offsets = tf.sub(
           tf.range(0, keyLen).reshape([1, 1, keyLen]),

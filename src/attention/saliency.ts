@@ -45,7 +45,7 @@ function resolve(opts: SaliencyOptions): Required<SaliencyOptions> {
 }
 
 function checkImage(image: tf.Tensor3D): [number, number] {
-  checkShape(image, ['H', 'W', 3], 'image');
+  checkShape(image, ['Hi', 'Wi', 3], 'image');
   checkDtype(image, 'float32', 'image');
   checkFinite(image, 'image');
   return [image.shape[0], image.shape[1]];
@@ -55,9 +55,9 @@ function checkImage(image: tf.Tensor3D): [number, number] {
  * Mean over a `size x size` window centred on each pixel, for every channel. The border is
  * extended by mirroring (`symmetric`): a grid of cells that are symmetric about their centres
  * then continues periodically, so a uniform texture stays uniform up to the image border.
- * Separable: a `[size, 1]` then a `[1, size]` average pool, `O(H W size)` instead of `size^2`.
- * @param maps `[H, W, C]`, with `(size - 1) / 2 <= min(H, W)`
- * @returns `[H, W, C]`
+ * Separable: a `[size, 1]` then a `[1, size]` average pool, `O(Hi Wi size)` instead of `size^2`.
+ * @param maps `[Hi, Wi, C]`, with `(size - 1) / 2 <= min(Hi, Wi)`
+ * @returns `[Hi, Wi, C]`
  */
 function boxMean(maps: tf.Tensor3D, size: number): tf.Tensor3D {
   const [h, w, c] = maps.shape;
@@ -77,9 +77,9 @@ function boxMean(maps: tf.Tensor3D, size: number): tf.Tensor3D {
         [0, 0],
       ],
       'symmetric',
-    ); // [1, H + 2p, W + 2p, C]
-    const rows = tf.avgPool(x as tf.Tensor4D, [size, 1], 1, 'valid'); // [1, H, W + 2p, C]
-    return tf.avgPool(rows, [1, size], 1, 'valid').reshape([h, w, c]) as tf.Tensor3D; // [1, H, W, C] -> [H, W, C]
+    ); // [1, Hi + 2p, Wi + 2p, C]
+    const rows = tf.avgPool(x as tf.Tensor4D, [size, 1], 1, 'valid'); // [1, Hi, Wi + 2p, C]
+    return tf.avgPool(rows, [1, size], 1, 'valid').reshape([h, w, c]) as tf.Tensor3D; // [1, Hi, Wi, C] -> [Hi, Wi, C]
   });
 }
 
@@ -88,8 +88,8 @@ function boxMean(maps: tf.Tensor3D, size: number): tf.Tensor3D {
  * (`1 x size`). Zero padding: outside the image is black, like the margins, so a bar at the
  * border gets the same response as one in the middle ('same' pooling would average over the
  * pixels inside the image only).
- * @param x `[1, H, W, 1]`
- * @returns `[1, H, W, 1]`
+ * @param x `[1, Hi, Wi, 1]`
+ * @returns `[1, Hi, Wi, 1]`
  */
 function lineMean(x: tf.Tensor4D, size: number, direction: 'vertical' | 'horizontal'): tf.Tensor4D {
   const p = (size - 1) / 2;
@@ -101,7 +101,7 @@ function lineMean(x: tf.Tensor4D, size: number, direction: 'vertical' | 'horizon
     [0, 0],
   ];
   const window: [number, number] = vertical ? [size, 1] : [1, size];
-  return tf.avgPool(tf.pad(x, padding), window, 1, 'valid'); // [1, H + 2p, W, 1] -> [1, H, W, 1] (or along W)
+  return tf.avgPool(tf.pad(x, padding), window, 1, 'valid'); // [1, Hi + 2p, Wi, 1] -> [1, Hi, Wi, 1] (or along Wi)
 }
 
 /**
@@ -112,19 +112,19 @@ function lineMean(x: tf.Tensor4D, size: number, direction: 'vertical' | 'horizon
  *   `vertical = I max(0, m_v - m_h)` and `horizontal = I max(0, m_h - m_v)`. The factor `I`
  *   keeps the response on the bar itself: the dark pixels beside a vertical bar also have
  *   `m_h > m_v`, but they are background, not a horizontal bar.
- * @param image `[H, W, 3]` float32 in 0..1 (e.g. from `rasteriseScene`)
- * @returns `[H, W, F]` with F = 5
+ * @param image `[Hi, Wi, 3]` float32 in 0..1 (e.g. from `rasteriseScene`)
+ * @returns `[Hi, Wi, F]` with F = 5
  */
 export function sceneFeatureMaps(image: tf.Tensor3D, opts: SaliencyOptions = {}): tf.Tensor3D {
   const [h, w] = checkImage(image);
   const { barLength } = resolve(opts);
   return tf.tidy(() => {
-    const [r, g, b] = tf.unstack(image, 2) as tf.Tensor2D[]; // [H, W, 3] -> 3 x [H, W]
+    const [r, g, b] = tf.unstack(image, 2) as tf.Tensor2D[]; // [Hi, Wi, 3] -> 3 x [Hi, Wi]
     const opponent = (own: tf.Tensor2D, a: tf.Tensor2D, c: tf.Tensor2D) =>
       tf.relu(tf.sub(own, tf.maximum(a, c)));
-    const brightness = tf.max(image, 2) as tf.Tensor2D; // [H, W, 3] -> [H, W]
-    const bright = brightness.reshape([1, h, w, 1]) as tf.Tensor4D; // [H, W] -> [1, H, W, 1]
-    const mv = lineMean(bright, barLength, 'vertical').reshape([h, w]); // [1, H, W, 1] -> [H, W]
+    const brightness = tf.max(image, 2) as tf.Tensor2D; // [Hi, Wi, 3] -> [Hi, Wi]
+    const bright = brightness.reshape([1, h, w, 1]) as tf.Tensor4D; // [Hi, Wi] -> [1, Hi, Wi, 1]
+    const mv = lineMean(bright, barLength, 'vertical').reshape([h, w]); // [1, Hi, Wi, 1] -> [Hi, Wi]
     const mh = lineMean(bright, barLength, 'horizontal').reshape([h, w]);
     const maps = [
       opponent(r, g, b),
@@ -133,7 +133,7 @@ export function sceneFeatureMaps(image: tf.Tensor3D, opts: SaliencyOptions = {})
       tf.mul(brightness, tf.relu(tf.sub(mv, mh))),
       tf.mul(brightness, tf.relu(tf.sub(mh, mv))),
     ];
-    return tf.stack(maps, 2) as tf.Tensor3D; // 5 x [H, W] -> [H, W, F]
+    return tf.stack(maps, 2) as tf.Tensor3D; // 5 x [Hi, Wi] -> [Hi, Wi, F]
   });
 }
 
@@ -142,11 +142,11 @@ export function sceneFeatureMaps(image: tf.Tensor3D, opts: SaliencyOptions = {})
  * window of one cell and a surround of `surroundCells` cells. A place whose features match its
  * neighbourhood gets 0; an odd item gets a blob. In a uniform texture both windows cover whole
  * cells, so they see the same average and the contrast vanishes.
- * @param maps `[H, W, F]` feature maps
- * @returns `[H, W, F]`
+ * @param maps `[Hi, Wi, F]` feature maps
+ * @returns `[Hi, Wi, F]`
  */
 export function centreSurround(maps: tf.Tensor3D, opts: SaliencyOptions = {}): tf.Tensor3D {
-  checkShape(maps, ['H', 'W', 'F'], 'maps');
+  checkShape(maps, ['Hi', 'Wi', 'F'], 'maps');
   checkDtype(maps, 'float32', 'maps');
   checkFinite(maps, 'maps');
   const { cellSize, surroundCells } = resolve(opts);
@@ -193,7 +193,7 @@ function peakWeights(
 
 /** What `normaliseMaps` returns. */
 export interface NormalisedMaps {
-  /** `[H, W, F]`: each map scaled to a maximum of 1, then multiplied by its weight. */
+  /** `[Hi, Wi, F]`: each map scaled to a maximum of 1, then multiplied by its weight. */
   maps: tf.Tensor3D;
   /** `[F]`: the weight `w_f` of each map. */
   weights: tf.Tensor1D;
@@ -207,21 +207,21 @@ export interface NormalisedMaps {
  * found at the scale of items: the maximum of each grid cell, when it is the largest of its
  * 3 x 3 neighbourhood of cells. A map in which one item stands out keeps its strength; a map
  * with several equal peaks (a feature many items share) is suppressed.
- * @param contrast `[H, W, F]` non-negative (e.g. from `centreSurround`), H and W at least one cell
+ * @param contrast `[Hi, Wi, F]` non-negative (e.g. from `centreSurround`), Hi and Wi at least one cell
  */
 export function normaliseMaps(contrast: tf.Tensor3D, opts: SaliencyOptions = {}): NormalisedMaps {
-  const dims = checkShape(contrast, ['H', 'W', 'F'], 'contrast');
+  const dims = checkShape(contrast, ['Hi', 'Wi', 'F'], 'contrast');
   checkDtype(contrast, 'float32', 'contrast');
   checkFinite(contrast, 'contrast');
   const { cellSize } = resolve(opts);
-  const [h, w, f] = [dims.H.size, dims.W.size, dims.F.size];
+  const [h, w, f] = [dims.Hi.size, dims.Wi.size, dims.F.size];
   if (h < cellSize || w < cellSize) {
     throw new RangeError(
       `contrast: expected at least one ${cellSize} x ${cellSize} cell, got ${formatShape(contrast.shape)}`,
     );
   }
   return tf.tidy(() => {
-    const x = contrast.reshape([1, h, w, f]) as tf.Tensor4D; // [H, W, F] -> [1, H, W, F]
+    const x = contrast.reshape([1, h, w, f]) as tf.Tensor4D; // [Hi, Wi, F] -> [1, Hi, Wi, F]
     const cells = tf.maxPool(x, cellSize, cellSize, 'valid'); // [1, Gh, Gw, F]: one value per cell
     const local = tf.maxPool(cells, 3, 1, 'same'); // the largest of each 3 x 3 neighbourhood
     const k = cells.shape[1] * cells.shape[2];
@@ -229,7 +229,7 @@ export function normaliseMaps(contrast: tf.Tensor3D, opts: SaliencyOptions = {})
       cells.reshape([k, f]), // [1, Gh, Gw, F] -> [K, F]
       tf.greaterEqual(cells, local).reshape([k, f]),
     );
-    const maps = tf.mul(tf.divNoNan(contrast, max), weight) as tf.Tensor3D; // [H, W, F] * [1, F]
+    const maps = tf.mul(tf.divNoNan(contrast, max), weight) as tf.Tensor3D; // [Hi, Wi, F] * [1, F]
     return { maps, weights: weight.reshape([f]) as tf.Tensor1D };
   });
 }
@@ -238,14 +238,14 @@ export function normaliseMaps(contrast: tf.Tensor3D, opts: SaliencyOptions = {})
  * Bottom-up saliency map: the sum over features of the normalised centre-surround contrast,
  * `S(x) = sum_f N(|c_f(x) - s_f(x)|)` (features from `sceneFeatureMaps`, `N` from
  * `normaliseMaps`). It depends on the scene only, not on the task.
- * @param image `[H, W, 3]` float32 in 0..1
- * @returns `[H, W]`
+ * @param image `[Hi, Wi, 3]` float32 in 0..1
+ * @returns `[Hi, Wi]`
  */
 export function bottomUpSaliency(image: tf.Tensor3D, opts: SaliencyOptions = {}): tf.Tensor2D {
   checkImage(image);
   return tf.tidy(() => {
     const contrast = centreSurround(sceneFeatureMaps(image, opts), opts);
-    return tf.sum(normaliseMaps(contrast, opts).maps, 2) as tf.Tensor2D; // [H, W, F] -> [H, W]
+    return tf.sum(normaliseMaps(contrast, opts).maps, 2) as tf.Tensor2D; // [Hi, Wi, F] -> [Hi, Wi]
   });
 }
 
@@ -283,9 +283,9 @@ function checkQuery(query: tf.Tensor1D, f: number): void {
  * Top-down saliency map: the match between the task's feature template (the query `q`) and the
  * features at each place, averaged over one cell, `T(x) = sum_f q_f mean_centre(F_f)(x)`. The
  * same scene gives different maps for different tasks.
- * @param image `[H, W, 3]` float32 in 0..1
+ * @param image `[Hi, Wi, 3]` float32 in 0..1
  * @param query `[F]` (e.g. from `featureQuery`)
- * @returns `[H, W]`
+ * @returns `[Hi, Wi]`
  */
 export function topDownSaliency(
   image: tf.Tensor3D,
@@ -297,8 +297,8 @@ export function topDownSaliency(
   checkQuery(query, f);
   const { cellSize } = resolve(opts);
   return tf.tidy(() => {
-    const local = boxMean(sceneFeatureMaps(image, opts), cellSize); // [H, W, F]
-    // [H * W, F] x [F, 1] -> [H * W, 1] -> [H, W]
+    const local = boxMean(sceneFeatureMaps(image, opts), cellSize); // [Hi, Wi, F]
+    // [Hi * Wi, F] x [F, 1] -> [Hi * Wi, 1] -> [Hi, Wi]
     return tf
       .matMul(local.reshape([h * w, f]), query.reshape([f, 1]))
       .reshape([h, w]) as tf.Tensor2D;

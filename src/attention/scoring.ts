@@ -136,7 +136,7 @@ export interface AdditiveAttentionConfig {
 }
 
 /**
- * Additive attention (Bahdanau et al., 2015, Eq. 6): `a(q, k) = v^T tanh(W_q q + W_k k)`, a
+ * Additive attention of Bahdanau et al. (2014), Eq. 6: `a(q, k) = v^T tanh(W_q^T q + W_k^T k)`, a
  * one-hidden-layer network over the pair. Works when queries and keys have different widths.
  * Parameters: `wQ: [Dq, A]`, `wK: [Dk, A]`, `v: [A]` (no biases, as in the paper).
  */

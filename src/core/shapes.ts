@@ -13,6 +13,15 @@
  * | `V`  | vocabulary size |
  * | `P`  | patch size |
  * | `N`  | number of patches |
+ * | `L`  | maximum length (positional tables, padded batches) |
+ * | `Hi` | image height in pixels |
+ * | `Wi` | image width in pixels |
+ * | `C`  | number of image channels |
+ * | `Gh` | patch grid height, `Hi / P` |
+ * | `Gw` | patch grid width, `Wi / P` |
+ *
+ * `H` always means heads and `D` always means model width; image and window code use the letters
+ * above (or a named window such as `Dw`) so the two never collide.
  *
  * Other widths get a descriptive name in the tag (`Dq`, `Dk`, `Dv` for query, key and value
  * widths that may differ; `A` for the hidden width of additive attention).

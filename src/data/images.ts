@@ -54,7 +54,7 @@ function checkShapeSpec(s: ShapeSpec, i: number): void {
 /**
  * Draws filled shapes on a black (0) background; a later shape covers an earlier one.
  * Pixel `(r, c)` belongs to a disk when `(r - row)^2 + (c - col)^2 <= radius^2`.
- * @returns grey levels `[H, W]` in `[0, 1]` as plain arrays
+ * @returns grey levels `[Hi, Wi]` in `[0, 1]` as plain arrays
  */
 export function drawShapes(shapes: ShapeSpec[], height: number, width: number): number[][] {
   checkInt(height, 'height');
@@ -81,7 +81,7 @@ export type SyntheticImageName = (typeof SYNTHETIC_IMAGE_NAMES)[number];
 /** A synthetic image and the shapes it was drawn from. */
 export interface SyntheticImage {
   name: SyntheticImageName;
-  /** Grey levels `[H, W]` in `[0, 1]`, `H = W = size`. */
+  /** Grey levels `[Hi, Wi]` in `[0, 1]`, `Hi = Wi = size`. */
   pixels: number[][];
   /** What was drawn, in pixel coordinates (e.g. to check that attention lands on the shapes). */
   shapes: ShapeSpec[];
@@ -142,7 +142,7 @@ function layout(name: SyntheticImageName, size: number): ShapeSpec[] {
  * - `'shapes'`: a bright square, a slightly dimmer disk and a triangle on black, with 24 faint
  *   one-pixel specks of grey level 0.35 scattered as clutter (drawn first, so shapes cover them);
  * - `'vertical-bars'` / `'horizontal-bars'`: four parallel bars, one image the other turned by 90 degrees.
- * @param size side length `H = W` in pixels, at least 16. Defaults to 40.
+ * @param size side length `Hi = Wi` in pixels, at least 16. Defaults to 40.
  */
 export function syntheticImage(name: SyntheticImageName, size = 40): SyntheticImage {
   if (!SYNTHETIC_IMAGE_NAMES.includes(name)) {
@@ -277,8 +277,8 @@ export function filterBank(filters: FeatureFilter[] = featureFilters()): tf.Tens
  * `F[0, r, c, j] = | sum_{u, v} image[r + u, c + v] K_j[u + 1, v + 1] |` for `u, v` in `{-1, 0, 1}`,
  * with zeros outside the image ("same" padding). The magnitude makes a dark-to-bright and a
  * bright-to-dark edge count alike, and keeps features non-negative, like the output of a ReLU.
- * @param image grey levels `[H, W]` (plain arrays or a tensor)
- * @returns `[1, H, W, C]`, one channel per filter
+ * @param image grey levels `[Hi, Wi]` (plain arrays or a tensor)
+ * @returns `[1, Hi, Wi, C]`, one channel per filter
  */
 export function featureMaps(
   image: number[][] | tf.Tensor2D,
@@ -287,12 +287,12 @@ export function featureMaps(
   let owned: tf.Tensor | null = null;
   if (!(image instanceof tf.Tensor)) {
     if (!Array.isArray(image) || image.length === 0 || !Array.isArray(image[0])) {
-      throw new TypeError('image: expected grey levels [H, W] as nested arrays or a tf.Tensor2D');
+      throw new TypeError('image: expected grey levels [Hi, Wi] as nested arrays or a tf.Tensor2D');
     }
     const w = image[0].length;
     image.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== w) {
-        throw new Error(`image: expected a rectangular [H, W] array, row ${i} differs from row 0`);
+        throw new Error(`image: expected a rectangular [Hi, Wi] array, row ${i} differs from row 0`);
       }
     });
     owned = tf.tensor2d(image);
@@ -300,14 +300,14 @@ export function featureMaps(
   const img = (owned ?? image) as tf.Tensor;
   try {
     assertTensor(img, 'image');
-    checkShape(img, ['H', 'W'], 'image');
+    checkShape(img, ['Hi', 'Wi'], 'image');
     checkFinite(img, 'image');
     const [height, width] = img.shape as [number, number];
     const bank = filterBank(filters);
     try {
       return tf.tidy(() => {
-        const x = img.toFloat().reshape([1, height, width, 1]); // [H, W] -> [1, H, W, 1]
-        return tf.abs(tf.conv2d(x as tf.Tensor4D, bank, 1, 'same')); // [1, H, W, 1] * [3, 3, 1, C] -> [1, H, W, C]
+        const x = img.toFloat().reshape([1, height, width, 1]); // [Hi, Wi] -> [1, Hi, Wi, 1]
+        return tf.abs(tf.conv2d(x as tf.Tensor4D, bank, 1, 'same')); // [1, Hi, Wi, 1] * [3, 3, 1, C] -> [1, Hi, Wi, C]
       });
     } finally {
       bank.dispose();

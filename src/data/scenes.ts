@@ -4,7 +4,7 @@
  * shows the same scene on every machine.
  *
  * A scene is a list of items, each on one cell of a `G x G` grid, with a colour and an
- * orientation. It can be turned into pixels (`rasteriseScene`, an RGB image `[H, W, 3]`) or into
+ * orientation. It can be turned into pixels (`rasteriseScene`, an RGB image `[Hi, Wi, 3]`) or into
  * one feature vector per item (`sceneKeys`, `[N, F]`), the item's "key" in attention terms.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -263,7 +263,7 @@ export function rasterSizes(opts: RasteriseOptions = {}): Required<RasteriseOpti
 /**
  * Draws a scene as an RGB image: black background, each item a bar of its colour centred in its
  * cell, vertical (`barWidth` wide, `barLength` tall) or horizontal (the transpose).
- * @returns `[H, W, 3]` float32 in 0..1 with `H = W = gridSize * cellSize`. Dispose it when done.
+ * @returns `[Hi, Wi, 3]` float32 in 0..1 with `Hi = Wi = gridSize * cellSize`. Dispose it when done.
  */
 export function rasteriseScene(scene: Scene, opts: RasteriseOptions = {}): tf.Tensor3D {
   checkScene(scene);

@@ -319,10 +319,11 @@ export interface ImageOverlayOptions {
 /**
  * An image with attention on top, e.g. a vision transformer's attention over its patch grid.
  *
- * `image` is [H, W] (grey), [H, W, 1] or [H, W, 3] (RGB) with values in [0, 1]; if any value is
- * above 1 the image is taken to be 0..255 and divided by 255. `attention` [h, w] is upsampled by
- * nearest neighbour to [H, W], so each patch covers its block of pixels; its colours span its own
- * min..max (attention over many patches is small everywhere, a fixed 0..1 scale would hide it).
+ * `image` is [Hi, Wi] (grey), [Hi, Wi, 1] or [Hi, Wi, 3] (RGB) with values in [0, 1]; if any
+ * value is above 1 the image is taken to be 0..255 and divided by 255. `attention` [Gh, Gw] (the
+ * patch grid) is upsampled by nearest neighbour to [Hi, Wi], so each patch covers its block of
+ * pixels; its colours span its own min..max (attention over many patches is small everywhere, a
+ * fixed 0..1 scale would hide it).
  */
 export function imageOverlay(
   image: tf.Tensor | number[][] | number[][][],
@@ -332,17 +333,17 @@ export function imageOverlay(
   const img = readInput(
     image,
     [
-      ['H', 'W'],
-      ['H', 'W', 'C'],
+      ['Hi', 'Wi'],
+      ['Hi', 'Wi', 'C'],
     ],
     'image',
   );
-  const [H, W] = img.shape;
+  const [height, width] = img.shape;
   const channels = img.shape.length === 3 ? img.shape[2] : 1;
   if (channels !== 1 && channels !== 3) {
-    throw new Error(`image: expected 1 or 3 channels in [H, W, C], got ${formatShape(img.shape)}`);
+    throw new Error(`image: expected 1 or 3 channels in [Hi, Wi, C], got ${formatShape(img.shape)}`);
   }
-  const att = readInput(attention, [['h', 'w']], 'attention');
+  const att = readInput(attention, [['Gh', 'Gw']], 'attention');
   const opacity = opts.opacity ?? 0.5;
   if (typeof opacity !== 'number' || !(opacity >= 0 && opacity <= 1)) {
     throw new RangeError(`opacity: expected a number in [0, 1], got ${String(opacity)}`);
@@ -361,7 +362,7 @@ export function imageOverlay(
         kind: 'image',
         pixels,
         overlay: {
-          z: upsampleNearest(att.values as number[][], H, W),
+          z: upsampleNearest(att.values as number[][], height, width),
           opacity,
           colormap: opts.colormap,
         },

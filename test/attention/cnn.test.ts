@@ -264,7 +264,7 @@ describe('CNN attention: errors', () => {
     [
       'features without a batch axis',
       () => channelPool(tf.zeros([4, 4, 3])),
-      /features: expected rank 4 \[B, H, W, C\], got rank 3 with shape \[4, 4, 3\]/,
+      /features: expected rank 4 \[B, Hi, Wi, C\], got rank 3 with shape \[4, 4, 3\]/,
     ],
     [
       'int features',

@@ -22,7 +22,7 @@ const single = (orientation: 'vertical' | 'horizontal'): Scene => ({
   targetIndex: 0,
 });
 
-/** Row and column of the largest value of a [H, W] map. */
+/** Row and column of the largest value of a [Hi, Wi] map. */
 function argmax2d(map: tf.Tensor2D): [number, number] {
   const flat = map.dataSync();
   let best = 0;
@@ -63,14 +63,14 @@ describe('sceneFeatureMaps', () => {
     tf.dispose([v, h, fv, fh]);
   });
 
-  it('rejects images that are not [H, W, 3] float32', () => {
+  it('rejects images that are not [Hi, Wi, 3] float32', () => {
     assert.throws(
       () => sceneFeatureMaps(tf.zeros([4, 4]) as never),
-      /image: expected rank 3 \[H, W, 3\], got rank 2/,
+      /image: expected rank 3 \[Hi, Wi, 3\], got rank 2/,
     );
     assert.throws(
       () => sceneFeatureMaps(tf.zeros([4, 4, 1]) as tf.Tensor3D),
-      /image: expected shape \[H, W, 3\], got \[4, 4, 1\]/,
+      /image: expected shape \[Hi, Wi, 3\], got \[4, 4, 1\]/,
     );
     assert.throws(
       () => sceneFeatureMaps(tf.zeros([4, 4, 3], 'int32') as tf.Tensor3D),

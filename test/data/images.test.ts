@@ -237,11 +237,11 @@ describe('feature filters and maps', () => {
   it('rejects bad images and filters by name', () => {
     assert.throws(
       () => featureMaps([[1, 2], [3]]),
-      /image: expected a rectangular \[H, W\] array, row 1/,
+      /image: expected a rectangular \[Hi, Wi\] array, row 1/,
     );
     assert.throws(
       () => featureMaps(tf.zeros([2, 2, 1]) as never),
-      /image: expected rank 2 \[H, W\], got rank 3/,
+      /image: expected rank 2 \[Hi, Wi\], got rank 3/,
     );
     assert.throws(
       () => featureMaps(tf.tensor2d([[NaN]])),

@@ -317,7 +317,7 @@ describe('imageOverlay', () => {
     assert.equal(p.title, 'cat');
   });
 
-  it('treats [H, W, 1] as grey', () => {
+  it('treats [Hi, Wi, 1] as grey', () => {
     const p = imageOverlay([[[0.5], [1]]], [[1]]).panels[0] as ImagePanel;
     assert.deepEqual(p.pixels, [[0.5, 1]]);
   });
@@ -326,12 +326,12 @@ describe('imageOverlay', () => {
     [
       'two channels',
       () => imageOverlay(tf.zeros([2, 2, 2]), [[1]]),
-      /image: expected 1 or 3 channels in \[H, W, C\], got \[2, 2, 2\]/,
+      /image: expected 1 or 3 channels in \[Hi, Wi, C\], got \[2, 2, 2\]/,
     ],
     [
       'a rank-3 attention map',
       () => imageOverlay([[0]], tf.zeros([1, 1, 1]) as unknown as tf.Tensor2D),
-      /attention: expected shape \[h, w\], got \[1, 1, 1\]/,
+      /attention: expected shape \[Gh, Gw\], got \[1, 1, 1\]/,
     ],
     [
       'an opacity above 1',

@@ -80,7 +80,7 @@ export function checkOptionalNumber(v: unknown, where: string, name: string): vo
   }
 }
 
-/** Dimensions of image pixels: [H, W, channels] with channels 1 (grey) or 3 (RGB). */
+/** Dimensions of image pixels: [Hi, Wi, channels] with channels 1 (grey) or 3 (RGB). */
 export function imageDims(pixels: unknown, where: string): [number, number, 1 | 3] {
   const row0 = Array.isArray(pixels) ? (pixels[0] as unknown) : undefined;
   const px0 = Array.isArray(row0) ? (row0[0] as unknown) : undefined;

@@ -46,10 +46,10 @@ export interface LinesPanel {
 /** A picture, optionally with a semi-transparent heatmap (e.g. attention over patches) on top. */
 export interface ImagePanel {
   kind: 'image';
-  /** [H, W] grey levels or [H, W, 3] RGB, values in [0, 1] (clamped). */
+  /** [Hi, Wi] grey levels or [Hi, Wi, 3] RGB, values in [0, 1] (clamped). */
   pixels: number[][] | number[][][];
   /**
-   * Drawn over the whole image; a [h, w] overlay is stretched to [H, W] (nearest neighbour). Its
+   * Drawn over the whole image; a [Gh, Gw] overlay is stretched to [Hi, Wi] (nearest neighbour). Its
    * colours span its own finite min..max.
    */
   overlay?: { z: number[][]; opacity?: number; colormap?: ColormapName };
