@@ -292,7 +292,9 @@ export function featureMaps(
     const w = image[0].length;
     image.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== w) {
-        throw new Error(`image: expected a rectangular [Hi, Wi] array, row ${i} differs from row 0`);
+        throw new Error(
+          `image: expected a rectangular [Hi, Wi] array, row ${i} differs from row 0`,
+        );
       }
     });
     owned = tf.tensor2d(image);

@@ -341,7 +341,9 @@ export function imageOverlay(
   const [height, width] = img.shape;
   const channels = img.shape.length === 3 ? img.shape[2] : 1;
   if (channels !== 1 && channels !== 3) {
-    throw new Error(`image: expected 1 or 3 channels in [Hi, Wi, C], got ${formatShape(img.shape)}`);
+    throw new Error(
+      `image: expected 1 or 3 channels in [Hi, Wi, C], got ${formatShape(img.shape)}`,
+    );
   }
   const att = readInput(attention, [['Gh', 'Gw']], 'attention');
   const opacity = opts.opacity ?? 0.5;
