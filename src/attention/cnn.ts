@@ -211,10 +211,6 @@ export class SpatialAttention extends Module {
   apply(features: tf.Tensor): SpatialAttentionResult {
     return spatialAttention(features, { kernel: this.kernel, bias: this.bias });
   }
-
-  variables(): tf.Variable[] {
-    return [this.kernel, this.bias];
-  }
 }
 
 /** Configuration of `ChannelAttention`. */
@@ -272,9 +268,5 @@ export class ChannelAttention extends Module {
       w2: this.fc2.weight,
       b2: this.fc2.bias ?? undefined,
     });
-  }
-
-  variables(): tf.Variable[] {
-    return [...this.fc1.variables(), ...this.fc2.variables()];
   }
 }

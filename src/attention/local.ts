@@ -147,8 +147,4 @@ export class LocalPAttention extends Module {
       }),
     );
   }
-
-  variables(): tf.Variable[] {
-    return [...this.wP.variables(), this.vP, ...this.wA.variables()];
-  }
 }

@@ -180,8 +180,4 @@ export class MultiHeadAttention extends Module {
       }),
     );
   }
-
-  variables(): tf.Variable[] {
-    return [this.wQ, this.wK, this.wV, this.wO].flatMap((l) => l.variables());
-  }
 }

@@ -80,8 +80,4 @@ export class LearnedPositionalEmbedding extends Module {
   apply(x: tf.Tensor): tf.Tensor3D {
     return addPositionalEncoding(x, this.table);
   }
-
-  variables(): tf.Variable[] {
-    return [this.table];
-  }
 }

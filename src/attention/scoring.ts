@@ -117,10 +117,6 @@ export class DotProductAttention extends ScoredAttention {
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     return this.scaled ? scaledDotScores(query, key) : dotScores(query, key);
   }
-
-  variables(): tf.Variable[] {
-    return [];
-  }
 }
 
 /** Configuration of additive (Bahdanau) attention. */
@@ -173,10 +169,6 @@ export class AdditiveAttention extends ScoredAttention {
       tf.tidy(() => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v)),
     ); // [B, T, S]
   }
-
-  variables(): tf.Variable[] {
-    return [...this.wQ.variables(), ...this.wK.variables(), this.v];
-  }
 }
 
 /** Configuration of Luong's "general" attention. */
@@ -217,10 +209,6 @@ export class LuongGeneralAttention extends ScoredAttention {
         return tf.matMul(projected, key, false, true) as tf.Tensor3D; // [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
       }),
     );
-  }
-
-  variables(): tf.Variable[] {
-    return this.wA.variables();
   }
 }
 
@@ -280,9 +268,5 @@ export class LuongConcatAttention extends ScoredAttention {
         return additiveScores(q, k, this.v); // [B, T, S]
       }),
     );
-  }
-
-  variables(): tf.Variable[] {
-    return [...this.wA.variables(), this.v];
   }
 }

@@ -83,8 +83,4 @@ export class Linear extends Module {
       return y.reshape([...lead, this.outFeatures]); // [M, out] -> [..., out]
     });
   }
-
-  variables(): tf.Variable[] {
-    return this.bias ? [this.weight, this.bias] : [this.weight];
-  }
 }
