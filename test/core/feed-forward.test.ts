@@ -4,7 +4,6 @@ import { FeedForward, gelu } from '../../src/core/feed-forward';
 import { expectFixtureGrads, ft, gradsOfWeightedSum } from '../helpers/fixtures';
 import { blocksFixture } from '../helpers/torch-blocks';
 import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
-import type { FixtureTensor } from '../helpers/fixtures';
 
 describe('FeedForward', () => {
   for (const name of ['feedForwardRelu', 'feedForwardGelu']) {
@@ -21,7 +20,7 @@ describe('FeedForward', () => {
         });
         const x = tf.tidy(() => tf.variable(ft(c.inputs!.x)));
         const y = ffn.apply(x);
-        expectTensorsClose(y, c.outputs.output as FixtureTensor, { atol: 1e-5, rtol: 1e-5 });
+        expectTensorsClose(y, c.outputs.output, { atol: 1e-5, rtol: 1e-5 });
         const grads = gradsOfWeightedSum(() => ffn.apply(x), c.upstream!, {
           x,
           'linear1.weight': ffn.linear1.weight,
@@ -29,7 +28,7 @@ describe('FeedForward', () => {
           'linear2.weight': ffn.linear2.weight,
           'linear2.bias': ffn.linear2.bias!,
         });
-        expectFixtureGrads(grads, c as never);
+        expectFixtureGrads(grads, c);
         tf.dispose([x, y, grads]);
         ffn.dispose();
       }, name);

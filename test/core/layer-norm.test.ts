@@ -3,8 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import { LayerNorm } from '../../src/core/layer-norm';
 import { expectFixtureGrads, ft, gradsOfWeightedSum } from '../helpers/fixtures';
 import { blocksFixture } from '../helpers/torch-blocks';
-import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
-import type { FixtureTensor } from '../helpers/fixtures';
+import {
+  checkGradients,
+  checkVariableGradients,
+  expectNoLeak,
+  expectTensorsClose,
+} from '../helpers/tensors';
 
 describe('LayerNorm', () => {
   for (const name of ['layerNorm', 'layerNormOffset']) {
@@ -19,13 +23,13 @@ describe('LayerNorm', () => {
         });
         const x = tf.tidy(() => tf.variable(ft(c.inputs!.x)));
         const y = norm.apply(x);
-        expectTensorsClose(y, c.outputs.output as FixtureTensor, { atol: 1e-5, rtol: 1e-5 });
+        expectTensorsClose(y, c.outputs.output, { atol: 1e-5, rtol: 1e-5 });
         const grads = gradsOfWeightedSum(() => norm.apply(x), c.upstream!, {
           x,
           gamma: norm.gamma,
           beta: norm.beta,
         });
-        expectFixtureGrads(grads, c as never);
+        expectFixtureGrads(grads, c);
         tf.dispose([x, y, grads]);
         norm.dispose();
       }, name);
@@ -60,6 +64,9 @@ describe('LayerNorm', () => {
     ]);
     const loss = (xs: tf.Tensor): tf.Scalar => tf.sum(tf.mul(norm.apply(xs), up));
     checkGradients(loss, [x], { eps: 1e-2, tol: 2e-3, label: 'LayerNorm d/dx' });
+    checkVariableGradients(() => loss(x), [norm.gamma, norm.beta], {
+      label: 'LayerNorm d/dgamma, d/dbeta',
+    });
     tf.dispose([x, up]);
     norm.dispose();
   });

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, maskedCrossEntropy, tokenMask } from '../../src/train/losses';
 import { ft, type FixtureTensor } from '../helpers/fixtures';
-import { blocksFixture } from '../helpers/torch-blocks';
+import { lossFixture } from '../helpers/torch-blocks';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 
 /** Loss value and gradient with respect to the logits. */
@@ -29,7 +29,7 @@ describe('maskedCrossEntropy', () => {
   ];
   for (const name of cases) {
     it(`matches PyTorch's CrossEntropyLoss(ignore_index, label_smoothing), value and gradient (${name})`, async () => {
-      const c = blocksFixture(name);
+      const c = lossFixture(name);
       const config = c.config as { labelSmoothing: number; padId?: number };
       await expectNoLeak(() => {
         const logits = ft(c.inputs!.logits);
@@ -37,7 +37,7 @@ describe('maskedCrossEntropy', () => {
         const validLens = c.inputs!.validLens as number[] | undefined;
         const opts = { labelSmoothing: config.labelSmoothing, padId: config.padId, validLens };
         const [value, grad] = lossAndGrad((z) => maskedCrossEntropy(z, targets, opts), logits);
-        expectClose(value, c.outputs.loss as number, `${name} loss`);
+        expectClose(value, c.outputs.loss, `${name} loss`);
         assert.ok(Number.isFinite(value));
         expectTensorsClose(grad, c.grads!.logits as FixtureTensor, {
           atol: 1e-5,
@@ -229,13 +229,13 @@ describe('maskedCrossEntropy', () => {
 
 describe('crossEntropy', () => {
   it("matches PyTorch's F.cross_entropy(label_smoothing=0.25) on [B, V] logits", async () => {
-    const c = blocksFixture('ce2d');
+    const c = lossFixture('ce2d');
     await expectNoLeak(() => {
       const logits = ft(c.inputs!.logits);
       const targets = ft(c.inputs!.targets, 'int32');
       const opts = { labelSmoothing: (c.config as { labelSmoothing: number }).labelSmoothing };
       const [value, grad] = lossAndGrad((z) => crossEntropy(z, targets, opts), logits);
-      expectClose(value, c.outputs.loss as number, 'ce2d loss');
+      expectClose(value, c.outputs.loss, 'ce2d loss');
       expectTensorsClose(grad, c.grads!.logits as FixtureTensor, { atol: 1e-5, rtol: 1e-5 });
       tf.dispose([logits, targets, grad]);
     });
