@@ -83,7 +83,11 @@ export class FeedForward extends Module {
       outFeatures: this.dHidden,
       seed: deriveSeed(seed, 'linear1'),
     });
-    this.dropout = new Dropout({ rate: config.dropout ?? 0, seed: deriveSeed(seed, 'dropout') });
+    const rate = config.dropout ?? 0;
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+      throw new RangeError(`dropout: expected a rate in [0, 1), got ${String(rate)}`);
+    }
+    this.dropout = new Dropout({ rate, seed: deriveSeed(seed, 'dropout') });
     this.linear2 = new Linear({
       inFeatures: this.dHidden,
       outFeatures: this.dModel,

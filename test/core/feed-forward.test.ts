@@ -87,7 +87,7 @@ describe('FeedForward', () => {
     );
     assert.throws(
       () => new FeedForward({ dModel: 4, dHidden: 8, dropout: 1 }),
-      /^RangeError: rate: expected a number in \[0, 1\), got 1/,
+      /^RangeError: dropout: expected a rate in \[0, 1\), got 1/,
     );
     const ffn = new FeedForward({ dModel: 4, dHidden: 8 });
     assert.throws(
