@@ -24,7 +24,8 @@
  * above (or a named window such as `Dw`) so the two never collide.
  *
  * Other widths get a descriptive name in the tag (`Dq`, `Dk`, `Dv` for query, key and value
- * widths that may differ; `A` for the hidden width of additive attention).
+ * widths that may differ; `A` for the hidden width of additive attention; `Dff` for the hidden
+ * width of the Transformer's feed-forward block).
  *
  * `checkShape` checks a tensor against such a tag and binds the letters, so that consistent sizes
  * across several arguments are checked with readable messages.
