@@ -34,6 +34,7 @@ export * from './train/fit-width';
 export * from './train/interrupt';
 export * from './train/schedules';
 export * from './train/optimizers';
+export * from './train/fit';
 export * from './viz/display';
 export * from './viz/colormap';
 export * from './viz/png';
