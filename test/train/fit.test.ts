@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { Linear } from '../../src/core/linear';
 import { Module } from '../../src/core/module';
@@ -65,7 +66,7 @@ describe('the training loop (fit)', () => {
     loss: mse,
     data: { train, valid },
     batchSize: 16,
-    lr: 0.05,
+    lr: 0.1,
     progress: false,
   });
 
@@ -215,6 +216,28 @@ describe('the training loop (fit)', () => {
     // Still usable: it trains on.
     const again = await fit({ ...base(model), steps: 5 });
     assert.equal(again.steps, 5);
+    model.dispose();
+  });
+
+  it('stops cleanly at Kernel > Interrupt (SIGINT) while a cell awaits it; the model stays usable', async () => {
+    // tslab runs only a cell's synchronous code under breakOnSigint; fit trains after its first
+    // await, where an interrupt arrives as a SIGINT event. Another process sends it, as Jupyter does.
+    const model = new Tiny();
+    const listeners = process.listenerCount('SIGINT');
+    const before = tf.memory().numTensors;
+    const killer = spawn('sh', ['-c', `sleep 0.4; kill -INT ${process.pid}`], { stdio: 'ignore' });
+    let run;
+    try {
+      run = await fit({ ...base(model), steps: 1_000_000, logEvery: 10 });
+    } finally {
+      killer.kill();
+    }
+    assert.equal(run.stoppedBy, 'interrupt');
+    assert.ok(run.steps > 0 && run.steps < 1_000_000 && run.steps % 10 === 0, `steps ${run.steps}`);
+    assert.equal(process.listenerCount('SIGINT'), listeners, 'fit left its SIGINT listener');
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(Number.isFinite(hostMse(model, valid)));
+    assert.equal((await fit({ ...base(model), steps: 3 })).steps, 3);
     model.dispose();
   });
 
