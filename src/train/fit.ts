@@ -97,7 +97,8 @@ export interface FitOptions<
   clipNorm?: number;
   /** Seed of the data order. Defaults to 0. */
   seed?: number;
-  /** Updates between evaluations of `metrics`. Defaults to a tenth of the run (at least 1). */
+  /** Updates between evaluations of `metrics`. Defaults to about a tenth of the run, rounded
+   * to a multiple of `logEvery`. */
   evalEvery?: number;
   /** Metrics by name, each `(model, valid) -> number`, run in eval mode inside `tf.tidy`. */
   metrics?: Record<string, (model: M, valid: V) => number>;
@@ -303,7 +304,12 @@ export async function fit<M extends Module, B extends tf.TensorContainer, V = un
   if (opts.clipNorm !== undefined) checkPositive(opts.clipNorm, 'clipNorm');
   // 4) Logging, evaluation, stopping.
   const logEvery = checkInt(opts.logEvery ?? 10, 'logEvery', 1);
-  const evalEvery = checkInt(opts.evalEvery ?? Math.max(1, Math.ceil(total / 10)), 'evalEvery', 1);
+  // About ten evaluations per run, on log steps.
+  const evalEvery = checkInt(
+    opts.evalEvery ?? logEvery * Math.max(1, Math.round(total / 10 / logEvery)),
+    'evalEvery',
+    1,
+  );
   const metrics = opts.metrics ?? {};
   if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) {
     throw new TypeError(
