@@ -509,7 +509,7 @@ export async function fit<M extends Module, B extends tf.TensorContainer, V = un
     }
     bar.done();
     barDone = true;
-    if (stoppedBy === 'interrupt') {
+    if (stoppedBy === 'interrupt' && opts.progress !== false) {
       process.stderr.write(
         `fit: interrupted at step ${step}/${total}; the model keeps the weights of step ${step}\n`,
       );
