@@ -164,6 +164,48 @@ describe('the training loop (fit)', () => {
     assert.notDeepEqual(epochBatches(10, 4, 4, 0), e0);
   });
 
+  it('tensorDataset gathers the rows asked for, in that order', () => {
+    tf.tidy(() => {
+      const ds = tensorDataset({
+        a: tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]),
+        b: tf.tensor1d([7, 8, 9]),
+      });
+      assert.equal(ds.size, 3);
+      const batch = ds.batch([2, 0]);
+      assert.deepEqual(batch.a.arraySync(), [
+        [5, 6],
+        [1, 2],
+      ]);
+      assert.deepEqual(batch.b.arraySync(), [9, 7]);
+    });
+  });
+
+  it('historyChart plots the loss at every row and each metric where it was evaluated', () => {
+    const fig = historyChart([
+      { step: 10, loss: 2, lr: 0.1 },
+      { step: 20, loss: 1, lr: 0.1, acc: 0.5 },
+      { step: 30, loss: 0.5, lr: 0.1 },
+      { step: 40, loss: 0.25, lr: 0.1, acc: 0.9 },
+    ]);
+    assert.equal(fig.panels.length, 2);
+    const [lossPanel, metricPanel] = fig.panels;
+    assert.ok(lossPanel.kind === 'lines' && metricPanel.kind === 'lines');
+    if (lossPanel.kind !== 'lines' || metricPanel.kind !== 'lines') return;
+    assert.deepEqual(lossPanel.series[0].x, [10, 20, 30, 40]);
+    assert.deepEqual(lossPanel.series[0].y, [2, 1, 0.5, 0.25]);
+    assert.deepEqual(
+      metricPanel.series.map((s) => s.name),
+      ['acc'],
+    );
+    assert.deepEqual(metricPanel.series[0].x, [20, 40]);
+    assert.deepEqual(metricPanel.series[0].y, [0.5, 0.9]);
+    assert.equal(historyChart([{ step: 1, loss: 1, lr: 1 }]).panels.length, 1);
+  });
+
   it('keeps the tensor count flat across 1,000 steps', async () => {
     const model = new Tiny();
     const counts: number[] = [];
