@@ -232,8 +232,10 @@ const RESERVED = new Set(['step', 'loss', 'lr']);
  * The model is in training mode during updates and in eval mode during evaluations, and is
  * left in the mode it had. A NaN or infinite loss stops training with an error naming the steps
  * between which it appeared; the weights are then put back to those of the last finite check.
- * An interrupt stops at the next log with `stoppedBy: 'interrupt'` and the weights of the last
- * update. Every tensor the loop makes is freed (the tensor count is flat across steps).
+ * Kernel > Interrupt (SIGINT) or `signal` stops at the next log with `stoppedBy: 'interrupt'`
+ * and the weights of the last update. (In a notebook, tslab ends the awaiting cell at once with
+ * "Interrupted asynchronously"; the loop stops at its next log, within `logEvery` steps, and the
+ * model can be used or trained on in the next cell.) Every tensor the loop makes is freed (the tensor count is flat across steps).
  * @returns the history, why and when training stopped, the final metrics
  */
 export async function fit<M extends Module, B extends tf.TensorContainer, V = unknown>(

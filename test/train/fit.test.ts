@@ -313,6 +313,7 @@ describe('the training loop (fit)', () => {
   it('names the argument in its errors', async () => {
     const model = new Tiny();
     const o = base(model);
+    const spare = new AdamW(model.variables());
     const cases: Array<[Partial<FitOptions<Tiny, Batch>>, RegExp]> = [
       [{ model: {} as Tiny }, /model: expected a Module/],
       [{ steps: 10, epochs: 1 }, /fit: expected exactly one of steps and epochs/],
@@ -331,9 +332,10 @@ describe('the training loop (fit)', () => {
         /target.metric: expected 'loss' or one of the metrics \(none given\), got string acc/,
       ],
       [{ steps: 1, metrics: { lr: () => 1 } }, /metrics.lr: the name is taken/],
-      [{ steps: 1, optimizer: new AdamW(model.variables()) }, /lr: give lr or optimizer, not both/],
+      [{ steps: 1, optimizer: spare }, /lr: give lr or optimizer, not both/],
       [{ steps: 1, lr: 0 }, /lr: expected a finite number > 0 or a schedule/],
     ];
+    const count = tf.memory().numTensors;
     for (const [patch, message] of cases) {
       await assert.rejects(fit({ ...o, ...patch } as FitOptions<Tiny, Batch>), message);
     }
@@ -341,12 +343,17 @@ describe('the training loop (fit)', () => {
       fit({ ...o, steps: 1, loss: () => tf.zeros([2]) as unknown as tf.Scalar }),
       /loss: expected the loss function to return a scalar tensor, got shape \[2\]/,
     );
+    assert.equal(tf.memory().numTensors, count, 'a rejected fit left tensors behind');
     await assert.rejects(
       fit({ model, loss: mse, data: (s: number) => train.batch([s]), epochs: 1, progress: false }),
       /epochs: a batch source has no epochs/,
     );
-    assert.throws(() => tensorDataset({ x, y: tf.zeros([3]) }), /tensors.y: expected 64 examples/);
+    assert.throws(
+      () => tf.tidy(() => tensorDataset({ x, y: tf.zeros([3]) })),
+      /tensors.y: expected 64 examples/,
+    );
     assert.throws(() => historyChart([]), /history: expected a non-empty array/);
+    spare.dispose();
     model.dispose();
   });
 });
