@@ -349,7 +349,10 @@ describe('the training loop (fit)', () => {
       /epochs: a batch source has no epochs/,
     );
     assert.throws(
-      () => tf.tidy(() => tensorDataset({ x, y: tf.zeros([3]) })),
+      () =>
+        tf.tidy(() => {
+          tensorDataset({ x, y: tf.zeros([3]) });
+        }),
       /tensors.y: expected 64 examples/,
     );
     assert.throws(() => historyChart([]), /history: expected a non-empty array/);
