@@ -474,7 +474,9 @@ export async function fit<M extends Module, B extends tf.TensorContainer, V = un
         throw new Error(
           `fit: the loss became ${meanLoss} between step ${lastRead} and ${step}; ` +
             `the weights are back to those after step ${lastRead}, the last finite check ` +
-            `(try a smaller lr, or clipNorm)`,
+            (ownOptimizer
+              ? `(try a smaller lr, or clipNorm)`
+              : `(the optimizer you passed holds NaN moments now: make a new one)`),
         );
       }
       tf.dispose(snapshot);
