@@ -32,6 +32,8 @@ export * from './attention/score-stats';
 export * from './attention/cnn';
 export * from './train/fit-width';
 export * from './train/interrupt';
+export * from './train/safetensors';
+export * from './train/checkpoint';
 export * from './viz/display';
 export * from './viz/colormap';
 export * from './viz/png';
