@@ -34,6 +34,8 @@ export * from './train/fit-width';
 export * from './train/interrupt';
 export * from './train/safetensors';
 export * from './train/checkpoint';
+export * from './decode/step-decoder';
+export * from './decode/greedy';
 export * from './viz/display';
 export * from './viz/colormap';
 export * from './viz/png';
