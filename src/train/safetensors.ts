@@ -10,21 +10,26 @@
  * 3. the data buffer: each tensor's elements, row-major, little-endian, at `[begin, end)` counted
  *    from the start of the buffer.
  *
- * Reading applies the reference implementation's rules: a header of at most 100,000,000 bytes that
- * starts with `{` and is valid UTF-8 JSON; offsets that, sorted, tile the buffer exactly (each
- * tensor begins where the previous one ended, nothing overlaps, nothing is left over or missing);
- * each tensor's byte length equals its element count times its dtype size; metadata values are
- * strings. Writing follows the reference writer: tensors sorted by dtype alignment (largest first)
- * then by name, `__metadata__` first in the header.
+ * Reading applies the reference implementation's rules: a header of at most 100,000,000 bytes,
+ * valid UTF-8 JSON, starting with `{` (a check the reference has written but not yet switched on);
+ * offsets that, sorted, tile the buffer exactly (each tensor begins where the previous one ended,
+ * nothing overlaps, nothing is left over or missing); each tensor's byte length equals its element
+ * count times its dtype's bits / 8, in whole bytes; metadata values are strings. Writing follows
+ * the reference writer: tensors sorted by dtype alignment (largest first) then by name,
+ * `__metadata__` first in the header, padding with spaces.
  */
 
-/** Element types of the safetensors format. */
+/** Element types of the safetensors format (as of safetensors 0.6: with the sub-byte MX types). */
 export type SafetensorsDtype =
   | 'BOOL'
+  | 'F4'
+  | 'F6_E2M3'
+  | 'F6_E3M2'
   | 'U8'
   | 'I8'
   | 'F8_E5M2'
   | 'F8_E4M3'
+  | 'F8_E8M0'
   | 'I16'
   | 'U16'
   | 'F16'
@@ -32,33 +37,39 @@ export type SafetensorsDtype =
   | 'I32'
   | 'U32'
   | 'F32'
+  | 'C64'
   | 'F64'
   | 'I64'
   | 'U64';
 
 /**
- * Bytes per element, in the reference implementation's alignment order (the writer puts larger
- * alignments first, ties broken by name, so every tensor starts aligned).
+ * Bits per element, in the reference implementation's alignment order (its writer puts later
+ * dtypes first, ties broken by name, so every tensor starts aligned).
  */
-const DTYPE_SIZES: ReadonlyArray<[SafetensorsDtype, number]> = [
-  ['BOOL', 1],
-  ['U8', 1],
-  ['I8', 1],
-  ['F8_E5M2', 1],
-  ['F8_E4M3', 1],
-  ['I16', 2],
-  ['U16', 2],
-  ['F16', 2],
-  ['BF16', 2],
-  ['I32', 4],
-  ['U32', 4],
-  ['F32', 4],
-  ['F64', 8],
-  ['I64', 8],
-  ['U64', 8],
+const DTYPE_BITS: ReadonlyArray<[SafetensorsDtype, number]> = [
+  ['BOOL', 8],
+  ['F4', 4],
+  ['F6_E2M3', 6],
+  ['F6_E3M2', 6],
+  ['U8', 8],
+  ['I8', 8],
+  ['F8_E5M2', 8],
+  ['F8_E4M3', 8],
+  ['F8_E8M0', 8],
+  ['I16', 16],
+  ['U16', 16],
+  ['F16', 16],
+  ['BF16', 16],
+  ['I32', 32],
+  ['U32', 32],
+  ['F32', 32],
+  ['C64', 64],
+  ['F64', 64],
+  ['I64', 64],
+  ['U64', 64],
 ];
-const DTYPE_SIZE = new Map(DTYPE_SIZES);
-const DTYPE_RANK = new Map(DTYPE_SIZES.map(([d], i) => [d, i]));
+const DTYPE_BIT_SIZE = new Map(DTYPE_BITS);
+const DTYPE_RANK = new Map(DTYPE_BITS.map(([d], i) => [d, i]));
 
 /** The reference implementation's limit on the JSON header (header bombs). */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
@@ -78,15 +89,27 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** Bytes per element of `dtype`; throws for a dtype the format does not define. */
-export function dtypeSize(dtype: string): number {
-  const size = DTYPE_SIZE.get(dtype as SafetensorsDtype);
-  if (size === undefined) {
+/** Bits per element of `dtype`; throws for a dtype the format does not define. */
+export function dtypeBits(dtype: string): number {
+  const bits = DTYPE_BIT_SIZE.get(dtype as SafetensorsDtype);
+  if (bits === undefined) {
     throw new Error(
-      `dtype: expected one of ${DTYPE_SIZES.map(([d]) => d).join(', ')}, got ${JSON.stringify(dtype)}`,
+      `dtype: expected one of ${DTYPE_BITS.map(([d]) => d).join(', ')}, got ${JSON.stringify(dtype)}`,
     );
   }
-  return size;
+  return bits;
+}
+
+/**
+ * Bytes of `count` elements of `dtype`; throws when they do not fill whole bytes (the reference's
+ * "misaligned slice", e.g. an odd number of 4-bit values). `what` names the tensor.
+ */
+function byteLength(dtype: SafetensorsDtype, count: number, what: string): number {
+  const bits = count * DTYPE_BIT_SIZE.get(dtype)!;
+  if (bits % 8 !== 0) {
+    throw new Error(`${what}: ${count} elements of ${dtype} fill ${bits} bits, not whole bytes`);
+  }
+  return bits / 8;
 }
 
 function elementCount(shape: readonly number[]): number {
@@ -144,12 +167,12 @@ export function encodeSafetensors(
     if (t === undefined || t === null || typeof t !== 'object') {
       throw new TypeError(`tensors.${name}: expected {dtype, shape, data}, got ${String(t)}`);
     }
-    const size = dtypeSize(t.dtype);
+    dtypeBits(t.dtype);
     const shape = checkShapeList(t.shape, `tensors.${name}.shape`);
     if (!(t.data instanceof Uint8Array)) {
       throw new TypeError(`tensors.${name}.data: expected a Uint8Array of little-endian bytes`);
     }
-    const want = elementCount(shape) * size;
+    const want = byteLength(t.dtype, elementCount(shape), `tensors.${name}`);
     if (t.data.byteLength !== want) {
       throw new Error(
         `tensors.${name}.data: expected ${want} bytes for ${t.dtype} [${shape.join(', ')}], got ${t.data.byteLength}`,
@@ -265,7 +288,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
       );
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof info.dtype !== 'string' || !DTYPE_SIZE.has(info.dtype as SafetensorsDtype)) {
+    if (typeof info.dtype !== 'string' || !DTYPE_BIT_SIZE.has(info.dtype as SafetensorsDtype)) {
       throw new Error(
         `header.${name}.dtype: expected a safetensors dtype, got ${JSON.stringify(info.dtype)}`,
       );
@@ -302,7 +325,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
         `header.${info.name}.data_offsets: [${info.begin}, ${info.end}] should begin at ${expectedBegin} (offsets must be contiguous, without gaps or overlaps)`,
       );
     }
-    const want = elementCount(info.shape) * DTYPE_SIZE.get(info.dtype)!;
+    const want = byteLength(info.dtype, elementCount(info.shape), `header.${info.name}`);
     if (info.end - info.begin !== want) {
       throw new Error(
         `header.${info.name}: ${info.dtype} [${info.shape.join(', ')}] needs ${want} bytes, data_offsets give ${info.end - info.begin}`,
@@ -343,8 +366,7 @@ export function tensorBytes(
   values: ArrayLike<number>,
   dtype: 'F32' | 'F64' | 'I32' | 'U8' | 'BOOL',
 ): Uint8Array {
-  const size = dtypeSize(dtype);
-  const out = new Uint8Array(values.length * size);
+  const out = new Uint8Array((values.length * dtypeBits(dtype)) / 8);
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -361,7 +383,7 @@ export function tensorBytes(
  * `I32` -> Int32Array, `U8`/`BOOL` -> Uint8Array. Other dtypes throw (this library stores only these).
  */
 export function tensorValues(tensor: SafetensorsTensor): SafetensorsValues {
-  const count = tensor.data.byteLength / dtypeSize(tensor.dtype);
+  const count = (tensor.data.byteLength * 8) / dtypeBits(tensor.dtype);
   const view = new DataView(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   switch (tensor.dtype) {
     case 'F32': {

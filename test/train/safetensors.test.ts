@@ -81,6 +81,14 @@ describe('safetensors', () => {
     assert.deepEqual([...tensorValues(byName.get('x')!)], [1]);
     assert.deepEqual([...tensorValues(byName.get('y')!)], [2]);
     assert.equal(byName.get('e')!.data.byteLength, 0);
+    // Sub-byte types: four 4-bit values in 2 bytes.
+    const f4 = decodeSafetensors(
+      rawFile(
+        `{"q":${JSON.stringify({ dtype: 'F4', shape: [2, 2], data_offsets: [0, 2] })}}`,
+        [0x21, 0x43],
+      ),
+    );
+    assert.deepEqual([...f4.tensors[0][1].data], [0x21, 0x43]);
   });
 
   const t = (dtype: string, shape: number[], offsets: number[]): string =>
@@ -136,6 +144,11 @@ describe('safetensors', () => {
       'offsets that disagree with the shape',
       rawFile(`{"a":${t('F32', [2], [0, 4])}}`, Array(4).fill(0)),
       /header.a: F32 \[2\] needs 8 bytes, data_offsets give 4/,
+    ],
+    [
+      'an odd number of 4-bit values',
+      rawFile(`{"a":${t('F4', [3], [0, 2])}}`, [0, 0]),
+      /header.a: 3 elements of F4 fill 12 bits, not whole bytes/,
     ],
     [
       'a data buffer cut short',
