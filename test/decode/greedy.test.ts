@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear } from '../../src/core/linear';
 import { Module } from '../../src/core/module';
 import { greedyDecode } from '../../src/decode/greedy';
+import { attentionHeatmap } from '../../src/viz/figures';
 import {
   decodeStep,
   disposeState,
@@ -257,6 +258,12 @@ describe('step-wise decoding', () => {
         row.slice(lenB).forEach((v) => assert.equal(v, 0));
         row.slice(0, lenB).forEach((v, j) => assert.ok(Math.abs(v - refW[t][j]) < 1e-5));
       });
+      // Ready for an alignment heatmap: one row per generated token, one column per source token.
+      const fig = attentionHeatmap(w, {
+        queries: tokens.map(String),
+        keys: srcRows[b].map(String),
+      });
+      assert.equal(fig.panels.length, 1);
       tf.dispose([sb, tgtIn, ref.logits, ref.weights]);
     }
     tf.dispose([s, l]);
@@ -319,6 +326,48 @@ describe('step-wise decoding', () => {
     ]);
     assert.deepEqual(capped.finished, [false, false]);
     tf.dispose(s);
+  });
+
+  it('works with a Transformer-style state that grows: the prefix so far', async () => {
+    // Next token = (first source token + sum of the prefix) mod V, from logits one-hot * 3.
+    // The state is the prefix [B, t], one column longer after each step (bos included).
+    const prefixDecoder: StepDecoder<{ prefix: tf.Tensor2D; first: tf.Tensor1D }> = {
+      bos: 0,
+      eos: 6,
+      start: (x) => ({
+        prefix: tf.zeros([x.shape[0], 0], 'int32') as tf.Tensor2D,
+        first: x.slice([0, 0], [x.shape[0], 1]).squeeze([1]) as tf.Tensor1D,
+      }),
+      step: (prev, state) => {
+        const prefix = tf.concat([state.prefix, prev.expandDims(1)], 1) as tf.Tensor2D; // [B, t] -> [B, t + 1]
+        const next = tf.mod(tf.add(state.first, tf.sum(prefix, 1)), V).toInt() as tf.Tensor1D;
+        const logits = tf.oneHot(next, V).toFloat().mul(3) as tf.Tensor2D;
+        return { logits, state: { prefix, first: state.first } };
+      },
+    };
+    const x = tf.tensor2d(
+      [
+        [1, 4],
+        [3, 3],
+        [5, 2],
+      ],
+      undefined,
+      'int32',
+    );
+    const r = await expectNoLeak(
+      () => greedyDecode(prefixDecoder, x, { maxLen: 5 }),
+      'prefix decoder',
+    );
+    // By hand: y_1 = f, y_t = (f + y_1 + ... + y_{t-1}) mod 7, i.e. doubling mod 7, until 6.
+    // f = 1: 1, 2, 4, 1 (8 mod 7), 2 (16 mod 7); f = 3: 3, 6 (eos); f = 5: 5, 3 (10), 6 (20).
+    assert.deepEqual(r.tokens, [
+      [1, 2, 4, 1, 2],
+      [3, 6],
+      [5, 3, 6],
+    ]);
+    assert.deepEqual(r.finished, [false, true, true]);
+    assert.equal(r.weights, null);
+    x.dispose();
   });
 
   it('leaks nothing when the decoder throws mid-way', async () => {
