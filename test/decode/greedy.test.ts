@@ -358,8 +358,8 @@ describe('step-wise decoding', () => {
       () => greedyDecode(prefixDecoder, x, { maxLen: 5 }),
       'prefix decoder',
     );
-    // By hand: y_1 = f, y_t = (f + y_1 + ... + y_{t-1}) mod 7, i.e. doubling mod 7, until 6.
-    // f = 1: 1, 2, 4, 1 (8 mod 7), 2 (16 mod 7); f = 3: 3, 6 (eos); f = 5: 5, 3 (10), 6 (20).
+    // By hand: y_1 = f, y_t = (f + y_1 + ... + y_{t-1}) mod 7 (the bos is 0), until the eos 6.
+    // f = 1: 1, 2, 4, 8 mod 7 = 1, 9 mod 7 = 2 (maxLen); f = 3: 3, 6; f = 5: 5, 10 mod 7 = 3, 13 mod 7 = 6.
     assert.deepEqual(r.tokens, [
       [1, 2, 4, 1, 2],
       [3, 6],
