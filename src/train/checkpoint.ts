@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import libraryPackage from '../package.json';
 import { Module } from '../core/module';
 import {
+  SAFETENSORS_MAX_HEADER_BYTES,
   decodeSafetensors,
   encodeSafetensors,
   tensorBytes,
@@ -247,12 +248,27 @@ function checkPath(path: unknown): asserts path is string {
   }
 }
 
-/** `true` if the file at `path` is a checkpoint written by this library. */
+/**
+ * `true` if the file at `path` is a checkpoint written by this library. Reads only the header, so
+ * a large unrelated file is not loaded into memory.
+ */
 async function isOurCheckpoint(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
   try {
-    return decodeSafetensors(await readFile(path)).metadata.library === LIBRARY_MARK;
+    const { size } = await handle.stat();
+    const length = new Uint8Array(8);
+    if (size < 8 || (await handle.read(length, 0, 8, 0)).bytesRead < 8) return false;
+    const n = new DataView(length.buffer).getBigUint64(0, true);
+    if (n > BigInt(Math.min(SAFETENSORS_MAX_HEADER_BYTES, size - 8))) return false;
+    const header = new Uint8Array(Number(n));
+    await handle.read(header, 0, header.length, 8);
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(header));
+    const meta = (parsed as { __metadata__?: { library?: unknown } } | null)?.__metadata__;
+    return meta?.library === LIBRARY_MARK;
   } catch {
     return false;
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,5 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -249,6 +257,18 @@ describe('checkpoints', () => {
       ),
     );
     assert.equal(readFileSync(other, 'utf8'), 'precious');
+    // A safetensors file from elsewhere is not ours either.
+    const foreign = join(dir, 'foreign.safetensors');
+    copyFileSync(join(FIXTURES, 'from-python.safetensors'), foreign);
+    await assert.rejects(
+      saveCheckpoint(net, foreign),
+      /exists and is not a checkpoint written by this library/,
+    );
+    assert.deepEqual(
+      readFileSync(foreign),
+      readFileSync(join(FIXTURES, 'from-python.safetensors')),
+    );
+    rmSync(foreign);
     await saveCheckpoint(net, other, { overwrite: true });
     assert.deepEqual((await loadCheckpoint(net, other)).names.length, 4);
     await assert.rejects(saveCheckpoint(net, dir), /is a directory/);
