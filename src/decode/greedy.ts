@@ -116,6 +116,8 @@ export function greedyDecode<State>(
           const lp = tf.sum(tf.where(pick, logp, tf.zerosLike(logp)), 1); // [B, V] -> [B]
           return [ids, lp];
         });
+        prev.dispose();
+        prev = next as tf.Tensor1D;
         const ids = next.dataSync();
         const lps = chosen.dataSync();
         chosen.dispose();
@@ -127,11 +129,8 @@ export function greedyDecode<State>(
           if (rows) weights[b].push(rows[b]);
           if (ids[b] === eos) finished[b] = true;
         }
-        prev.dispose();
-        prev = next;
       } finally {
-        out.logits.dispose();
-        out.weights?.dispose();
+        tf.dispose([out.logits, ...(out.weights ? [out.weights] : [])]);
       }
     }
   } finally {

@@ -370,6 +370,24 @@ describe('step-wise decoding', () => {
     x.dispose();
   });
 
+  it('scores a masked vocabulary (-Infinity logits) with finite log-probabilities', () => {
+    const masked: StepDecoder<tf.Tensor1D> = {
+      start: (x) => tf.zeros([x.shape[0]]),
+      step: (_prev, state) => ({
+        logits: tf.tensor2d([[-Infinity, 2, 0, -Infinity, -Infinity, -Infinity, -Infinity]]),
+        state,
+      }),
+    };
+    const x = tf.tensor2d([[3]], undefined, 'int32');
+    const r = greedyDecode(masked, x, { bos: 0, eos: 1, maxLen: 4 });
+    assert.deepEqual(r.tokens, [[1]]);
+    assert.ok(
+      Math.abs(r.logProb[0] - (2 - Math.log(Math.exp(2) + 1))) < 1e-6,
+      String(r.logProb[0]),
+    );
+    x.dispose();
+  });
+
   it('leaks nothing when the decoder throws mid-way', async () => {
     const s = tf.tensor2d([[2, 3]], undefined, 'int32');
     await expectNoLeak(() => {
