@@ -1,14 +1,15 @@
 /**
- * Attention, Hands-On: the course library. Notebooks, exercises, solutions, tests and tools import
- * from here. Data flows one way: backend -> core -> data -> attention -> (models, later) -> train
- * -> viz -> course (the notebook self-check).
+ * Attention, Hands-On: the course library as learners see it (`import * as ah from
+ * 'attention-hands-on'` in notebooks). Data flows one way: backend -> core -> data -> attention ->
+ * (models, later) -> train -> experiments -> viz -> course.
+ *
+ * A plain list of re-exports, one line per file. Files that mix learner API and plumbing list
+ * their learner names; plumbing (the wasm fixes, finiteness switches, interrupt internals, the
+ * exercise-stub and grading helpers, `describeValue`, renderers' internals) is imported by path
+ * from tools and tests only (`test/namespace.test.ts` checks both sides).
  */
-export * from './backend/backend';
-export * from './backend/wasm-fixes';
-export * from './core/shapes';
-export * from './core/fast-mode';
-export * from './core/compare';
-export * from './core/exercise';
+export { initBackend, backendInfo, type BackendInfo, type BackendName } from './backend/backend';
+export { checkShape, dimOf, formatShape, type DimSpec } from './core/shapes';
 export * from './core/random';
 export * from './core/module';
 export * from './core/init';
@@ -28,13 +29,15 @@ export * from './attention/positional';
 export * from './attention/kernel-regression';
 export * from './attention/local';
 export * from './attention/selection';
-export * from './attention/saliency';
-export * from './attention/visual-search';
-export * from './attention/cueing';
-export * from './attention/score-stats';
 export * from './attention/cnn';
-export * from './train/fit-width';
-export * from './train/interrupt';
+export { recoverFromInterrupt } from './train/interrupt';
+export * from './experiments/saliency';
+export * from './experiments/visual-search';
+export * from './experiments/cueing';
+export * from './experiments/score-stats';
+export * from './experiments/fit-width';
+export { display, inNotebook, DisplayHandle, type MimeBundle } from './viz/display';
+export { viridis, redBlue, colorAt, type ColormapName, type Rgb } from './viz/colormap';
 export * from './train/losses';
 export * from './eval/metrics';
 export * from './train/schedules';
@@ -44,11 +47,9 @@ export * from './train/safetensors';
 export * from './train/checkpoint';
 export * from './decode/step-decoder';
 export * from './decode/greedy';
-export * from './viz/display';
-export * from './viz/colormap';
-export * from './viz/png';
 export * from './viz/figure';
 export * from './viz/figures';
 export * from './viz/table';
-export * from './viz/progress';
-export * from './course/self-check';
+export { progress, Progress, type ProgressOptions } from './viz/progress';
+export { byMode, isFastMode } from './course/fast-mode';
+export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/self-check';

@@ -22,7 +22,7 @@
  * @returns entropy `[...]`, float32
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function attentionEntropy(weights: tf.Tensor): tf.Tensor {
   void weights;

@@ -24,7 +24,7 @@
  * @param values `[B, S, D]` float32
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function hardSelect(
   scores: tf.Tensor2D,

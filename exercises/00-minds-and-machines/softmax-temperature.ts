@@ -25,7 +25,7 @@
  * @returns weights `[..., S]`, float32
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function softmaxWithTemperature(scores: tf.Tensor, temperature: number): tf.Tensor {
   void scores;

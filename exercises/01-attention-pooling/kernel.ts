@@ -24,7 +24,7 @@
  * @returns `K(distance)`, same shape, float32
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function kernel(distance: tf.Tensor): tf.Tensor {
   void distance;

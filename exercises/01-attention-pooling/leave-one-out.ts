@@ -23,7 +23,7 @@
  * @returns scalar loss `L(h)`
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function leaveOneOutLoss(keys: tf.Tensor1D, values: tf.Tensor1D, width: number): tf.Scalar {
   void keys;

@@ -26,7 +26,7 @@
  * @returns `weights [Q, K]` and `predictions [Q]`
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function nadarayaWatson(
   queries: tf.Tensor1D,

@@ -29,7 +29,7 @@
  * @returns scores `[B, T, S]`
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function additiveScores(
   queries: tf.Tensor3D,

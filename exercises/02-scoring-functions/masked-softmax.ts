@@ -18,7 +18,7 @@
  * @returns weights `[B, T, S]`
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 export function maskedSoftmax(scores: tf.Tensor3D, validLens: tf.Tensor1D): tf.Tensor3D {
   void scores;

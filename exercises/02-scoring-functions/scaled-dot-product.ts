@@ -26,7 +26,7 @@
  * @returns `{ weights [B, T, S], output [B, T, Dv] }`
  */
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 
 /** What scaled dot-product attention returns. */
 export interface AttentionOutput {

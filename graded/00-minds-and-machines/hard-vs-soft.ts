@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { hardSelection, softSelection } from '../../src/attention/selection';
-import { diagnoseWeights } from '../../src/core/exercise';
+import { diagnoseWeights } from '../../src/course/exercise';
 import { arg, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/00-minds-and-machines/hard-vs-soft';
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { softmax as reference } from '../../src/attention/softmax';
-import { diagnoseWeights, NotImplementedError } from '../../src/core/exercise';
+import { diagnoseWeights, NotImplementedError } from '../../src/course/exercise';
 import { arg, check, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/00-minds-and-machines/softmax-temperature';
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nadarayaWatson as reference } from '../../src/attention/kernel-regression';
 import { regressionArrays } from '../../src/data/regression';
-import { diagnoseWeights } from '../../src/core/exercise';
+import { diagnoseWeights } from '../../src/course/exercise';
 import { createRng } from '../../src/core/random';
 import { formatShape } from '../../src/core/shapes';
 import { arg, check, defineExercise, expectClose, Feedback } from '../../tools/grading/framework';

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { maskedSoftmax as reference } from '../../src/attention/softmax';
-import { diagnoseWeights } from '../../src/core/exercise';
+import { diagnoseWeights } from '../../src/course/exercise';
 import { arg, check, defineExercise, expectClose } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/02-scoring-functions/masked-softmax';
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { scaledDotProductAttention as reference } from '../../src/attention/pooling';
 import { maskedSoftmax } from '../../src/attention/softmax';
-import { diagnoseWeights, type KnownMistake } from '../../src/core/exercise';
+import { diagnoseWeights, type KnownMistake } from '../../src/course/exercise';
 import { arg, check, defineExercise, expectClose } from '../../tools/grading/framework';
 import type * as Answers from '../../exercises/02-scoring-functions/scaled-dot-product';
 

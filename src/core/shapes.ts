@@ -31,6 +31,7 @@
  * across several arguments are checked with readable messages.
  */
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from './describe';
 
 /** One dimension of an expected shape: a fixed size, a glossary letter to bind, or `null` (any). */
 export type DimSpec = number | string | null;
@@ -53,14 +54,6 @@ export function formatShape(shape: readonly number[]): string {
 
 function formatSpec(spec: readonly DimSpec[]): string {
   return `[${spec.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
-}
-
-function describeValue(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (Array.isArray(x)) return `an array of length ${x.length}`;
-  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
-  return `${typeof x} ${String(x)}`;
 }
 
 /**

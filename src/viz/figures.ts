@@ -15,13 +15,7 @@ import {
   type LineMode,
   type LineSeries,
 } from './figure';
-
-function describeValue(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (Array.isArray(x)) return `an array of length ${x.length}`;
-  return typeof x;
-}
+import { describeValue } from '../core/describe';
 
 /**
  * The shape of a nested array of numbers, checked to be rectangular with no empty axis. Errors

@@ -14,6 +14,7 @@
 import { currentTask } from '../train/interrupt';
 import { DisplayHandle, inNotebook, type MimeBundle } from './display';
 import { escapeXml, formatMetric, formatSeconds } from './format';
+import { describeValue } from '../core/describe';
 
 /** Options of `progress`. */
 export interface ProgressOptions {
@@ -35,11 +36,6 @@ const MODES = ['auto', 'notebook', 'terminal', 'silent'];
 /** Bars created or updated and not yet done (or marked interrupted). */
 const openBars = new Set<Progress>();
 const BAR_CHARS = 20;
-
-function describeValue(x: unknown): string {
-  if (x === null || x === undefined) return String(x);
-  return `${typeof x} ${String(x)}`;
-}
 
 function checkMetrics(metrics: unknown): Record<string, number> {
   if (metrics === undefined) return {};

@@ -4,6 +4,7 @@
  */
 import { display, type MimeBundle } from './display';
 import { escapeXml, formatMetric } from './format';
+import { describeValue } from '../core/describe';
 
 /** One table row: column name -> value. Every row has the same columns. */
 export type TableRow = Record<string, string | number>;
@@ -17,12 +18,6 @@ export interface TableOptions {
    * name; by default at most 4 significant digits. Integers are printed as they are.
    */
   digits?: number | Record<string, number>;
-}
-
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  return typeof v;
 }
 
 function checkRows(rows: unknown): string[] {

@@ -98,7 +98,7 @@ describe('value checks', () => {
     );
     assert.throws(
       () => checkPositive('1', 'width'),
-      /width: expected a finite number > 0, got string 1/,
+      /width: expected a finite number > 0, got string "1"/,
     );
   });
 

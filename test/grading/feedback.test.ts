@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { diagnoseWeights } from '../../src/core/exercise';
+import { diagnoseWeights } from '../../src/course/exercise';
 import { gradeExercise, loadSpecs } from '../../tools/grading/framework';
 
 const ROOT = path.resolve(__dirname, '../..');

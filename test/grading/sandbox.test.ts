@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { NotImplementedError } from '../../src/core/exercise';
+import { NotImplementedError } from '../../src/course/exercise';
 import { Feedback } from '../../tools/grading/framework';
 import { prepareSubmission, type PreparedSubmission } from '../../tools/grading/prepare';
 import { SandboxSession } from '../../tools/grading/sandbox';
@@ -24,7 +24,7 @@ import {
 
 const PROBE = `
 import * as tf from '@tensorflow/tfjs';
-import { notImplemented } from '../../src/core/exercise';
+import { notImplemented } from '../../src/course/exercise';
 export const answer = { n: 42, list: [1, 'two', null] };
 export function leaky(x: tf.Tensor): tf.Tensor {
   tf.add(x, 1); tf.add(x, 2); tf.add(x, 3); // never freed

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as vm from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
-import { fitKernelWidth } from '../../src/train/fit-width';
+import { fitKernelWidth } from '../../src/experiments/fit-width';
 import {
   beginRun,
   currentTask,

@@ -226,12 +226,12 @@ describe('progress errors', () => {
     [
       'a string total',
       () => progress({ total: '10' as unknown as number }),
-      /total: expected a positive integer, got string 10/,
+      /total: expected a positive integer, got string "10"/,
     ],
     [
       'an unknown mode',
       () => progress({ total: 1, mode: 'html' as 'auto' }),
-      /mode: expected one of 'auto', 'notebook', 'terminal', 'silent', got string html/,
+      /mode: expected one of 'auto', 'notebook', 'terminal', 'silent', got string "html"/,
     ],
     [
       'a negative throttle',
@@ -256,7 +256,7 @@ describe('progress errors', () => {
     [
       'a metric that is not a number',
       () => progress({ total: 10, mode: 'silent' }).update(1, { loss: '0.5' as unknown as number }),
-      /metrics: expected a number for "loss", got string 0\.5/,
+      /metrics: expected a number for "loss", got string "0\.5"/,
     ],
     [
       'an update after done',

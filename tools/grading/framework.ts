@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeMismatch, type CloseOptions, type ExpectedTensor } from '../../src/core/compare';
-import { NotImplementedError } from '../../src/core/exercise';
+import { NotImplementedError } from '../../src/course/exercise';
 import { formatShape } from '../../src/core/shapes';
 import { inert } from './inert';
 

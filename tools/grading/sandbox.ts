@@ -17,7 +17,7 @@ import {
   type MessagePort,
 } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { NotImplementedError } from '../../src/core/exercise';
+import { NotImplementedError } from '../../src/course/exercise';
 import { Feedback } from './framework';
 import { isolationStatus, type IsolationStatus } from './isolation';
 import { decode, encode, WIRE_LIMITS } from './wire';

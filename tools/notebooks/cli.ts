@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { isFastMode } from '../../src/core/fast-mode';
+import { isFastMode } from '../../src/course/fast-mode';
 import { UsageError } from '../command';
 import { killAllKernels } from './kernel';
 import {

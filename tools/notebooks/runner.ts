@@ -5,7 +5,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { FAST_ENV_VAR } from '../../src/core/fast-mode';
+import { FAST_ENV_VAR } from '../../src/course/fast-mode';
 import { describeExit, Kernel, type ExecuteResult } from './kernel';
 import {
   joinSource,

@@ -1,6 +1,7 @@
 /** Figures as notebook outputs: the mime bundle, composition of figures, `showFigure`. */
 import { display, type MimeBundle } from '../display';
-import { checkFigure, describeValue, imageDims } from './checks';
+import { describeValue } from '../../core/describe';
+import { checkFigure, imageDims } from './checks';
 import { renderPlotly } from './plotly';
 import { countNonFinite } from './shared';
 import { renderSvg } from './svg';

@@ -1,14 +1,7 @@
 /** Validation of figures: messages name the panel, what was expected and what was found. */
 import { checkColormap } from '../colormap';
 import type { Figure, HeatmapPanel, ImagePanel, LinesPanel, Panel } from './types';
-
-export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
-}
+import { describeValue } from '../../core/describe';
 
 /** Checks that `m` is a non-empty rectangular matrix of numbers and returns [rows, cols]. */
 export function checkMatrix(

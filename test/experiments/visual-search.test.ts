@@ -5,7 +5,7 @@ import {
   inspectionsUntilFound,
   searchSlope,
   simulateSearch,
-} from '../../src/attention/visual-search';
+} from '../../src/experiments/visual-search';
 
 /** All orderings of 0..n-1. */
 function permutations(n: number): number[][] {

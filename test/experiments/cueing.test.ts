@@ -4,7 +4,7 @@ import {
   cueWeights,
   simulateCueing,
   type CueCondition,
-} from '../../src/attention/cueing';
+} from '../../src/experiments/cueing';
 import { expectNoLeak } from '../helpers/tensors';
 
 const close = (a: number, b: number, tol = 1e-5, what = '') =>

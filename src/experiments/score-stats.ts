@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed } from '../core/random';
 import { checkInt, checkRows } from '../core/shapes';
-import { dotScores, scaledDotScores } from './scoring';
+import { dotScores, scaledDotScores } from '../attention/scoring';
 
 /** How spread out a batch of scores is, and how saturated the softmax over them is. */
 export interface SoftmaxSaturation {

@@ -7,7 +7,7 @@ import {
   leaveOneOutLossAtLogWidth,
   type FitWidthOptions,
   type FitWidthStep,
-} from '../../src/train/fit-width';
+} from '../../src/experiments/fit-width';
 import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 
 /** Independent reference: Gaussian leave-one-out loss with plain loops in float64. */

@@ -9,7 +9,7 @@ import {
   normaliseMaps,
   sceneFeatureMaps,
   topDownSaliency,
-} from '../../src/attention/saliency';
+} from '../../src/experiments/saliency';
 import { rasteriseScene, textureScene, type Scene } from '../../src/data/scenes';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KERNEL_NAMES, leaveOneOutLoss, type KernelName } from '../attention/kernel-regression';
 import { checkInt, checkPositive, checkShape } from '../core/shapes';
-import { beginRun } from './interrupt';
+import { beginRun } from '../train/interrupt';
 
 /** What `fitKernelWidth` reports after each step (and before the first). */
 export interface FitWidthStep {

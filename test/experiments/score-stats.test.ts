@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { scoreStatsByDim, softmaxSaturation } from '../../src/attention/score-stats';
+import { scoreStatsByDim, softmaxSaturation } from '../../src/experiments/score-stats';
 import { expectNoLeak } from '../helpers/tensors';
 
 /** Plain-JS reference: softmax, max weight, entropy and Jacobian norm of one row. */
