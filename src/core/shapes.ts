@@ -30,6 +30,7 @@
  * across several arguments are checked with readable messages.
  */
 import * as tf from '@tensorflow/tfjs';
+import { recordingGradient } from './op';
 
 /** One dimension of an expected shape: a fixed size, a glossary letter to bind, or `null` (any). */
 export type DimSpec = number | string | null;
@@ -183,13 +184,15 @@ export function withInputsChecked<T>(fn: () => T): T {
 /**
  * Throws if a float tensor holds NaN or +-Infinity (when finite checks are on), naming the
  * argument and the first bad position. `-Infinity` can be allowed for additive masks.
+ * Reads nothing while a gradient is being recorded: a training step does not wait for a host
+ * read on every call; the loss shows a NaN there (the rule is in `src/core/op.ts`).
  */
 export function checkFinite(
   x: tf.Tensor,
   name: string,
   opts: { allowNegInf?: boolean } = {},
 ): void {
-  if (!finiteChecks || x.dtype !== 'float32') return;
+  if (!finiteChecks || x.dtype !== 'float32' || recordingGradient()) return;
   const values = x.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
