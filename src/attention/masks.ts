@@ -24,8 +24,10 @@ export interface AttentionMaskOptions {
   /** Hide future keys: query `t` sees key `s` only when `s <= t + (S - T)` (needs `S >= T`). */
   causal?: boolean;
   /**
-   * A mask broadcastable to the scores: bool (`true` = keep), or float additive, whose
-   * `-Infinity` entries hide keys and whose finite entries are added to the scores.
+   * A mask broadcastable to the scores `[B, T, S]`: bool (`true` = keep), or float additive, whose
+   * `-Infinity` entries hide keys and whose finite entries are added to the scores. With heads,
+   * a mask of rank 3 or less means the same and applies to every head; a rank-4 mask is
+   * broadcast to `[B, H, T, S]`.
    */
   mask?: tf.Tensor;
 }
@@ -63,6 +65,13 @@ export function checkValidLens(
     }
   }
   return validLens;
+}
+
+/** The scores' shape a mask of rank `maskRank` is matched with: `[B, T, S]` also under heads. */
+function withoutHeads(scoresShape: readonly number[], maskRank: number): readonly number[] {
+  return scoresShape.length === 4 && maskRank <= 3
+    ? [scoresShape[0]!, scoresShape[2]!, scoresShape[3]!] // [B, H, T, S] -> [B, T, S]
+    : scoresShape;
 }
 
 function broadcastable(mask: tf.Tensor, target: readonly number[]): boolean {
@@ -107,9 +116,10 @@ export function checkMaskOptions(opts: unknown, scoresShape: readonly number[]):
   if (mask !== undefined) {
     assertTensor(mask, 'mask');
     checkDtype(mask, ['bool', 'float32'], 'mask');
-    if (!broadcastable(mask, scoresShape)) {
+    const target = withoutHeads(scoresShape, mask.rank);
+    if (!broadcastable(mask, target)) {
       throw new Error(
-        `mask: expected a shape broadcastable to the scores ${formatShape(scoresShape)}, ` +
+        `mask: expected a shape broadcastable to the scores ${formatShape(target)}, ` +
           `got ${formatShape(mask.shape)}`,
       );
     }
@@ -133,10 +143,11 @@ export function attentionMask(
   const [queryLen, keyLen] = scoresShape.slice(-2);
   let userKeep: tf.Tensor | undefined;
   let bias: tf.Tensor | undefined;
-  if (mask !== undefined && mask.dtype === 'bool') userKeep = mask;
-  if (mask !== undefined && mask.dtype !== 'bool') {
-    userKeep = tf.notEqual(mask, -Infinity);
-    bias = tf.where(userKeep, mask, tf.zerosLike(mask));
+  if (mask !== undefined) {
+    // under heads, a mask for [B, T, S] applies to every head: [B, T, S] -> [B, 1, T, S]
+    const m = rank === 4 && mask.rank <= 3 ? headless(mask) : mask;
+    userKeep = m.dtype === 'bool' ? m : tf.notEqual(m, -Infinity);
+    if (m.dtype !== 'bool') bias = tf.where(userKeep, m, tf.zerosLike(m));
   }
   const keep = combineMasks(
     validLens && keyPaddingMask(validLens, keyLen, rank === 4 ? 4 : 3),
@@ -144,6 +155,12 @@ export function attentionMask(
     userKeep,
   );
   return { keep, bias };
+}
+
+/** A mask broadcastable to `[B, T, S]`, as `[B, 1, T, S]` (or `[1, 1, T, S]`) for every head. */
+function headless(mask: tf.Tensor): tf.Tensor {
+  const padded = mask.reshape([...Array<number>(3 - mask.rank).fill(1), ...mask.shape]); // -> rank 3
+  return padded.expandDims(1); // [B, T, S] -> [B, 1, T, S]
 }
 
 /**

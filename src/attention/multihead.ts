@@ -129,9 +129,9 @@ export class MultiHeadAttention extends Module {
    * @param query `[B, T, D]`
    * @param key `[B, S, D]`
    * @param value `[B, S, D]`
-   * @param opts which keys to hide: `validLens` (key padding), `causal`, `mask` broadcastable to
-   *   `[B, H, T, S]` (see `AttentionMaskOptions`); a decoder's self-attention gives `causal: true`
-   *   and `validLens` together
+   * @param opts which keys to hide: `validLens` (key padding), `causal`, `mask` (see
+   *   `AttentionMaskOptions`; the same for every head unless the mask is rank 4). A decoder's
+   *   self-attention gives `causal: true` and `validLens` together.
    * @returns output `[B, T, D]` and per-head weights `[B, H, T, S]`
    */
   apply(

@@ -161,7 +161,7 @@ describe('multi-head attention', () => {
     [
       'a mask that does not broadcast to [B, H, T, S]',
       () => mha.apply(x, x, x, { mask: tf.ones([3, 3, 3], 'bool') }),
-      /mask: expected a shape broadcastable to the scores \[2, 2, 3, 3\], got \[3, 3, 3\]/,
+      /mask: expected a shape broadcastable to the scores \[2, 3, 3\], got \[3, 3, 3\]/,
     ],
     [
       'weights of the wrong shape',
