@@ -164,6 +164,29 @@ function headless(mask: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * Which positions of padded sequences are real: position `l` of sequence `b` is kept when
+ * `l < validLens[b]` (TensorFlow's `sequence_mask`). For padding keys, embeddings or loss terms;
+ * attention code uses `keyPaddingMask`, shaped for the scores.
+ * @param validLens `[B]` (or `[B, T]`), integers in `[0, L]`
+ * @param length `L`, the padded length
+ * @returns bool `[B, L]` (or `[B, T, L]`)
+ */
+export function sequenceMask(validLens: tf.Tensor, length: number): tf.Tensor {
+  return op(
+    'sequenceMask',
+    () => {
+      checkInt(length, 'length');
+      assertTensor(validLens, 'validLens');
+      checkValidLens(validLens, validLens.shape[0]!, validLens.shape[1] ?? 1, length);
+    },
+    () => {
+      const lens = validLens.toFloat().expandDims(-1); // [B] -> [B, 1] (or [B, T] -> [B, T, 1])
+      return tf.less(tf.range(0, length), lens); // [L] vs [B, 1] -> [B, L]
+    },
+  );
+}
+
+/**
  * Key-padding mask from valid lengths, shaped to broadcast against attention scores: key `s` is
  * kept when `s < validLens[b]` (or `validLens[b, t]`).
  * @param validLens `[B]` or `[B, T]`, integers in `[0, S]`
@@ -186,10 +209,8 @@ export function keyPaddingMask(validLens: tf.Tensor, keyLen: number, scoresRank 
     () => {
       const [batch, queryLen = 1] = validLens.shape as number[];
       const heads = scoresRank === 4 ? [1] : [];
-      // [B] -> [B, 1, 1] (one length for every query) or [B, T] -> [B, T, 1]; [B, 1, ...] for heads
-      const lens = validLens.toFloat().reshape([batch, ...heads, queryLen, 1]);
-      const positions = tf.range(0, keyLen).reshape([1, ...heads, 1, keyLen]); // [1, (1,) 1, S]
-      return tf.less(positions, lens); // [B, (1,) 1 or T, S]
+      // [B, S] -> [B, 1, S] (one length for every query; [B, T, S] as is), [B, 1, ...] for heads
+      return sequenceMask(validLens, keyLen).reshape([batch, ...heads, queryLen, keyLen]);
     },
   );
 }

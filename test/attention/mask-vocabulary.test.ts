@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { LocalPAttention } from '../../src/attention/local';
-import { keyPaddingMask, type AttentionMaskOptions } from '../../src/attention/masks';
+import { keyPaddingMask, sequenceMask, type AttentionMaskOptions } from '../../src/attention/masks';
 import { MultiHeadAttention } from '../../src/attention/multihead';
 import { attentionPooling, scaledDotProductAttention } from '../../src/attention/pooling';
 import { AdditiveAttention, DotProductAttention } from '../../src/attention/scoring';
@@ -174,6 +174,18 @@ describe('keyPaddingMask', () => {
         [1, 1],
       ],
     ]);
+  });
+
+  it('builds on sequenceMask: real positions of padded sequences [B, L] (hand-computed)', () => {
+    assert.deepEqual(sequenceMask(tf.tensor1d([0, 2, 3], 'int32'), 3).arraySync(), [
+      [0, 0, 0],
+      [1, 1, 0],
+      [1, 1, 1],
+    ]);
+    assert.throws(
+      () => sequenceMask(tf.tensor1d([1.5]), 3),
+      /sequenceMask: validLens: expected integers in \[0, S\] = \[0, 3\], got 1.5 at index 0/,
+    );
   });
 
   it('names its arguments in errors', () => {
