@@ -155,7 +155,8 @@ let finiteChecks = true;
 
 /**
  * Turns the NaN/Infinity checks on tensor arguments on or off (on by default). They read the
- * tensor's values, which costs a little time; a tuned training loop may switch them off.
+ * tensor's values where they enter the library, never while a gradient is recorded (the rule is
+ * in `src/core/op.ts`), so training steps do not pay for them either way.
  */
 export function setFiniteChecks(on: boolean): void {
   finiteChecks = on;
@@ -170,6 +171,7 @@ export function finiteChecksEnabled(): boolean {
  * Runs `fn` with the NaN/Infinity checks off (shape checks still run). A layer calls it after
  * checking its own inputs, so that the functions it is built from do not read the same values,
  * or values computed from them, again: one read per input instead of one per inner call.
+ * New code runs through `op()` (`src/core/op.ts`) instead, which skips every inner check.
  */
 export function withInputsChecked<T>(fn: () => T): T {
   const previous = finiteChecks;
