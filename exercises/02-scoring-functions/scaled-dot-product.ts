@@ -3,7 +3,7 @@
  *
  * The attention of the Transformer (Vaswani et al., 2017, Eq. 1), with optional valid lengths:
  *
- *   scores  = Q K^T / sqrt(d)                  [B, T, S]   (d = D, the width of queries and keys)
+ *   scores  = Q K^T / sqrt(D)                  [B, T, S]   (D, the width of queries and keys)
  *   weights = masked softmax of scores over the keys (last axis)
  *   output  = weights V                         [B, T, Dv]
  *
@@ -12,7 +12,7 @@
  * `validLens[b] = 0` gets all-zero weights (and so an all-zero output), not NaN.
  *
  * Requirements:
- * - divide by sqrt(d), the width of the queries (the last axis), not by d;
+ * - divide by sqrt(D), the width of the queries (the last axis), not by D;
  * - stable for large scores (no NaN or Infinity): `tf.softmax` subtracts the row maximum;
  * - no tensor is left behind: wrap the work in `tf.tidy` (only the returned tensors survive).
  * Tips: `tf.matMul(a, b, false, true)` multiplies `a` by the transpose of `b` in each batch

@@ -41,11 +41,11 @@ function mistakes(x: Sample): KnownMistake[] {
   const list: KnownMistake[] = [
     {
       result: () => maskedSoftmax(raw(), opts),
-      message: `your weights match softmax(Q K^T) without scaling: divide the scores by Math.sqrt(d) = ${Math.sqrt(d).toPrecision(4)}`,
+      message: `your weights match softmax(Q K^T) without scaling: divide the scores by Math.sqrt(D) = ${Math.sqrt(d).toPrecision(4)}`,
     },
     {
       result: () => maskedSoftmax(tf.div(raw(), d), opts),
-      message: `your weights match softmax(Q K^T / d): divide by the square root of d = ${d}, not by d`,
+      message: `your weights match softmax(Q K^T / D): divide by the square root of D = ${d}, not by D`,
     },
   ];
   if (x.validLens) {
@@ -93,8 +93,8 @@ function agreesWithReference(
 }
 
 /**
- * Query and key `[B, L, d]` whose first coordinate is `big` and the others N(0, 1): every score
- * is `big^2 / sqrt(d)` plus a normal-sized part, so exp overflows while the weights (which a
+ * Query `[B, T, D]` and key `[B, S, D]` whose first coordinate is `big` and the others N(0, 1):
+ * every score is `big^2 / sqrt(D)` plus a normal-sized part, so exp overflows while the weights (which a
  * common shift does not change) stay far from one-hot.
  */
 function shifted(seed: number, z: Sizes, big: number, lens: number[]): Sample {
@@ -125,19 +125,19 @@ export const scaledDotProductSpec = defineExercise<typeof Answers>({
           agreesWithReference(
             scaledDotProductAttention,
             sample(seed, sizes),
-            'weights = softmax(Q K^T / sqrt(d)) over the last axis (the keys)',
+            'weights = softmax(Q K^T / sqrt(D)) over the last axis (the keys)',
           );
         }
       },
     },
     {
-      name: 'scales by sqrt(d) at a large width (d = 512)',
+      name: 'scales by sqrt(D) at a large width (D = 512)',
       points: 1,
       run({ scaledDotProductAttention }) {
         agreesWithReference(
           scaledDotProductAttention,
           sample(4, { b: 2, t: 3, s: 6, d: 512, dv: 4 }),
-          'd is the size of the last axis of the query; divide the scores by Math.sqrt(d)',
+          'D is the size of the last axis of the query; divide the scores by Math.sqrt(D)',
         );
       },
     },

@@ -1,6 +1,6 @@
 /**
  * Reference answer to exercise 02.3: scaled dot-product attention with optional valid lengths.
- * See the exercise file for the task. `softmax(Q K^T / sqrt(d)) V` with d = D, padded keys masked out.
+ * See the exercise file for the task. `softmax(Q K^T / sqrt(D)) V`, padded keys masked out.
  * @param query `[B, T, D]`
  * @param key `[B, S, D]`
  * @param value `[B, S, Dv]`
@@ -26,7 +26,7 @@ export function scaledDotProductAttention(
   return tf.tidy(() => {
     const [batch, queryLen, d] = query.shape;
     const keyLen = key.shape[1];
-    // 1) scores: [B, T, D] x [B, S, D]^T -> [B, T, S], divided by sqrt(d), d = D, to keep variance ~1
+    // 1) scores: [B, T, D] x [B, S, D]^T -> [B, T, S], divided by sqrt(D) to keep variance ~1
     const scores = tf.div(tf.matMul(query, key, false, true), Math.sqrt(d));
     // 2) weights: softmax over the keys, padded keys filled with -Infinity first
     let weights = tf.softmax(scores);

@@ -8,8 +8,10 @@ import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
-import { checkFinite, checkInt, checkShape, withInputsChecked } from '../core/shapes';
-import { checkValidLens } from './masks';
+import { op } from '../core/op';
+import { checkInt, dimOf } from '../core/shapes';
+import { attentionMask, combineMasks, type AttentionMaskOptions } from './masks';
+import { checkAttentionInputs } from './pooling';
 import { maskedSoftmax } from './softmax';
 
 /** Configuration of `LocalPAttention`. */
@@ -32,7 +34,7 @@ export type LocalPResult = {
   output: tf.Tensor3D;
   /** `[B, T, S]`: align weights times the Gaussian (rows sum to at most 1, as in the paper). */
   weights: tf.Tensor3D;
-  /** `[B, T]`: predicted centres `p_t`, real numbers in `[0, L_b - 1]`. */
+  /** `[B, T]`: predicted centres `p_t`, real numbers in `[0, L - 1]` (`L` the source length). */
   positions: tf.Tensor2D;
 };
 
@@ -43,14 +45,14 @@ export type LocalPResult = {
  */
 function windowMask(
   positions: tf.Tensor2D,
-  lens: tf.Tensor1D,
+  lens: tf.Tensor,
   keyLen: number,
   window: number,
 ): tf.Tensor3D {
   const masked = tf.customGrad(((p: tf.Tensor, l: tf.Tensor) => {
     const s = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
     const inWindow = tf.lessEqual(tf.abs(tf.sub(s, p.expandDims(2))), window); // [B, T, S]
-    const valid = tf.less(s, l.reshape([-1, 1, 1])); // [B, 1, S]
+    const valid = tf.less(s, l.expandDims(2)); // [B, 1 or T] -> [B, 1 or T, 1] vs [1, 1, S]
     return {
       value: tf.logicalAnd(inWindow, valid).cast('float32'),
       gradFunc: () => [tf.zerosLike(p), tf.zerosLike(l)],
@@ -99,41 +101,43 @@ export class LocalPAttention extends Module {
    * @param query `[B, T, Dq]` decoder states `h_t`
    * @param key `[B, S, Dk]` encoder states `h_s`
    * @param value `[B, S, Dv]` (often the same as `key`)
-   * @param validLens `[B]` source lengths `L_b >= 1`; defaults to `S` for every row
+   * @param opts `validLens`: source lengths `L >= 1`, `[B]` (or `[B, T]`), defaulting to `S`;
+   *   `causal` and `mask` hide keys inside the window too (see `AttentionMaskOptions`)
    */
-  apply(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, validLens?: tf.Tensor): LocalPResult {
+  apply(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    opts: AttentionMaskOptions = {},
+  ): LocalPResult {
     const { queryDim, keyDim, hiddenDim, window } = this.config;
-    const dims = checkShape(query, ['B', 'T', queryDim], 'query');
-    checkShape(key, ['B', 'S', keyDim], 'key', { dims });
-    checkShape(value, ['B', 'S', 'Dv'], 'value', { dims });
-    checkFinite(query, 'query');
-    checkFinite(key, 'key');
-    checkFinite(value, 'value');
-    const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
-    if (validLens !== undefined) {
-      checkValidLens(validLens, batch, queryLen, keyLen);
-      if (validLens.rank !== 1)
-        throw new Error(`validLens: expected shape [B] = [${batch}], got [${validLens.shape}]`);
-      if (Math.min(...validLens.dataSync()) < 1)
-        throw new RangeError('validLens: expected every source length >= 1, got 0');
-    }
-    // Inputs are checked above: the projections and the softmax inside need not read them again.
-    return withInputsChecked(() =>
-      tf.tidy(() => {
-        const lens = validLens ? validLens.toFloat() : tf.fill([batch], keyLen); // [B]
+    return op(
+      'LocalPAttention.apply',
+      () => {
+        checkAttentionInputs({ query, key, value }, opts, { queryDim, keyDim });
+        if (opts.validLens !== undefined && Math.min(...opts.validLens.dataSync()) < 1)
+          throw new RangeError('validLens: expected every source length >= 1, got 0');
+      },
+      () => {
+        const [batch, queryLen, keyLen] = [dimOf(query, 0), dimOf(query, 1), dimOf(key, 1)];
+        // [B] -> [B, 1] (one length for every query) or [B, T]; S when not given
+        const given = opts.validLens?.toFloat();
+        const lens = given ? given.reshape([batch, -1]) : tf.fill([batch, 1], keyLen);
         // 1) predicted centre: [B, T, Dq] -> [B*T, A] -> [B*T, 1] -> [B, T]
         const hidden = tf.tanh(this.wP.apply(query)).reshape([-1, hiddenDim]);
         const logits = tf
           .matMul(hidden, this.vP.reshape([hiddenDim, 1]))
           .reshape([batch, queryLen]);
-        const positions = tf.mul(
-          tf.sigmoid(logits),
-          tf.sub(lens, 1).reshape([batch, 1]),
-        ) as tf.Tensor2D;
+        const positions = tf.mul(tf.sigmoid(logits), tf.sub(lens, 1)) as tf.Tensor2D; // [B, T]
         // 2) general scores, softmax inside the window: [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
         const scores = tf.matMul(this.wA.apply(query), key, false, true);
-        const inWindow = windowMask(positions, lens as tf.Tensor1D, keyLen, window);
-        const align = maskedSoftmax(scores, { mask: tf.cast(inWindow, 'bool') });
+        const inWindow = tf.cast(windowMask(positions, lens, keyLen, window), 'bool');
+        const { keep, bias } = attentionMask(
+          { causal: opts.causal, mask: opts.mask },
+          scores.shape,
+        );
+        const biased = bias ? tf.add(scores, bias) : scores;
+        const align = maskedSoftmax(biased, { mask: combineMasks(inWindow, keep) });
         // 3) favour the centre: exp(-(s - p)^2 / (2 sigma^2)), sigma = Dw / 2
         const sigma = Math.max(window / 2, 1e-6);
         const offsets = tf.sub(
@@ -144,7 +148,7 @@ export class LocalPAttention extends Module {
         const weights = tf.mul(align, gaussian) as tf.Tensor3D;
         const output = tf.matMul(weights, value) as tf.Tensor3D; // [B, T, S] x [B, S, Dv] -> [B, T, Dv]
         return { output, weights, positions };
-      }),
+      },
     );
   }
 }

@@ -9,16 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Linear } from '../core/linear';
 import { Module } from '../core/module';
 import { deriveSeed } from '../core/random';
-import {
-  checkDtype,
-  checkFinite,
-  checkInt,
-  checkShape,
-  dimOf,
-  withInputsChecked,
-} from '../core/shapes';
-import { causalMask, checkValidLens, combineMasks, validLensMask } from './masks';
-import { scaledDotProductAttention, type AttentionResult } from './pooling';
+import { op } from '../core/op';
+import { checkInt, checkShape, dimOf } from '../core/shapes';
+import type { AttentionMaskOptions } from './masks';
+import { checkAttentionInputs, scaledDotProductAttention, type AttentionResult } from './pooling';
 
 /**
  * Splits the feature axis into heads; head `i` owns features `[i*Dh, (i+1)*Dh)`.
@@ -26,18 +20,22 @@ import { scaledDotProductAttention, type AttentionResult } from './pooling';
  * @returns `[B, H, T, Dh]`
  */
 export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
-  checkInt(numHeads, 'numHeads');
-  checkShape(x, ['B', 'T', 'D'], 'x');
-  const [batch, len, width] = [dimOf(x, 0), dimOf(x, 1), dimOf(x, 2)];
-  if (width % numHeads !== 0) {
-    throw new RangeError(`numHeads: expected a divisor of D = ${width}, got ${numHeads}`);
-  }
-  return tf.tidy(
-    () =>
-      x
+  return op(
+    'splitHeads',
+    () => {
+      checkInt(numHeads, 'numHeads');
+      const width = checkShape(x, ['B', 'T', 'D'], 'x').D.size;
+      if (width % numHeads !== 0) {
+        throw new RangeError(`numHeads: expected a divisor of D = ${width}, got ${numHeads}`);
+      }
+    },
+    () => {
+      const [batch, len, width] = [dimOf(x, 0), dimOf(x, 1), dimOf(x, 2)];
+      return x
         .reshape([batch, len, numHeads, width / numHeads]) // [B, T, D] -> [B, T, H, Dh]
-        .transpose([0, 2, 1, 3]), // -> [B, H, T, Dh]
-  ) as tf.Tensor4D;
+        .transpose([0, 2, 1, 3]) as tf.Tensor4D; // -> [B, H, T, Dh]
+    },
+  );
 }
 
 /**
@@ -46,14 +44,16 @@ export function splitHeads(x: tf.Tensor, numHeads: number): tf.Tensor4D {
  * @returns `[B, T, D]` with `D = H * Dh`
  */
 export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
-  checkShape(x, ['B', 'H', 'T', 'Dh'], 'x');
-  const [batch, heads, len, headDim] = x.shape as number[];
-  return tf.tidy(
-    () =>
-      x
+  return op(
+    'mergeHeads',
+    () => checkShape(x, ['B', 'H', 'T', 'Dh'], 'x'),
+    () => {
+      const [batch, heads, len, headDim] = x.shape as number[];
+      return x
         .transpose([0, 2, 1, 3]) // [B, H, T, Dh] -> [B, T, H, Dh]
-        .reshape([batch, len, heads * headDim]), // -> [B, T, D]
-  ) as tf.Tensor3D;
+        .reshape([batch, len, heads * headDim]) as tf.Tensor3D; // -> [B, T, D]
+    },
+  );
 }
 
 /** Configuration of `MultiHeadAttention`. */
@@ -66,19 +66,6 @@ export interface MultiHeadAttentionConfig {
   bias?: boolean;
   /** Seed of the initial weights. Defaults to 0. */
   seed?: number;
-}
-
-/** Which keys each query may see. All optional; they are combined with AND. */
-export interface MultiHeadAttentionOptions {
-  /**
-   * `[B]`: keys at positions `>= keyValidLens[b]` are padding and get zero weight; or `[B, T]`,
-   * one length per query (`keyValidLens[b, t]`).
-   */
-  keyValidLens?: tf.Tensor;
-  /** Hide future keys: query `t` sees key `s` only when `s <= t + (S - T)`. */
-  causal?: boolean;
-  /** Extra bool mask broadcastable to `[B, H, T, S]` (`true` = keep). */
-  mask?: tf.Tensor;
 }
 
 /** The projected weights of one layer, in our `[in, out]` layout (see `setWeights`). */
@@ -128,56 +115,46 @@ export class MultiHeadAttention extends Module {
   /** Loads weights in `[in, out]` layout (PyTorch's `in_proj_weight` rows and `out_proj.weight`, transposed). */
   setWeights(w: MultiHeadAttentionWeights): void {
     // Every weight is checked before any is loaded: a rejected call leaves the layer unchanged.
-    this.wQ.checkWeights(w.wQ, w.bQ, 'wQ', 'bQ');
-    this.wK.checkWeights(w.wK, w.bK, 'wK', 'bK');
-    this.wV.checkWeights(w.wV, w.bV, 'wV', 'bV');
-    this.wO.checkWeights(w.wO, w.bO, 'wO', 'bO');
-    this.wQ.setWeights(w.wQ, w.bQ);
-    this.wK.setWeights(w.wK, w.bK);
-    this.wV.setWeights(w.wV, w.bV);
-    this.wO.setWeights(w.wO, w.bO);
+    const layers = { wQ: this.wQ, wK: this.wK, wV: this.wV, wO: this.wO };
+    const entries = Object.entries(layers) as [keyof typeof layers, Linear][];
+    const bias = (name: string) => w[`b${name.slice(1)}` as keyof MultiHeadAttentionWeights];
+    op(
+      'MultiHeadAttention.setWeights',
+      () => entries.forEach(([n, l]) => l.checkWeights(w[n], bias(n), n, `b${n.slice(1)}`)),
+      () => entries.forEach(([n, l]) => l.setWeights(w[n], bias(n))),
+    );
   }
 
   /**
    * @param query `[B, T, D]`
    * @param key `[B, S, D]`
    * @param value `[B, S, D]`
+   * @param opts which keys to hide: `validLens` (key padding), `causal`, `mask` (see
+   *   `AttentionMaskOptions`; the same for every head unless the mask is rank 4). A decoder's
+   *   self-attention gives `causal: true` and `validLens` together.
    * @returns output `[B, T, D]` and per-head weights `[B, H, T, S]`
    */
   apply(
     query: tf.Tensor,
     key: tf.Tensor,
     value: tf.Tensor,
-    opts: MultiHeadAttentionOptions = {},
+    opts: AttentionMaskOptions = {},
   ): AttentionResult {
-    const dims = checkShape(query, ['B', 'T', this.dModel], 'query');
-    checkShape(key, ['B', 'S', this.dModel], 'key', { dims });
-    checkShape(value, ['B', 'S', this.dModel], 'value', { dims });
-    const [batch, queryLen, keyLen] = [dims.B.size, dims.T.size, dims.S.size];
-    if (opts.keyValidLens !== undefined) {
-      checkValidLens(opts.keyValidLens, batch, queryLen, keyLen, 'keyValidLens');
-    }
-    if (opts.mask !== undefined) checkDtype(opts.mask, 'bool', 'mask');
-    checkFinite(query, 'query');
-    checkFinite(key, 'key');
-    checkFinite(value, 'value');
-    // Checked once here; the projections and the attention inside need not read them again.
-    return withInputsChecked(() =>
-      tf.tidy(() => {
+    const [D, numHeads] = [this.dModel, this.numHeads];
+    const widths = { queryDim: D, keyDim: D, valueDim: D, numHeads };
+    return op(
+      'MultiHeadAttention.apply',
+      () => checkAttentionInputs({ query, key, value }, opts, widths),
+      () => {
         // 1) project and split: [B, T, D] -> [B, H, T, Dh]
         const q = splitHeads(this.wQ.apply(query), this.numHeads);
         const k = splitHeads(this.wK.apply(key), this.numHeads);
         const v = splitHeads(this.wV.apply(value), this.numHeads);
-        // 2) attend in every head at once: [B, H, T, Dh] -> [B, H, T, Dh], weights [B, H, T, S]
-        const mask = combineMasks(
-          opts.keyValidLens && validLensMask(opts.keyValidLens, queryLen, keyLen).expandDims(1), // [B, T, S] -> [B, 1, T, S]
-          opts.causal ? causalMask(queryLen, keyLen).reshape([1, 1, queryLen, keyLen]) : undefined,
-          opts.mask,
-        );
-        const { output, weights } = scaledDotProductAttention(q, k, v, { mask });
+        // 2) attend in every head at once (masks broadcast over H): weights [B, H, T, S]
+        const { output, weights } = scaledDotProductAttention(q, k, v, opts);
         // 3) merge heads and mix them: [B, H, T, Dh] -> [B, T, D]
         return { output: this.wO.apply(mergeHeads(output)), weights };
-      }),
+      },
     );
   }
 }

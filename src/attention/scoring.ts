@@ -7,16 +7,10 @@ import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
-import {
-  checkFinite,
-  checkInt,
-  checkShape,
-  dimOf,
-  withInputsChecked,
-  type BoundDims,
-} from '../core/shapes';
-import { attentionPooling, type AttentionResult } from './pooling';
-import type { MaskOptions } from './softmax';
+import { op } from '../core/op';
+import { checkFinite, checkInt, checkShape, dimOf, type BoundDims } from '../core/shapes';
+import type { AttentionMaskOptions } from './masks';
+import { attentionPooling, checkAttentionInputs, type AttentionResult } from './pooling';
 
 function checkQueryKey(
   query: unknown,
@@ -38,8 +32,11 @@ function checkQueryKey(
  * @returns `[B, T, S]`
  */
 export function dotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-  checkQueryKey(query, key);
-  return tf.matMul(query, key, false, true) as tf.Tensor3D; // [B, T, D] x [B, S, D]^T -> [B, T, S]
+  return op(
+    'dotScores',
+    () => checkQueryKey(query, key),
+    () => tf.matMul(query, key, false, true) as tf.Tensor3D, // [B, T, D] x [B, S, D]^T -> [B, T, S]
+  );
 }
 
 /**
@@ -49,9 +46,11 @@ export function dotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
  * @returns `[B, T, S]`
  */
 export function scaledDotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-  checkQueryKey(query, key);
-  const d = dimOf(query, -1);
-  return tf.tidy(() => tf.div(tf.matMul(query, key, false, true), Math.sqrt(d)) as tf.Tensor3D);
+  return op(
+    'scaledDotScores',
+    () => checkQueryKey(query, key),
+    () => tf.div(tf.matMul(query, key, false, true), Math.sqrt(dimOf(query, -1))) as tf.Tensor3D, // [B, T, D] x [B, S, D]^T -> [B, T, S]
+  );
 }
 
 /**
@@ -64,26 +63,42 @@ export function scaledDotScores(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
  * @returns `[B, T, S]`
  */
 export function additiveScores(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor3D {
+  return op(
+    'additiveScores',
+    () => checkAdditive(q, k, v),
+    () => {
+      const [batch, queryLen, keyLen, hidden] = [
+        dimOf(q, 0),
+        dimOf(q, 1),
+        dimOf(k, 1),
+        dimOf(q, 2),
+      ];
+      // [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]: every (query, key) pair
+      const features = tf.tanh(tf.add(q.expandDims(2), k.expandDims(1)));
+      const flat = features.reshape([-1, hidden]); // [B, T, S, A] -> [B*T*S, A]
+      const scores = tf.matMul(flat, v.reshape([hidden, 1])); // [B*T*S, A] x [A, 1] -> [B*T*S, 1]
+      return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
+    },
+  );
+}
+
+function checkAdditive(q: unknown, k: unknown, v: unknown): void {
   const dims = checkShape(q, ['B', 'T', 'A'], 'q');
   checkShape(k, ['B', 'S', 'A'], 'k', { dims });
   checkShape(v, ['A'], 'v', { dims });
-  checkFinite(q, 'q');
-  checkFinite(k, 'k');
-  checkFinite(v, 'v');
-  const [batch, queryLen, keyLen, hidden] = [dims.B.size, dims.T.size, dims.S.size, dims.A.size];
-  return tf.tidy(() => {
-    // [B, T, 1, A] + [B, 1, S, A] -> [B, T, S, A]: every (query, key) pair
-    const features = tf.tanh(tf.add(q.expandDims(2), k.expandDims(1)));
-    const flat = features.reshape([-1, hidden]); // [B, T, S, A] -> [B*T*S, A]
-    const scores = tf.matMul(flat, v.reshape([hidden, 1])); // [B*T*S, A] x [A, 1] -> [B*T*S, 1]
-    return scores.reshape([batch, queryLen, keyLen]) as tf.Tensor3D; // -> [B, T, S]
-  });
+  for (const [name, x] of Object.entries({ q, k, v })) checkFinite(x as tf.Tensor, name);
 }
 
 /** An attention layer defined by its scoring function; pooling and masking are shared. */
 export abstract class ScoredAttention extends Module {
+  /** The query and key widths this layer needs; none: any width, the same for both. */
+  protected get widths(): { queryDim?: number; keyDim?: number } {
+    return {};
+  }
+
   /**
-   * Scores of every query against every key.
+   * Scores of every query against every key. Implementations run through `op()`, checking the
+   * arguments with `checkQueryKey`.
    * @param query `[B, T, Dq]`
    * @param key `[B, S, Dk]`
    * @returns `[B, T, S]`
@@ -101,9 +116,13 @@ export abstract class ScoredAttention extends Module {
     query: tf.Tensor,
     key: tf.Tensor,
     value: tf.Tensor,
-    opts: MaskOptions = {},
+    opts: AttentionMaskOptions = {},
   ): AttentionResult {
-    return tf.tidy(() => attentionPooling(this.score(query, key), value, opts));
+    return op(
+      `${this.constructor.name}.apply`,
+      () => checkAttentionInputs({ query, key, value }, opts, this.widths),
+      () => attentionPooling(this.score(query, key), value, opts),
+    );
   }
 }
 
@@ -115,7 +134,11 @@ export class DotProductAttention extends ScoredAttention {
   }
 
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-    return this.scaled ? scaledDotScores(query, key) : dotScores(query, key);
+    return op(
+      'DotProductAttention.score',
+      () => checkQueryKey(query, key),
+      () => (this.scaled ? scaledDotScores(query, key) : dotScores(query, key)),
+    );
   }
 }
 
@@ -163,11 +186,16 @@ export class AdditiveAttention extends ScoredAttention {
     this.v = parameter(lecunUniform([hiddenDim], hiddenDim, deriveSeed(seed, 'v')));
   }
 
+  protected override get widths(): { queryDim: number; keyDim: number } {
+    return this.config;
+  }
+
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-    checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
-    return withInputsChecked(() =>
-      tf.tidy(() => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v)),
-    ); // [B, T, S]
+    return op(
+      'AdditiveAttention.score',
+      () => checkQueryKey(query, key, this.config.queryDim, this.config.keyDim),
+      () => additiveScores(this.wQ.apply(query), this.wK.apply(key), this.v), // [B, T, S]
+    );
   }
 }
 
@@ -201,13 +229,18 @@ export class LuongGeneralAttention extends ScoredAttention {
     });
   }
 
+  protected override get widths(): { queryDim: number; keyDim: number } {
+    return this.config;
+  }
+
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
-    checkQueryKey(query, key, this.config.queryDim, this.config.keyDim);
-    return withInputsChecked(() =>
-      tf.tidy(() => {
+    return op(
+      'LuongGeneralAttention.score',
+      () => checkQueryKey(query, key, this.config.queryDim, this.config.keyDim),
+      () => {
         const projected = this.wA.apply(query); // [B, T, Dq] -> [B, T, Dk]
         return tf.matMul(projected, key, false, true) as tf.Tensor3D; // [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
-      }),
+      },
     );
   }
 }
@@ -251,12 +284,16 @@ export class LuongConcatAttention extends ScoredAttention {
     this.v = parameter(lecunUniform([hiddenDim], hiddenDim, deriveSeed(seed, 'v')));
   }
 
+  protected override get widths(): { queryDim: number; keyDim: number } {
+    return this.config;
+  }
+
   score(query: tf.Tensor, key: tf.Tensor): tf.Tensor3D {
     const { queryDim, keyDim, hiddenDim } = this.config;
-    checkQueryKey(query, key, queryDim, keyDim);
-    // Inputs are checked above: additiveScores need not read the projected values again.
-    return withInputsChecked(() =>
-      tf.tidy(() => {
+    return op(
+      'LuongConcatAttention.score',
+      () => checkQueryKey(query, key, queryDim, keyDim),
+      () => {
         const wTop = this.wA.weight.slice([0, 0], [queryDim, hiddenDim]); // [Dq, A]
         const wBottom = this.wA.weight.slice([queryDim, 0], [keyDim, hiddenDim]); // [Dk, A]
         // Flattened to 2-D: tfjs has no gradient for the weight of a [B, L, K] x [K, A] matMul.
@@ -266,7 +303,7 @@ export class LuongConcatAttention extends ScoredAttention {
           .reshape([batch, queryLen, hiddenDim]); // [B*T, Dq] x [Dq, A] -> [B, T, A]
         const k = tf.matMul(key.reshape([-1, keyDim]), wBottom).reshape([batch, keyLen, hiddenDim]); // [B*S, Dk] x [Dk, A] -> [B, S, A]
         return additiveScores(q, k, this.v); // [B, T, S]
-      }),
+      },
     );
   }
 }

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { glorotUniform } from './init';
 import { Module, parameter } from './module';
+import { op } from './op';
 import { assertTensor, checkDtype, checkFinite, checkInt, checkShape } from './shapes';
 
 /** Configuration of a `Linear` layer. */
@@ -61,9 +62,14 @@ export class Linear extends Module {
    * @param bias `[outFeatures]`; only for a layer built with a bias
    */
   setWeights(weight: tf.Tensor, bias?: tf.Tensor): void {
-    this.checkWeights(weight, bias);
-    this.weight.assign(weight);
-    if (bias !== undefined) this.bias!.assign(bias);
+    op(
+      'Linear.setWeights',
+      () => this.checkWeights(weight, bias),
+      () => {
+        this.weight.assign(weight);
+        if (bias !== undefined) this.bias!.assign(bias);
+      },
+    );
   }
 
   /**
@@ -72,15 +78,22 @@ export class Linear extends Module {
    * @returns `[..., outFeatures]`
    */
   apply(x: tf.Tensor): tf.Tensor {
-    assertTensor(x, 'x');
-    checkShape(x, [...Array<null>(Math.max(0, x.rank - 1)).fill(null), this.inFeatures], 'x');
-    checkFinite(x, 'x');
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const flat = x.reshape([-1, this.inFeatures]); // [..., in] -> [M, in]
-      let y = tf.matMul(flat, this.weight); // [M, in] x [in, out] -> [M, out]
-      if (this.bias) y = tf.add(y, this.bias);
-      return y.reshape([...lead, this.outFeatures]); // [M, out] -> [..., out]
-    });
+    return op(
+      'Linear.apply',
+      () => (checkFeatures(x, this.inFeatures, 'x'), checkFinite(x, 'x')),
+      () => {
+        const lead = x.shape.slice(0, -1);
+        const flat = x.reshape([-1, this.inFeatures]); // [..., in] -> [M, in]
+        let y = tf.matMul(flat, this.weight); // [M, in] x [in, out] -> [M, out]
+        if (this.bias) y = tf.add(y, this.bias);
+        return y.reshape([...lead, this.outFeatures]); // [M, out] -> [..., out]
+      },
+    );
   }
+}
+
+/** Checks that `x` is a tensor `[..., features]` (any rank >= 1). */
+function checkFeatures(x: unknown, features: number, name: string): void {
+  assertTensor(x, name);
+  checkShape(x, [...Array<null>(Math.max(0, x.rank - 1)).fill(null), features], name);
 }

@@ -32,6 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describeValue } from './describe';
+import { recordingGradient } from './op';
 
 /** One dimension of an expected shape: a fixed size, a glossary letter to bind, or `null` (any). */
 export type DimSpec = number | string | null;
@@ -148,7 +149,8 @@ let finiteChecks = true;
 
 /**
  * Turns the NaN/Infinity checks on tensor arguments on or off (on by default). They read the
- * tensor's values, which costs a little time; a tuned training loop may switch them off.
+ * tensor's values where they enter the library, never while a gradient is recorded (the rule is
+ * in `src/core/op.ts`), so training steps do not pay for them either way.
  */
 export function setFiniteChecks(on: boolean): void {
   finiteChecks = on;
@@ -163,6 +165,7 @@ export function finiteChecksEnabled(): boolean {
  * Runs `fn` with the NaN/Infinity checks off (shape checks still run). A layer calls it after
  * checking its own inputs, so that the functions it is built from do not read the same values,
  * or values computed from them, again: one read per input instead of one per inner call.
+ * New code runs through `op()` (`src/core/op.ts`) instead, which skips every inner check.
  */
 export function withInputsChecked<T>(fn: () => T): T {
   const previous = finiteChecks;
@@ -177,13 +180,15 @@ export function withInputsChecked<T>(fn: () => T): T {
 /**
  * Throws if a float tensor holds NaN or +-Infinity (when finite checks are on), naming the
  * argument and the first bad position. `-Infinity` can be allowed for additive masks.
+ * Reads nothing while a gradient is being recorded: a training step does not wait for a host
+ * read on every call; the loss shows a NaN there (the rule is in `src/core/op.ts`).
  */
 export function checkFinite(
   x: tf.Tensor,
   name: string,
   opts: { allowNegInf?: boolean } = {},
 ): void {
-  if (!finiteChecks || x.dtype !== 'float32') return;
+  if (!finiteChecks || x.dtype !== 'float32' || recordingGradient()) return;
   const values = x.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

@@ -58,22 +58,22 @@ describe('issue 13 cross-check: MultiHeadAttention key valid lengths', () => {
   const mha = new MultiHeadAttention({ dModel: 8, numHeads: 2 });
   after(() => mha.dispose());
 
-  it('names keyValidLens when its batch size is not the query batch size', () => {
+  it('names validLens when its batch size is not the query batch size', () => {
     assert.throws(
-      () => mha.apply(x, x, x, { keyValidLens: tf.tensor1d([1, 2, 3], 'int32') }),
-      /keyValidLens: expected shape \[B\] = \[2\] or \[B, T\] = \[2, 3\], got \[3\]/,
+      () => mha.apply(x, x, x, { validLens: tf.tensor1d([1, 2, 3], 'int32') }),
+      /validLens: expected shape \[B\] = \[2\] or \[B, T\] = \[2, 3\], got \[3\]/,
     );
     assert.throws(
-      () => mha.apply(x, x, x, { keyValidLens: tf.zeros([3, 3], 'int32') }),
-      /keyValidLens: expected shape \[B\] = \[2\] or \[B, T\] = \[2, 3\], got \[3, 3\]/,
+      () => mha.apply(x, x, x, { validLens: tf.zeros([3, 3], 'int32') }),
+      /validLens: expected shape \[B\] = \[2\] or \[B, T\] = \[2, 3\], got \[3, 3\]/,
     );
   });
 
   it('accepts per-query key lengths [B, T], equal to the [B] form when rows repeat', () => {
     const q = tf.randomNormal([2, 3, 8], 0, 1, 'float32', 3);
-    const byBatch = mha.apply(q, q, q, { keyValidLens: tf.tensor1d([1, 3], 'int32') });
+    const byBatch = mha.apply(q, q, q, { validLens: tf.tensor1d([1, 3], 'int32') });
     const byQuery = mha.apply(q, q, q, {
-      keyValidLens: tf.tensor2d(
+      validLens: tf.tensor2d(
         [
           [1, 1, 1],
           [3, 3, 3],

@@ -28,12 +28,12 @@ describe('Luong local-p attention', () => {
     const { layer, c } = fixtureLayer();
     const [query, key, value] = ['query', 'key', 'value'].map((n) => tf.variable(ft(c.inputs![n])));
     const validLens = ft(c.inputs!.validLens);
-    const r = layer.apply(query, key, value, validLens);
+    const r = layer.apply(query, key, value, { validLens });
     expectTensorsClose(r.positions, c.outputs.positions, { label: 'positions' });
     expectTensorsClose(r.weights, c.outputs.weights, { label: 'weights' });
     expectTensorsClose(r.output, c.outputs.output, { label: 'output' });
     const g = gradsOfWeightedSum(
-      () => layer.apply(query, key, value, validLens).output,
+      () => layer.apply(query, key, value, { validLens }).output,
       c.upstream!,
       {
         query,
@@ -51,7 +51,9 @@ describe('Luong local-p attention', () => {
   it('puts zero weight outside the window and on padding', () => {
     const { layer, c } = fixtureLayer();
     const validLens = ft(c.inputs!.validLens);
-    const r = layer.apply(ft(c.inputs!.query), ft(c.inputs!.key), ft(c.inputs!.value), validLens);
+    const r = layer.apply(ft(c.inputs!.query), ft(c.inputs!.key), ft(c.inputs!.value), {
+      validLens,
+    });
     const p = r.positions.arraySync() as number[][];
     const w = r.weights.arraySync() as number[][][];
     const lens = validLens.arraySync() as number[];
@@ -75,12 +77,12 @@ describe('Luong local-p attention', () => {
     const up = ft(c.upstream);
     const query = ft(c.inputs!.query);
     checkGradients(
-      (q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, validLens).output, up)),
+      (q, k, v) => tf.sum(tf.mul(layer.apply(q, k, v, { validLens }).output, up)),
       [query, key, value],
       { eps: 1e-3 },
     );
     checkVariableGradients(
-      () => tf.sum(tf.mul(layer.apply(query, key, value, validLens).output, up)) as tf.Scalar,
+      () => tf.sum(tf.mul(layer.apply(query, key, value, { validLens }).output, up)) as tf.Scalar,
       layer.variables(),
       { eps: 1e-3 },
     );
@@ -92,11 +94,11 @@ describe('Luong local-p attention', () => {
     const q = tf.zeros([2, 3, 4]);
     const k = tf.zeros([2, 5, 4]);
     assert.throws(
-      () => layer.apply(q, k, k, tf.tensor1d([0, 5])),
+      () => layer.apply(q, k, k, { validLens: tf.tensor1d([0, 5]) }),
       /validLens: expected every source length >= 1, got 0/,
     );
     assert.throws(
-      () => layer.apply(q, k, k, tf.tensor1d([2, 6])),
+      () => layer.apply(q, k, k, { validLens: tf.tensor1d([2, 6]) }),
       /validLens: expected integers in \[0, S\] = \[0, 5\], got 6/,
     );
     assert.throws(
@@ -109,7 +111,7 @@ describe('Luong local-p attention', () => {
     );
     const validLens = tf.tensor1d([2, 5], 'int32');
     await expectNoLeak(() => {
-      const r = layer.apply(q, k, k, validLens);
+      const r = layer.apply(q, k, k, { validLens });
       tf.dispose([r.output, r.weights, r.positions]);
     });
     layer.dispose();

@@ -58,7 +58,7 @@ describe('multi-head attention', () => {
     const k = tf.randomNormal([2, 5, 4], 0, 1, 'float32', 2);
     const validLens = tf.tensor1d([2, 5], 'int32');
     const ref = scaledDotProductAttention(q, k, k, { validLens });
-    const got = mha.apply(q, k, k, { keyValidLens: validLens });
+    const got = mha.apply(q, k, k, { validLens });
     expectTensorsClose(got.output, ref.output);
     expectTensorsClose(got.weights.squeeze([1]), ref.weights);
     mha.dispose();
@@ -68,8 +68,8 @@ describe('multi-head attention', () => {
     const c = fixture('mha_cross_padding');
     const { mha, vars } = loadFixtureLayer(c);
     const [query, key, value] = ['query', 'key', 'value'].map((n) => tf.variable(ft(c.inputs![n])));
-    const keyValidLens = ft(c.inputs!.validLens);
-    const run = () => mha.apply(query, key, value, { keyValidLens });
+    const validLens = ft(c.inputs!.validLens);
+    const run = () => mha.apply(query, key, value, { validLens });
     expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
     expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
     const g = gradsOfWeightedSum(() => run().output, c.upstream!, { query, key, value, ...vars });
@@ -82,8 +82,8 @@ describe('multi-head attention', () => {
       const c = fixture(name);
       const { mha, vars } = loadFixtureLayer(c);
       const x = tf.variable(ft(c.inputs!.x));
-      const keyValidLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
-      const run = () => mha.apply(x, x, x, { causal: true, keyValidLens });
+      const validLens = c.inputs!.validLens ? ft(c.inputs!.validLens) : undefined;
+      const run = () => mha.apply(x, x, x, { causal: true, validLens });
       expectTensorsClose(run().output, c.outputs.output, { label: 'output' });
       expectTensorsClose(run().weights, c.outputs.weights, { label: 'weights' });
       const g = gradsOfWeightedSum(() => run().output, c.upstream!, { x, ...vars });
@@ -112,13 +112,10 @@ describe('multi-head attention', () => {
     const q = tf.randomNormal([1, 2, 4], 0, 1, 'float32', 12);
     const kv = tf.randomNormal([1, 3, 4], 0, 1, 'float32', 13);
     const up = tf.randomNormal([1, 2, 4], 0, 1, 'float32', 14);
-    const keyValidLens = tf.tensor1d([2], 'int32');
-    checkGradients(
-      (a, b) => tf.sum(tf.mul(mha.apply(a, b, b, { keyValidLens }).output, up)),
-      [q, kv],
-    );
+    const validLens = tf.tensor1d([2], 'int32');
+    checkGradients((a, b) => tf.sum(tf.mul(mha.apply(a, b, b, { validLens }).output, up)), [q, kv]);
     checkVariableGradients(
-      () => tf.sum(tf.mul(mha.apply(q, kv, kv, { keyValidLens }).output, up)) as tf.Scalar,
+      () => tf.sum(tf.mul(mha.apply(q, kv, kv, { validLens }).output, up)) as tf.Scalar,
       mha.variables(),
     );
     mha.dispose();
@@ -148,18 +145,23 @@ describe('multi-head attention', () => {
     ],
     [
       'key lengths longer than S',
-      () => mha.apply(x, x, x, { keyValidLens: tf.tensor1d([3, 4]) }),
-      /keyValidLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/,
+      () => mha.apply(x, x, x, { validLens: tf.tensor1d([3, 4]) }),
+      /validLens: expected integers in \[0, S\] = \[0, 3\], got 4 at index 1/,
     ],
     [
       'a causal mask with more queries than keys',
       () => mha.apply(tf.zeros([2, 4, 8]), x, x, { causal: true }),
-      /keyLen: expected S >= T = 4 for a causal mask, got 3/,
+      /MultiHeadAttention\.apply: causal: needs at least as many keys as queries \(S >= T\), got T = 4, S = 3/,
     ],
     [
-      'a float mask',
-      () => mha.apply(x, x, x, { mask: tf.ones([3, 3]) }),
-      /mask: expected dtype bool, got float32/,
+      'an int mask',
+      () => mha.apply(x, x, x, { mask: tf.ones([3, 3], 'int32') }),
+      /MultiHeadAttention\.apply: mask: expected dtype bool or float32, got int32/,
+    ],
+    [
+      'a mask that does not broadcast to [B, H, T, S]',
+      () => mha.apply(x, x, x, { mask: tf.ones([3, 3, 3], 'bool') }),
+      /mask: expected a shape broadcastable to the scores \[2, 3, 3\], got \[3, 3, 3\]/,
     ],
     [
       'weights of the wrong shape',
@@ -172,9 +174,9 @@ describe('multi-head attention', () => {
   }
 
   it('does not leak tensors, forward or backward', async () => {
-    const keyValidLens = tf.tensor1d([1, 3], 'int32');
+    const validLens = tf.tensor1d([1, 3], 'int32');
     await expectNoLeak(() => {
-      const r = mha.apply(x, x, x, { causal: true, keyValidLens });
+      const r = mha.apply(x, x, x, { causal: true, validLens });
       tf.dispose([r.output, r.weights]);
       const { value, grads } = tf.variableGrads(
         () => mha.apply(x, x, x, { causal: true }).output.sum() as tf.Scalar,

@@ -234,14 +234,14 @@ describe('masked softmax', () => {
       /mask: expected dtype bool or float32, got int32/,
     ],
     [
-      'both validLens and mask',
-      () => maskedSoftmax(scores, { validLens: tf.tensor1d([1]), mask: tf.ones([3], 'bool') }),
-      /give either validLens or mask, not both/,
+      'validLens with rank-2 scores',
+      () => maskedSoftmax(tf.zeros([2, 3]), { validLens: tf.tensor1d([1, 2]) }),
+      /maskedSoftmax: validLens: needs scores \[B, T, S\] or \[B, H, T, S\], got \[2, 3\]/,
     ],
     [
-      'validLens with rank-4 scores',
-      () => maskedSoftmax(tf.zeros([1, 1, 2, 3]), { validLens: tf.tensor1d([1]) }),
-      /validLens: needs scores of shape \[B, T, S\], got \[1, 1, 2, 3\]/,
+      'a causal flag that is not a boolean',
+      () => maskedSoftmax(scores, { causal: 1 as unknown as boolean }),
+      /maskedSoftmax: causal: expected true or false, got number/,
     ],
     [
       'NaN scores',

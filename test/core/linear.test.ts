@@ -23,11 +23,11 @@ describe('Linear', () => {
             [0, 1],
           ]),
         ),
-      /^RangeError: weight: expected finite values, got NaN at flat index 1 of shape \[2, 2\]/,
+      /^RangeError: Linear\.setWeights: weight: expected finite values, got NaN at flat index 1 of shape \[2, 2\]/,
     );
     assert.throws(
       () => layer.setWeights(tf.eye(2), tf.tensor1d([-Infinity, 0])),
-      /^RangeError: bias: expected finite values, got -Infinity at flat index 0/,
+      /^RangeError: Linear\.setWeights: bias: expected finite values, got -Infinity at flat index 0/,
     );
     assert.deepEqual(layer.weight.arraySync(), before);
     layer.dispose();

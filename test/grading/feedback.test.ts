@@ -204,7 +204,7 @@ const ROWS: Row[] = [
   // 02.3 (8 points: match 2, d = 512 1, padding 2, empty 1, stable 1, no leaks 1).
   {
     exercise: 'scaled-dot-product',
-    what: 'forgets the scale 1/sqrt(d)',
+    what: 'forgets the scale 1/sqrt(D)',
     // Every test has scores that the scale changes: 0.
     code: `exports.scaledDotProductAttention = (q, k, v, lens) => tf.tidy(() => {
       let s = tf.matMul(q, k, false, true); let keep = null;
@@ -212,7 +212,7 @@ const ROWS: Row[] = [
       let w = tf.softmax(s); if (keep) w = tf.mul(w, tf.cast(keep, 'float32'));
       return { weights: w, output: tf.matMul(w, v) }; });`,
     earned: 0,
-    names: [/without scaling: divide the scores by Math\.sqrt\(d\)/],
+    names: [/without scaling: divide the scores by Math\.sqrt\(D\)/],
     never: [/overflow/i],
   },
   {
