@@ -1,0 +1,365 @@
+/**
+ * Recurrent sequence layers over a padded batch: `GRU` and `LSTM`, one layer, uni- or
+ * bidirectional, equal to PyTorch's `nn.GRU` / `nn.LSTM` (`batch_first`) run on a
+ * `pack_padded_sequence` (checked against it in `test/core/recurrent.test.ts`).
+ *
+ * Padding. Sequence `b` has `validLens[b]` real steps, then padding. With `m_t = 1` on real steps
+ * and `0` on padding, every step carries the state through:
+ *
+ * ```text
+ * h_t = m_t * cell(x_t, h_{t-1}) + (1 - m_t) * h_{t-1}        output_t = m_t * h_t
+ * ```
+ *
+ * so padding changes neither a sequence's final state nor its outputs (zero at padded steps).
+ * The backward direction reads each sequence from its own last real step back to step 0: the
+ * inputs are reversed within each valid length (a gather of per-example reversed indices), run
+ * forward, and the outputs reversed back the same way.
+ *
+ * Speed. The input part of every gate is one matrix product for all steps,
+ * `[S*B, I] x [I, G*D]`, before the loop; each step adds one `[B, D] x [D, G*D]` product and a
+ * few element-wise ops, and nothing reads values back to the host.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { GRUCell } from './gru';
+import { LSTMCell } from './lstm';
+import { Module } from './module';
+import { deriveSeed } from './random';
+import type { RecurrentCell } from './recurrent-cell';
+import { checkDtype, checkFinite, checkInt, checkShape, formatShape } from './shapes';
+
+/** Configuration of a `GRU` or `LSTM` sequence layer. */
+export interface RecurrentConfig {
+  /** Input width `I`. */
+  inputSize: number;
+  /** Hidden width `D` of each direction. */
+  hiddenSize: number;
+  /** Also run a backward direction and concatenate: outputs `[B, S, 2D]`. Defaults to `false`. */
+  bidirectional?: boolean;
+  /** Seed of the initial weights (each direction gets its own derived seed). Defaults to `0`. */
+  seed?: number;
+}
+
+/** Options of a sequence layer's `apply`. */
+export interface RecurrentApplyOptions<State> {
+  /**
+   * `[B]` number of real steps of each sequence, integers in `[0, S]` (int32, or integral
+   * float32). Defaults to `S` for every sequence (no padding). A length of 0 gives zero outputs
+   * and the initial state as final state (PyTorch rejects it).
+   */
+  validLens?: tf.Tensor;
+  /** Initial state, `[B, dirs*D]` (forward then backward). Defaults to zeros. */
+  initialState?: State;
+}
+
+/** What a `GRU` layer returns. */
+export interface GRUResult {
+  /** `[B, S, dirs*D]`, forward then backward along the last axis; zero at padded steps. */
+  outputs: tf.Tensor3D;
+  /**
+   * `[B, dirs*D]` the final state: forward after each sequence's last real step, backward after
+   * step 0 (PyTorch's `h_n`, as `[B, dirs*D]`). Slice `[:, :D]` / `[:, D:]` for one direction.
+   */
+  final: tf.Tensor2D;
+}
+
+/** What an `LSTM` layer returns. */
+export interface LSTMResult extends GRUResult {
+  /** `[B, dirs*D]` the final cell state (PyTorch's `c_n`), laid out like `final`. */
+  finalCell: tf.Tensor2D;
+}
+
+/** The initial state of an `LSTM` layer: `h` and `c`, `[B, dirs*D]` each. */
+export interface LSTMLayerState {
+  h: tf.Tensor;
+  c: tf.Tensor;
+}
+
+/**
+ * Row indices that reverse each sequence within its valid length, for `[S*B, .]` time-major rows
+ * (row `t*B + b`): step `t < len_b` reads step `len_b - 1 - t`, padded steps stay in place. The
+ * permutation is its own inverse.
+ * @param lens `[B]` int32
+ */
+function reversalIndices(lens: tf.Tensor, steps: number, batch: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const t = tf.range(0, steps, 1, 'int32').reshape([steps, 1]); // [S, 1]
+    const len = lens.reshape([1, batch]); // [1, B]
+    const valid = tf.cast(tf.less(t, len), 'int32'); // [S, B]
+    const src = tf.add(tf.mul(valid, tf.sub(tf.sub(len, 1), t)), tf.mul(tf.sub(1, valid), t)); // [S, B]
+    const b = tf.range(0, batch, 1, 'int32').reshape([1, batch]); // [1, B]
+    return tf.add(tf.mul(src, batch), b).reshape([-1]) as tf.Tensor1D; // [S, B] -> [S*B]
+  });
+}
+
+/**
+ * Runs one direction of `cell` over time-major inputs. Call inside `tf.tidy`.
+ * @param xRows `[S*B, I]` rows `t*B + b`
+ * @param masks `S` tensors `[B, 1]` (1 on real steps), or `null` when nothing is padded
+ * @param reverse permutation of rows that reverses each sequence, or `null` for forward
+ * @returns outputs `[S, B, D]` (in the original step order) and the final states
+ */
+function runDirection(
+  cell: RecurrentCell,
+  xRows: tf.Tensor,
+  steps: number,
+  batch: number,
+  masks: tf.Tensor[] | null,
+  reverse: tf.Tensor1D | null,
+  initial: tf.Tensor[],
+): { outputs: tf.Tensor; states: tf.Tensor[] } {
+  const d = cell.hiddenSize;
+  const rows = reverse === null ? xRows : tf.gather(xRows, reverse); // [S*B, I]
+  // 1) the input part of every gate, all steps at once: [S*B, I] x [I, G*D] -> [S*B, G*D]
+  const projected = cell.projectInputs(rows).reshape([steps, batch, cell.gates * d]); // -> [S, B, G*D]
+  const perStep = tf.unstack(projected); // S x [B, G*D]
+  // 2) the recurrence, carrying the state through padded steps
+  let states = initial;
+  const outs: tf.Tensor[] = [];
+  for (let t = 0; t < steps; t++) {
+    const next = cell.stepProjected(perStep[t], states);
+    if (masks === null) {
+      states = next;
+      outs.push(next[0]);
+    } else {
+      const m = masks[t]; // [B, 1]
+      states = states.map((s, k) => tf.add(s, tf.mul(m, tf.sub(next[k], s)))); // m new + (1-m) old
+      outs.push(tf.mul(m, next[0])); // zero at padded steps
+    }
+  }
+  // 3) outputs back in the original step order
+  let outputs = tf.stack(outs); // S x [B, D] -> [S, B, D]
+  if (reverse !== null) {
+    outputs = tf.gather(outputs.reshape([steps * batch, d]), reverse).reshape([steps, batch, d]); // [S*B, D] -> [S, B, D]
+  }
+  return { outputs, states };
+}
+
+/**
+ * Shared machinery of `GRU` and `LSTM`: a forward cell and an optional backward cell, input
+ * checks, and the run over both directions.
+ */
+abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
+  /** The forward direction. */
+  readonly forward: Cell;
+  /** The backward direction (`null` unless `bidirectional`). */
+  readonly backward: Cell | null;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly bidirectional: boolean;
+  /** `2` for a bidirectional layer, else `1`. */
+  readonly directions: number;
+
+  protected constructor(
+    config: RecurrentConfig,
+    makeCell: (c: { inputSize: number; hiddenSize: number; seed: number }) => Cell,
+  ) {
+    super();
+    if (typeof config !== 'object' || config === null) {
+      throw new TypeError(
+        `config: expected { inputSize, hiddenSize, bidirectional?, seed? }, got ${config}`,
+      );
+    }
+    this.inputSize = checkInt(config.inputSize, 'inputSize');
+    this.hiddenSize = checkInt(config.hiddenSize, 'hiddenSize');
+    const bidirectional = config.bidirectional ?? false;
+    if (typeof bidirectional !== 'boolean') {
+      throw new TypeError(`bidirectional: expected true or false, got ${String(bidirectional)}`);
+    }
+    this.bidirectional = bidirectional;
+    this.directions = bidirectional ? 2 : 1;
+    const seed = checkInt(config.seed ?? 0, 'seed', 0);
+    const sizes = { inputSize: this.inputSize, hiddenSize: this.hiddenSize };
+    this.forward = makeCell({ ...sizes, seed: deriveSeed(seed, 'forward') });
+    this.backward = bidirectional
+      ? makeCell({ ...sizes, seed: deriveSeed(seed, 'backward') })
+      : null;
+  }
+
+  /**
+   * Loads the weights of a PyTorch `nn.GRU` / `nn.LSTM` (1 layer) by their `state_dict` names:
+   * `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, and the same with `_reverse`
+   * for the backward direction. Checks every tensor before loading any.
+   */
+  fromTorch(stateDict: Record<string, tf.Tensor>): void {
+    if (typeof stateDict !== 'object' || stateDict === null) {
+      throw new TypeError(`stateDict: expected an object of tensors, got ${stateDict}`);
+    }
+    const cells: Array<[Cell, string]> = [[this.forward, '']];
+    if (this.backward) cells.push([this.backward, '_reverse']);
+    const expected = cells.flatMap(([, s]) =>
+      ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'].map((n) => n + s),
+    );
+    const missing = expected.filter((n) => !(n in stateDict));
+    const extra = Object.keys(stateDict).filter((n) => !expected.includes(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(
+        `stateDict: expected exactly ${expected.join(', ')}; missing [${missing.join(', ')}], ` +
+          `unexpected [${extra.join(', ')}]`,
+      );
+    }
+    // Check all directions first, so that a bad backward tensor leaves the forward one untouched.
+    const width = this.forward.gates * this.hiddenSize;
+    for (const [, s] of cells) {
+      checkShape(stateDict[`weight_ih_l0${s}`], [width, this.inputSize], `weight_ih_l0${s}`);
+      checkShape(stateDict[`weight_hh_l0${s}`], [width, this.hiddenSize], `weight_hh_l0${s}`);
+      checkShape(stateDict[`bias_ih_l0${s}`], [width], `bias_ih_l0${s}`);
+      checkShape(stateDict[`bias_hh_l0${s}`], [width], `bias_hh_l0${s}`);
+    }
+    for (const [cell, s] of cells) {
+      cell.fromTorch({
+        weightIh: stateDict[`weight_ih_l0${s}`],
+        weightHh: stateDict[`weight_hh_l0${s}`],
+        biasIh: stateDict[`bias_ih_l0${s}`],
+        biasHh: stateDict[`bias_hh_l0${s}`],
+      });
+    }
+  }
+
+  /**
+   * Checks `x`, `validLens` and the initial state tensors, then runs both directions.
+   * @returns outputs `[B, S, dirs*D]` and the final states, `[B, dirs*D]` each
+   */
+  protected run(
+    x: unknown,
+    validLens: unknown,
+    initial: Array<[unknown, string]> | null,
+  ): { outputs: tf.Tensor3D; states: tf.Tensor2D[] } {
+    const dims = checkShape(x, ['B', 'S', this.inputSize], 'x');
+    const input = x as tf.Tensor3D;
+    checkDtype(input, 'float32', 'x');
+    checkFinite(input, 'x');
+    const [batch, steps] = input.shape;
+    if (validLens !== undefined) checkSequenceLengths(validLens, batch, steps);
+    const width = this.directions * this.hiddenSize;
+    if (initial !== null) {
+      for (const [s, name] of initial) {
+        checkShape(s, ['B', width], name, { dims });
+        checkDtype(s as tf.Tensor, 'float32', name);
+        checkFinite(s as tf.Tensor, name);
+      }
+    }
+    const count = this.forward.stateCount;
+    const d = this.hiddenSize;
+    return tf.tidy(() => {
+      const xRows = input.transpose([1, 0, 2]).reshape([steps * batch, this.inputSize]); // [B, S, I] -> [S*B, I]
+      let lens: tf.Tensor | null = null;
+      let masks: tf.Tensor[] | null = null;
+      if (validLens !== undefined) {
+        lens = tf.cast(validLens as tf.Tensor, 'int32'); // [B]
+        const t = tf.range(0, steps, 1, 'int32').reshape([steps, 1]); // [S, 1]
+        const m = tf.cast(tf.less(t, lens.reshape([1, batch])), 'float32'); // [S, B]
+        masks = tf.unstack(m.reshape([steps, batch, 1])); // S x [B, 1]
+      }
+      const init = (dir: number): tf.Tensor[] =>
+        Array.from(
+          { length: count },
+          (_, k) =>
+            initial === null
+              ? tf.zeros([batch, d])
+              : tf.slice(initial[k][0] as tf.Tensor, [0, dir * d], [batch, d]), // [B, dirs*D] -> [B, D]
+        );
+      const fwd = runDirection(this.forward, xRows, steps, batch, masks, null, init(0));
+      let outputs = fwd.outputs; // [S, B, D]
+      let states = fwd.states;
+      if (this.backward !== null) {
+        const reverse =
+          lens === null
+            ? tf
+                .reverse(tf.range(0, steps * batch, 1, 'int32').reshape([steps, batch]), 0)
+                .reshape([-1]) // [S*B]
+            : reversalIndices(lens, steps, batch);
+        const bwd = runDirection(
+          this.backward,
+          xRows,
+          steps,
+          batch,
+          masks,
+          reverse as tf.Tensor1D,
+          init(1),
+        );
+        outputs = tf.concat([outputs, bwd.outputs], 2); // 2 x [S, B, D] -> [S, B, 2D]
+        states = states.map((s, k) => tf.concat([s, bwd.states[k]], 1)); // 2 x [B, D] -> [B, 2D]
+      }
+      return {
+        outputs: outputs.transpose([1, 0, 2]) as tf.Tensor3D, // [S, B, dirs*D] -> [B, S, dirs*D]
+        states: states as tf.Tensor2D[],
+      };
+    });
+  }
+}
+
+/** Throws unless `validLens` is `[B]` integers in `[0, S]` (int32 or integral float32). */
+function checkSequenceLengths(validLens: unknown, batch: number, steps: number): void {
+  checkShape(validLens, [batch], 'validLens');
+  const lens = validLens as tf.Tensor;
+  checkDtype(lens, ['int32', 'float32'], 'validLens');
+  const values = lens.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v) || v < 0 || v > steps) {
+      throw new RangeError(
+        `validLens: expected integers in [0, S] = [0, ${steps}] of shape [B] = ${formatShape([batch])}, got ${v} at index ${i}`,
+      );
+    }
+  }
+}
+
+/**
+ * A GRU layer over a padded batch (PyTorch's `nn.GRU`, 1 layer, `batch_first`); the gate
+ * equations are in `gru.ts`. Weights: `forward.wX [I, 3D]`, `forward.wH [D, 3D]`, `forward.bX`,
+ * `forward.bH` (and `backward.*` when bidirectional). For one step at a time (a decoder), use
+ * `layer.forward.step(x_t, h)` or a `GRUCell`.
+ */
+export class GRU extends RecurrentLayer<GRUCell> {
+  constructor(config: RecurrentConfig) {
+    super(config, (c) => new GRUCell(c));
+  }
+
+  /**
+   * Runs the layer over a batch of sequences.
+   * @param x `[B, S, I]`
+   * @param options `validLens [B]`, `initialState [B, dirs*D]`
+   * @returns `{ outputs [B, S, dirs*D], final [B, dirs*D] }`
+   */
+  apply(x: tf.Tensor, options: RecurrentApplyOptions<tf.Tensor> = {}): GRUResult {
+    const { validLens, initialState } = options;
+    const initial: Array<[unknown, string]> | null =
+      initialState === undefined ? null : [[initialState, 'initialState']];
+    const { outputs, states } = this.run(x, validLens, initial);
+    return { outputs, final: states[0] };
+  }
+}
+
+/**
+ * An LSTM layer over a padded batch (PyTorch's `nn.LSTM`, 1 layer, `batch_first`); the gate
+ * equations are in `lstm.ts`. Weights: `forward.wX [I, 4D]`, `forward.wH [D, 4D]`, `forward.bX`,
+ * `forward.bH` (and `backward.*` when bidirectional). For one step at a time (a decoder), use
+ * `layer.forward.step(x_t, { h, c })` or an `LSTMCell`.
+ */
+export class LSTM extends RecurrentLayer<LSTMCell> {
+  constructor(config: RecurrentConfig) {
+    super(config, (c) => new LSTMCell(c));
+  }
+
+  /**
+   * Runs the layer over a batch of sequences.
+   * @param x `[B, S, I]`
+   * @param options `validLens [B]`, `initialState { h, c }` with `[B, dirs*D]` each
+   * @returns `{ outputs [B, S, dirs*D], final [B, dirs*D], finalCell [B, dirs*D] }`
+   */
+  apply(x: tf.Tensor, options: RecurrentApplyOptions<LSTMLayerState> = {}): LSTMResult {
+    const { validLens, initialState } = options;
+    let initial: Array<[unknown, string]> | null = null;
+    if (initialState !== undefined) {
+      if (typeof initialState !== 'object' || initialState === null) {
+        throw new TypeError(`initialState: expected { h, c }, got ${initialState}`);
+      }
+      initial = [
+        [initialState.h, 'initialState.h'],
+        [initialState.c, 'initialState.c'],
+      ];
+    }
+    const { outputs, states } = this.run(x, validLens, initial);
+    return { outputs, final: states[0], finalCell: states[1] };
+  }
+}
