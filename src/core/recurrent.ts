@@ -84,10 +84,12 @@ function reversalIndices(lens: tf.Tensor, steps: number, batch: number): tf.Tens
   return tf.tidy(() => {
     const t = tf.range(0, steps, 1, 'int32').reshape([steps, 1]); // [S, 1]
     const len = lens.reshape([1, batch]); // [1, B]
+    const one = tf.scalar(1, 'int32');
     const valid = tf.cast(tf.less(t, len), 'int32'); // [S, B]
-    const src = tf.add(tf.mul(valid, tf.sub(tf.sub(len, 1), t)), tf.mul(tf.sub(1, valid), t)); // [S, B]
+    const flipped = tf.sub(tf.sub(len, one), t); // len - 1 - t, [S, B]
+    const src = tf.add(tf.mul(valid, flipped), tf.mul(tf.sub(one, valid), t)); // [S, B]
     const b = tf.range(0, batch, 1, 'int32').reshape([1, batch]); // [1, B]
-    return tf.add(tf.mul(src, batch), b).reshape([-1]) as tf.Tensor1D; // [S, B] -> [S*B]
+    return tf.add(tf.mul(src, tf.scalar(batch, 'int32')), b).reshape([-1]) as tf.Tensor1D; // [S, B] -> [S*B]
   });
 }
 
