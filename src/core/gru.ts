@@ -45,7 +45,8 @@ export class GRUCell extends RecurrentCell {
   stepProjected(xp: tf.Tensor, states: tf.Tensor[]): tf.Tensor[] {
     const d = this.hiddenSize;
     const h = states[0];
-    const hp = tf.add(tf.matMul(h as tf.Tensor2D, this.wH), this.bH); // [B, D] x [D, 3D] -> [B, 3D]
+    // h W_h + b_h as one fused kernel: [B, D] x [D, 3D] -> [B, 3D]
+    const hp = tf.fused.matMul({ a: h as tf.Tensor2D, b: this.wH, bias: this.bH });
     const [xRz, xN] = tf.split(xp, [2 * d, d], 1); // [B, 3D] -> [B, 2D], [B, D]
     const [hRz, hN] = tf.split(hp, [2 * d, d], 1); // [B, 3D] -> [B, 2D], [B, D]
     const [r, z] = tf.split(tf.sigmoid(tf.add(xRz, hRz)), 2, 1); // [B, 2D] -> 2 x [B, D]

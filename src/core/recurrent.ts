@@ -3,17 +3,20 @@
  * bidirectional, equal to PyTorch's `nn.GRU` / `nn.LSTM` (`batch_first`) run on a
  * `pack_padded_sequence` (checked against it in `test/core/recurrent.test.ts`).
  *
- * Padding. Sequence `b` has `validLens[b]` real steps, then padding. With `m_t = 1` on real steps
- * and `0` on padding, every step carries the state through:
+ * Padding. Sequence `b` has `validLens[b]` real steps, then padding. Padding must change neither a
+ * sequence's final state nor its outputs; PyTorch's packed sequences simply stop each sequence at
+ * its length. Here every sequence runs all `S` steps (one batched product per step), and then
  *
  * ```text
- * h_t = m_t * cell(x_t, h_{t-1}) + (1 - m_t) * h_{t-1}        output_t = m_t * h_t
+ * output_t = m_t * h_t          (m_t = 1 on real steps, 0 on padding)
+ * final    = h_{len - 1}        (the initial state when len = 0)
  * ```
  *
- * so padding changes neither a sequence's final state nor its outputs (zero at padded steps).
- * The backward direction reads each sequence from its own last real step back to step 0: the
- * inputs are reversed within each valid length (a gather of per-example reversed indices), run
- * forward, and the outputs reversed back the same way.
+ * which equals carrying the state through padding, `h_t = m_t cell(x_t, h_{t-1}) + (1 - m_t)
+ * h_{t-1}`, because padding only ever follows the real steps. The backward direction reads each
+ * sequence from its own last real step back to step 0: the inputs are reversed within each valid
+ * length (a gather of per-example reversed indices), run forward, and the outputs reversed back
+ * the same way.
  *
  * Speed. The input part of every gate is one matrix product for all steps,
  * `[S*B, I] x [I, G*D]`, before the loop; each step adds one `[B, D] x [D, G*D]` product and a
@@ -93,19 +96,36 @@ function reversalIndices(lens: tf.Tensor, steps: number, batch: number): tf.Tens
   });
 }
 
+/** Valid lengths, as the tensors a direction needs; built once per `apply`. */
+interface Padding {
+  /** `[S, B, 1]` float: 1 on real steps, 0 on padding. */
+  mask: tf.Tensor;
+  /** `[B]` int32: row `(len_b - 1) * B + b` of the `[S*B, D]` time-major states, the last real step. */
+  lastRows: tf.Tensor1D;
+  /** `[B, 1]` float: 1 when `len_b > 0` (else the final state is the initial one). */
+  nonEmpty: tf.Tensor;
+}
+
 /**
  * Runs one direction of `cell` over time-major inputs. Call inside `tf.tidy`.
+ *
+ * Padding always comes after a sequence's real steps (the backward direction's inputs are
+ * reversed within each length first), so the loop runs freely over all `S` steps; afterwards the
+ * outputs are multiplied by the mask and each final state is read at the sequence's last real
+ * step. Steps after it change nothing that is returned, so they get zero gradient. That is 4 ops
+ * per step fewer than carrying the state through padding with `h = m h_new + (1 - m) h_old`, and
+ * the same numbers.
  * @param xRows `[S*B, I]` rows `t*B + b`
- * @param masks `S` tensors `[B, 1]` (1 on real steps), or `null` when nothing is padded
+ * @param padding the valid lengths, or `null` when nothing is padded
  * @param reverse permutation of rows that reverses each sequence, or `null` for forward
- * @returns outputs `[S, B, D]` (in the original step order) and the final states
+ * @returns outputs `[S, B, D]` (in the original step order, zero at padding) and the final states
  */
 function runDirection(
   cell: RecurrentCell,
   xRows: tf.Tensor,
   steps: number,
   batch: number,
-  masks: tf.Tensor[] | null,
+  padding: Padding | null,
   reverse: tf.Tensor1D | null,
   initial: tf.Tensor[],
 ): { outputs: tf.Tensor; states: tf.Tensor[] } {
@@ -114,22 +134,25 @@ function runDirection(
   // 1) the input part of every gate, all steps at once: [S*B, I] x [I, G*D] -> [S*B, G*D]
   const projected = cell.projectInputs(rows).reshape([steps, batch, cell.gates * d]); // -> [S, B, G*D]
   const perStep = tf.unstack(projected); // S x [B, G*D]
-  // 2) the recurrence, carrying the state through padded steps
+  // 2) the recurrence
   let states = initial;
-  const outs: tf.Tensor[] = [];
+  const history: tf.Tensor[][] = initial.map(() => []); // per state, S x [B, D]
   for (let t = 0; t < steps; t++) {
-    const next = cell.stepProjected(perStep[t], states);
-    if (masks === null) {
-      states = next;
-      outs.push(next[0]);
-    } else {
-      const m = masks[t]; // [B, 1]
-      states = states.map((s, k) => tf.add(s, tf.mul(m, tf.sub(next[k], s)))); // m new + (1-m) old
-      outs.push(tf.mul(m, next[0])); // zero at padded steps
-    }
+    states = cell.stepProjected(perStep[t], states);
+    states.forEach((s, k) => history[k].push(s));
   }
-  // 3) outputs back in the original step order
-  let outputs = tf.stack(outs); // S x [B, D] -> [S, B, D]
+  let outputs = tf.stack(history[0]); // S x [B, D] -> [S, B, D]
+  if (padding !== null) {
+    // 3) final states at each sequence's last real step; zero outputs at padding
+    const { lastRows, nonEmpty } = padding;
+    states = history.map((seq, k) => {
+      const all = (k === 0 ? outputs : tf.stack(seq)).reshape([steps * batch, d]); // [S, B, D] -> [S*B, D]
+      const last = tf.gather(all, lastRows); // [S*B, D] at [B] -> [B, D]
+      return tf.add(initial[k], tf.mul(nonEmpty, tf.sub(last, initial[k]))); // len 0 keeps the initial state
+    });
+    outputs = tf.mul(outputs, padding.mask); // [S, B, D] * [S, B, 1]
+  }
+  // 4) outputs back in the original step order
   if (reverse !== null) {
     outputs = tf.gather(outputs.reshape([steps * batch, d]), reverse).reshape([steps, batch, d]); // [S*B, D] -> [S, B, D]
   }
@@ -245,12 +268,18 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
     return tf.tidy(() => {
       const xRows = input.transpose([1, 0, 2]).reshape([steps * batch, this.inputSize]); // [B, S, I] -> [S*B, I]
       let lens: tf.Tensor | null = null;
-      let masks: tf.Tensor[] | null = null;
+      let padding: Padding | null = null;
       if (validLens !== undefined) {
         lens = tf.cast(validLens as tf.Tensor, 'int32'); // [B]
         const t = tf.range(0, steps, 1, 'int32').reshape([steps, 1]); // [S, 1]
-        const m = tf.cast(tf.less(t, lens.reshape([1, batch])), 'float32'); // [S, B]
-        masks = tf.unstack(m.reshape([steps, batch, 1])); // S x [B, 1]
+        const mask = tf.cast(tf.less(t, lens.reshape([1, batch])), 'float32'); // [S, B]
+        const lastStep = tf.maximum(tf.sub(lens, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')); // [B]
+        const b = tf.range(0, batch, 1, 'int32'); // [B]
+        padding = {
+          mask: mask.reshape([steps, batch, 1]), // [S, B] -> [S, B, 1]
+          lastRows: tf.add(tf.mul(lastStep, tf.scalar(batch, 'int32')), b) as tf.Tensor1D, // [B]
+          nonEmpty: tf.cast(tf.greater(lens, tf.scalar(0, 'int32')), 'float32').reshape([batch, 1]), // [B, 1]
+        };
       }
       const init = (dir: number): tf.Tensor[] =>
         Array.from(
@@ -260,7 +289,7 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
               ? tf.zeros([batch, d])
               : tf.slice(initial[k][0] as tf.Tensor, [0, dir * d], [batch, d]), // [B, dirs*D] -> [B, D]
         );
-      const fwd = runDirection(this.forward, xRows, steps, batch, masks, null, init(0));
+      const fwd = runDirection(this.forward, xRows, steps, batch, padding, null, init(0));
       let outputs = fwd.outputs; // [S, B, D]
       let states = fwd.states;
       if (this.backward !== null) {
@@ -275,7 +304,7 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
           xRows,
           steps,
           batch,
-          masks,
+          padding,
           reverse as tf.Tensor1D,
           init(1),
         );

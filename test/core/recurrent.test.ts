@@ -81,6 +81,32 @@ describe('GRU and LSTM sequence layers', () => {
     layer.dispose();
   });
 
+  it('keeps the initial state of an empty sequence (length 0): zero outputs, identity gradient', () => {
+    const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, bidirectional: true, seed: 8 });
+    tf.tidy(() => {
+      const x = tf.randomUniform([2, 3, 2], -1, 1, 'float32', 9);
+      const h0 = tf.randomUniform([2, 6], -1, 1, 'float32', 10);
+      const c0 = tf.randomUniform([2, 6], -1, 1, 'float32', 11);
+      const validLens = tf.tensor1d([3, 0], 'int32');
+      const r = lstm.apply(x, { validLens, initialState: { h: h0, c: c0 } });
+      expectTensorsClose(r.final.slice([1, 0], [1, 6]), h0.slice([1, 0], [1, 6]));
+      expectTensorsClose(r.finalCell.slice([1, 0], [1, 6]), c0.slice([1, 0], [1, 6]));
+      assert.equal(
+        tf
+          .abs(r.outputs.slice([1, 0, 0], [1, 3, 6]))
+          .max()
+          .arraySync(),
+        0,
+      );
+      // d sum(final) / d h0 is 1 for the empty sequence: its state passes through unchanged
+      const g = tf.grad((h: tf.Tensor) =>
+        lstm.apply(x, { validLens, initialState: { h, c: c0 } }).final.sum(),
+      )(h0);
+      expectTensorsClose(g.slice([1, 0], [1, 6]), [[1, 1, 1, 1, 1, 1]]);
+    });
+    lstm.dispose();
+  });
+
   it('equals stepping its cell by hand (the single-step path a decoder uses)', () => {
     const gru = new GRU({ inputSize: 2, hiddenSize: 3, seed: 1 });
     const lstm = new LSTM({ inputSize: 2, hiddenSize: 3, seed: 2 });
