@@ -37,20 +37,21 @@ export class GRUCell extends RecurrentCell {
   }
 
   /**
-   * One step from the projected input `xp = x W_x + b_x` (no checks; see `RecurrentCell`).
-   * @param xp `[B, 3D]`
-   * @param states `[h]`, `h: [B, D]`
-   * @returns `[h']`
+   * The GRU equations from the projected input `xp = x W_x + b_x` (no checks; see
+   * `RecurrentCell.applyGates`). Shapes for one direction: `xp [B, 3D]`, `states = [h]` with
+   * `h [B, D]`, `wH [D, 3D]`, `bH [3D]`; returns `[h']`.
    */
-  stepProjected(xp: tf.Tensor, states: tf.Tensor[]): tf.Tensor[] {
+  applyGates(xp: tf.Tensor, states: tf.Tensor[], wH: tf.Tensor, bH: tf.Tensor): tf.Tensor[] {
     const d = this.hiddenSize;
     const h = states[0];
-    // h W_h + b_h as one fused kernel: [B, D] x [D, 3D] -> [B, 3D]
-    const hp = tf.fused.matMul({ a: h as tf.Tensor2D, b: this.wH, bias: this.bH });
-    const [xRz, xN] = tf.split(xp, [2 * d, d], 1); // [B, 3D] -> [B, 2D], [B, D]
-    const [hRz, hN] = tf.split(hp, [2 * d, d], 1); // [B, 3D] -> [B, 2D], [B, D]
-    const [r, z] = tf.split(tf.sigmoid(tf.add(xRz, hRz)), 2, 1); // [B, 2D] -> 2 x [B, D]
-    const n = tf.tanh(tf.add(xN, tf.mul(r, hN))); // [B, D]
+    const hp =
+      wH.rank === 2
+        ? tf.fused.matMul({ a: h as tf.Tensor2D, b: wH as tf.Tensor2D, bias: bH }) // [B, D] x [D, 3D] + [3D] -> [B, 3D], one kernel
+        : tf.add(tf.matMul(h, wH), bH); // [2, B, D] x [2, D, 3D] + [2, 1, 3D] -> [2, B, 3D]
+    const [xRz, xN] = tf.split(xp, [2 * d, d], -1); // [.., 3D] -> [.., 2D], [.., D]
+    const [hRz, hN] = tf.split(hp, [2 * d, d], -1); // [.., 3D] -> [.., 2D], [.., D]
+    const [r, z] = tf.split(tf.sigmoid(tf.add(xRz, hRz)), 2, -1); // [.., 2D] -> 2 x [.., D]
+    const n = tf.tanh(tf.add(xN, tf.mul(r, hN))); // [.., D]
     return [tf.add(n, tf.mul(z, tf.sub(h, n)))]; // (1 - z) n + z h = n + z (h - n)
   }
 }

@@ -57,18 +57,18 @@ export class LSTMCell extends RecurrentCell {
   }
 
   /**
-   * One step from the projected input `xp = x W_x + b_x + b_h` (no checks; see `RecurrentCell`).
-   * @param xp `[B, 4D]`
-   * @param states `[h, c]`, `[B, D]` each
-   * @returns `[h', c']`
+   * The LSTM equations from the projected input `xp = x W_x + b_x + b_h` (no checks; see
+   * `RecurrentCell.applyGates`). Both biases are already in `xp`, so `bH` is not used here. Shapes
+   * for one direction: `xp [B, 4D]`, `states = [h, c]` with `[B, D]` each, `wH [D, 4D]`;
+   * returns `[h', c']`.
    */
-  stepProjected(xp: tf.Tensor, states: tf.Tensor[]): tf.Tensor[] {
+  applyGates(xp: tf.Tensor, states: tf.Tensor[], wH: tf.Tensor): tf.Tensor[] {
     const d = this.hiddenSize;
     const [h, c] = states;
-    const pre = tf.add(xp, tf.matMul(h as tf.Tensor2D, this.wH)); // [B, D] x [D, 4D] -> [B, 4D]
-    const [ifPre, gPre, oPre] = tf.split(pre, [2 * d, d, d], 1); // [B, 4D] -> [B, 2D], [B, D], [B, D]
-    const [i, f] = tf.split(tf.sigmoid(ifPre), 2, 1); // [B, 2D] -> 2 x [B, D]
-    const cNext = tf.add(tf.mul(f, c), tf.mul(i, tf.tanh(gPre))); // [B, D]
+    const pre = tf.add(xp, tf.matMul(h, wH)); // [.., B, D] x [.., D, 4D] -> [.., B, 4D]
+    const [ifPre, gPre, oPre] = tf.split(pre, [2 * d, d, d], -1); // -> [.., 2D], [.., D], [.., D]
+    const [i, f] = tf.split(tf.sigmoid(ifPre), 2, -1); // [.., 2D] -> 2 x [.., D]
+    const cNext = tf.add(tf.mul(f, c), tf.mul(i, tf.tanh(gPre))); // [.., D]
     return [tf.mul(tf.sigmoid(oPre), tf.tanh(cNext)), cNext];
   }
 }

@@ -164,7 +164,22 @@ export abstract class RecurrentCell extends Module {
    * @param xp `[B, G*D]`
    * @returns the new states, `[B, D]` each
    */
-  abstract stepProjected(xp: tf.Tensor, states: tf.Tensor[]): tf.Tensor[];
+  stepProjected(xp: tf.Tensor, states: tf.Tensor[]): tf.Tensor[] {
+    return this.applyGates(xp, states, this.wH, this.bH);
+  }
+
+  /**
+   * The gate equations with the recurrent weights passed in, for any number of leading axes: a
+   * bidirectional layer runs both directions at once with `xp [2, B, G*D]`, states `[2, B, D]`,
+   * `wH [2, D, G*D]` and `bH [2, 1, G*D]`, which halves the number of ops per step.
+   * No input checks.
+   */
+  abstract applyGates(
+    xp: tf.Tensor,
+    states: tf.Tensor[],
+    wH: tf.Tensor,
+    bH: tf.Tensor,
+  ): tf.Tensor[];
 
   /** Checks a step's input `x [B, I]` and state tensors `[B, D]`, naming them. */
   protected checkStep(x: unknown, states: Array<[unknown, string]>): void {

@@ -106,8 +106,20 @@ interface Padding {
   nonEmpty: tf.Tensor;
 }
 
+/** One direction of a layer: its cell, the row permutation it reads, its initial states. */
+interface Direction {
+  cell: RecurrentCell;
+  /** Permutation of time-major rows that reverses each sequence, or `null` for forward. */
+  reverse: tf.Tensor1D | null;
+  /** `[B, D]` each (`h`, and `c` for the LSTM). */
+  initial: tf.Tensor[];
+}
+
 /**
- * Runs one direction of `cell` over time-major inputs. Call inside `tf.tidy`.
+ * Runs one or two directions over time-major inputs. Call inside `tf.tidy`.
+ *
+ * Two directions run in the same loop, stacked on a leading axis (`[2, B, D]` states, batched
+ * products with `[2, D, G*D]` recurrent weights): half the ops per step of two loops.
  *
  * Padding always comes after a sequence's real steps (the backward direction's inputs are
  * reversed within each length first), so the loop runs freely over all `S` steps; afterwards the
@@ -117,46 +129,72 @@ interface Padding {
  * the same numbers.
  * @param xRows `[S*B, I]` rows `t*B + b`
  * @param padding the valid lengths, or `null` when nothing is padded
- * @param reverse permutation of rows that reverses each sequence, or `null` for forward
- * @returns outputs `[S, B, D]` (in the original step order, zero at padding) and the final states
+ * @returns per direction: outputs `[S, B, D]` (original step order, zero at padding) and the
+ *   final states `[B, D]`
  */
-function runDirection(
-  cell: RecurrentCell,
+function runDirections(
+  directions: Direction[],
   xRows: tf.Tensor,
   steps: number,
   batch: number,
   padding: Padding | null,
-  reverse: tf.Tensor1D | null,
-  initial: tf.Tensor[],
-): { outputs: tf.Tensor; states: tf.Tensor[] } {
+): Array<{ outputs: tf.Tensor; states: tf.Tensor[] }> {
+  const { cell } = directions[0];
   const d = cell.hiddenSize;
-  const rows = reverse === null ? xRows : tf.gather(xRows, reverse); // [S*B, I]
+  const g = cell.gates * d;
+  const both = directions.length === 2;
   // 1) the input part of every gate, all steps at once: [S*B, I] x [I, G*D] -> [S*B, G*D]
-  const projected = cell.projectInputs(rows).reshape([steps, batch, cell.gates * d]); // -> [S, B, G*D]
-  const perStep = tf.unstack(projected); // S x [B, G*D]
-  // 2) the recurrence
-  let states = initial;
-  const history: tf.Tensor[][] = initial.map(() => []); // per state, S x [B, D]
+  const projected = directions.map(
+    (dir) =>
+      dir.cell
+        .projectInputs(dir.reverse === null ? xRows : tf.gather(xRows, dir.reverse))
+        .reshape([steps, batch, g]), // [S*B, G*D] -> [S, B, G*D]
+  );
+  // 2) the recurrence; two directions stacked on a leading axis
+  let perStep: tf.Tensor[];
+  let wH: tf.Tensor = cell.wH;
+  let bH: tf.Tensor = cell.bH;
+  let states = directions[0].initial;
+  if (both) {
+    perStep = tf.unstack(tf.stack(projected, 1)); // 2 x [S, B, G*D] -> [S, 2, B, G*D] -> S x [2, B, G*D]
+    wH = tf.stack(directions.map((dir) => dir.cell.wH)); // 2 x [D, G*D] -> [2, D, G*D]
+    bH = tf.stack(directions.map((dir) => dir.cell.bH)).reshape([2, 1, g]); // -> [2, 1, G*D]
+    states = states.map((_, k) => tf.stack(directions.map((dir) => dir.initial[k]))); // [2, B, D]
+  } else {
+    perStep = tf.unstack(projected[0]); // [S, B, G*D] -> S x [B, G*D]
+  }
+  const history: tf.Tensor[][] = states.map(() => []); // per state, S x [(2,) B, D]
   for (let t = 0; t < steps; t++) {
-    states = cell.stepProjected(perStep[t], states);
+    states = cell.applyGates(perStep[t], states, wH, bH);
     states.forEach((s, k) => history[k].push(s));
   }
-  let outputs = tf.stack(history[0]); // S x [B, D] -> [S, B, D]
-  if (padding !== null) {
-    // 3) final states at each sequence's last real step; zero outputs at padding
-    const { lastRows, nonEmpty } = padding;
-    states = history.map((seq, k) => {
-      const all = (k === 0 ? outputs : tf.stack(seq)).reshape([steps * batch, d]); // [S, B, D] -> [S*B, D]
-      const last = tf.gather(all, lastRows); // [S*B, D] at [B] -> [B, D]
-      return tf.add(initial[k], tf.mul(nonEmpty, tf.sub(last, initial[k]))); // len 0 keeps the initial state
-    });
-    outputs = tf.mul(outputs, padding.mask); // [S, B, D] * [S, B, 1]
-  }
-  // 4) outputs back in the original step order
-  if (reverse !== null) {
-    outputs = tf.gather(outputs.reshape([steps * batch, d]), reverse).reshape([steps, batch, d]); // [S*B, D] -> [S, B, D]
-  }
-  return { outputs, states };
+  // 3) per direction: [S, B, D] sequences of every state, and the loop's last states
+  const sequences = history.map((seq) => {
+    const all = tf.stack(seq); // S x [(2,) B, D] -> [S, (2,) B, D]
+    return both ? tf.unstack(all, 1) : [all]; // -> per direction [S, B, D]
+  });
+  const lastStates = states.map((s) => (both ? tf.unstack(s) : [s])); // per direction [B, D]
+  return directions.map((dir, i) => {
+    let outputs = sequences[0][i]; // [S, B, D]
+    let finals = lastStates.map((s) => s[i]);
+    if (padding !== null) {
+      // final states at each sequence's last real step; zero outputs at padding
+      const { lastRows, nonEmpty } = padding;
+      finals = sequences.map((seq, k) => {
+        const last = tf.gather(seq[i].reshape([steps * batch, d]), lastRows); // [S*B, D] at [B] -> [B, D]
+        const init = dir.initial[k];
+        return tf.add(init, tf.mul(nonEmpty, tf.sub(last, init))); // len 0 keeps the initial state
+      });
+      outputs = tf.mul(outputs, padding.mask); // [S, B, D] * [S, B, 1]
+    }
+    if (dir.reverse !== null) {
+      // back in the original step order: [S*B, D] -> [S, B, D]
+      outputs = tf
+        .gather(outputs.reshape([steps * batch, d]), dir.reverse)
+        .reshape([steps, batch, d]);
+    }
+    return { outputs, states: finals };
+  });
 }
 
 /**
@@ -289,9 +327,7 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
               ? tf.zeros([batch, d])
               : tf.slice(initial[k][0] as tf.Tensor, [0, dir * d], [batch, d]), // [B, dirs*D] -> [B, D]
         );
-      const fwd = runDirection(this.forward, xRows, steps, batch, padding, null, init(0));
-      let outputs = fwd.outputs; // [S, B, D]
-      let states = fwd.states;
+      const directions: Direction[] = [{ cell: this.forward, reverse: null, initial: init(0) }];
       if (this.backward !== null) {
         const reverse =
           lens === null
@@ -299,18 +335,19 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
                 .reverse(tf.range(0, steps * batch, 1, 'int32').reshape([steps, batch]), 0)
                 .reshape([-1]) // [S*B]
             : reversalIndices(lens, steps, batch);
-        const bwd = runDirection(
-          this.backward,
-          xRows,
-          steps,
-          batch,
-          padding,
-          reverse as tf.Tensor1D,
-          init(1),
-        );
-        outputs = tf.concat([outputs, bwd.outputs], 2); // 2 x [S, B, D] -> [S, B, 2D]
-        states = states.map((s, k) => tf.concat([s, bwd.states[k]], 1)); // 2 x [B, D] -> [B, 2D]
+        directions.push({ cell: this.backward, reverse: reverse as tf.Tensor1D, initial: init(1) });
       }
+      const runs = runDirections(directions, xRows, steps, batch, padding);
+      const outputs = tf.concat(
+        runs.map((r) => r.outputs),
+        2,
+      ); // dirs x [S, B, D] -> [S, B, dirs*D]
+      const states = runs[0].states.map((_, k) =>
+        tf.concat(
+          runs.map((r) => r.states[k]),
+          1,
+        ),
+      ); // -> [B, dirs*D]
       return {
         outputs: outputs.transpose([1, 0, 2]) as tf.Tensor3D, // [S, B, dirs*D] -> [B, S, dirs*D]
         states: states as tf.Tensor2D[],
