@@ -26,7 +26,8 @@ export class GRUCell extends RecurrentCell {
   }
 
   /**
-   * One step.
+   * One step, with its inputs checked (shapes, and finite values: a read back to the host while
+   * finite checks are on, see `setFiniteChecks`; a tuned loop can call `stepProjected`).
    * @param x `[B, I]`
    * @param h `[B, D]` the previous state (zeros at the start of a sequence)
    * @returns `h' [B, D]`

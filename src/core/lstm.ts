@@ -33,7 +33,8 @@ export class LSTMCell extends RecurrentCell {
   }
 
   /**
-   * One step.
+   * One step, with its inputs checked (shapes, and finite values: a read back to the host while
+   * finite checks are on, see `setFiniteChecks`; a tuned loop can call `stepProjected`).
    * @param x `[B, I]`
    * @param state `{ h, c }`, `[B, D]` each (zeros at the start of a sequence)
    * @returns `{ h', c' }`, `[B, D]` each

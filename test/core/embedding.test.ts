@@ -33,10 +33,7 @@ describe('Embedding', () => {
       const emb = new Embedding({ vocabSize: 5, dModel: 3 });
       const weight = ft(c.params.weight);
       emb.setWeights(weight);
-      const ids = ft(
-        c.inputs.ids as number[][] as unknown as { shape: number[]; data: number[] },
-        'int32',
-      );
+      const ids = tf.tensor2d(c.inputs.ids as number[][], undefined, 'int32');
       const h = parameter(ft(c.inputs.h));
       const embedded = emb.apply(ids);
       const logits = emb.project(h);
