@@ -17,6 +17,10 @@
  *    (measured, one gradient: embedding [1000, 128] from 16x64 ids 12 s; 3x3 conv2d filter on
  *    8x32x32x16 5 s): `UnsortedSegmentSum` as a scatter-add, `Conv2DBackpropFilter` as patches
  *    times the output gradient, one XNNPACK product.
+ * 3. `Slice`, `SplitV` and `Unpack` (see `installWasmSliceFix`). The stock kernels copy the WHOLE
+ *    input out of the wasm heap for every slice they cut, so `tf.unstack` of a `[S, B, G]` tensor
+ *    (a recurrent layer's per-step inputs) copies it `S` times: measured 490 ms for
+ *    `[24, 128, 192]`, under load. The replacements copy only the slice, straight from the heap.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -54,6 +58,10 @@ let savedMatMulKernels: Map<string, tf.KernelConfig> | null = null;
 const ourKernelFuncs = new WeakSet<tf.KernelFunc>();
 /** Missing kernels this module registered. */
 const installedMissing = new Set<string>();
+/** Original wasm slicing kernels while the slice fix is installed, to restore them exactly. */
+let savedSliceKernels: Map<string, tf.KernelConfig> | null = null;
+/** The kernels `installWasmSliceFix` replaces. */
+const SLICE_KERNELS = [tf.Slice, tf.SplitV, tf.Unpack] as const;
 
 /**
  * Shape `[K, N]` under which a tensor buffer was last used as the weight `b` of a 2-D XNNPACK
@@ -570,6 +578,135 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
   return out;
 }
 
+/**
+ * `x[begin : begin + size]` as a new wasm tensor, copied from the heap run by run (one
+ * `TypedArray.set` per contiguous run along the last axis, or one for a contiguous slice), without
+ * the stock kernel's copy of the whole input. `null` for strings (left to the stock kernel).
+ */
+function sliceFromHeap(
+  backend: BackendWasm,
+  x: TensorInfo,
+  begin: number[],
+  size: number[],
+): TensorInfo | null {
+  if (x.dtype === 'string') return null;
+  const out = backend.makeOutput(size, x.dtype);
+  const n = sizeOf(size);
+  if (n === 0) return out;
+  // Views are taken after the allocation: growing the wasm heap detaches older views.
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape); // rank - 1 entries, the last axis has stride 1
+  if (rank === 0 || tf.slice_util.isSliceContinous(x.shape, begin, size)) {
+    const offset = rank === 0 ? 0 : tf.slice_util.computeFlatOffset(begin, strides);
+    dst.set(src.subarray(offset, offset + n));
+    return out;
+  }
+  const run = size[rank - 1];
+  const index = new Array<number>(rank - 1).fill(0); // position among the runs, outer axes
+  for (let k = 0; k < n / run; k++) {
+    let offset = begin[rank - 1];
+    for (let i = 0; i < rank - 1; i++) offset += (begin[i] + index[i]) * strides[i];
+    dst.set(src.subarray(offset, offset + run), k * run);
+    for (let i = rank - 2; i >= 0; i--) {
+      if (++index[i] < size[i]) break;
+      index[i] = 0;
+    }
+  }
+  return out;
+}
+
+function sliceKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+    return sliceFromHeap(args.backend as BackendWasm, x, begin, size) ?? original(args);
+  };
+}
+
+function splitVKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    if (x.dtype === 'string') return original(args);
+    const attrs = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x, attrs.numOrSizeSplits, axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const piece = sliceFromHeap(args.backend as BackendWasm, x, [...begin], size)!;
+      begin[axis] += s;
+      return piece;
+    });
+  };
+}
+
+function unpackKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const value = (args.inputs as { value: TensorInfo }).value;
+    if (value.dtype === 'string') return original(args);
+    const rank = value.shape.length;
+    const axis = tf.util.parseAxisParam(
+      (args.attrs as unknown as { axis: number }).axis,
+      value.shape,
+    )[0];
+    const outShape = value.shape.filter((_, i) => i !== axis);
+    const size = [...value.shape];
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis] }, (_, i) => {
+      const begin = new Array<number>(rank).fill(0);
+      begin[axis] = i;
+      const piece = sliceFromHeap(args.backend as BackendWasm, value, begin, size)!;
+      return { ...piece, shape: outShape };
+    });
+  };
+}
+
+/**
+ * Replaces the wasm `Slice`, `SplitV` and `Unpack` kernels with ones that copy only the slice out
+ * of the heap (the stock kernels first copy the whole input, once per slice: `tf.unstack` of `S`
+ * steps costs `S` full copies). Same results, bit for bit. Idempotent; undo with
+ * `uninstallWasmSliceFix`.
+ */
+export function installWasmSliceFix(): void {
+  ensureWasmKernelsRegistered();
+  if (savedSliceKernels !== null) return;
+  const saved = new Map<string, tf.KernelConfig>();
+  for (const name of SLICE_KERNELS) {
+    const config = getKernelOrNull(name, WASM);
+    if (config === null)
+      throw new Error(`installWasmSliceFix: expected a wasm kernel ${name}, got none`);
+    saved.set(name, config);
+  }
+  const wrappers: Record<string, (f: tf.KernelFunc) => tf.KernelFunc> = {
+    [tf.Slice]: sliceKernel,
+    [tf.SplitV]: splitVKernel,
+    [tf.Unpack]: unpackKernel,
+  };
+  for (const [name, config] of saved) {
+    const kernelFunc = wrappers[name](config.kernelFunc);
+    ourKernelFuncs.add(kernelFunc);
+    replaceKernel({ ...config, kernelFunc });
+  }
+  savedSliceKernels = saved;
+}
+
+/** Restores the stock wasm slicing kernels. Does nothing when the fix is not installed. */
+export function uninstallWasmSliceFix(): void {
+  if (savedSliceKernels === null) return;
+  for (const config of savedSliceKernels.values()) replaceKernel(config);
+  savedSliceKernels = null;
+}
+
+/** Whether the registered wasm `Slice` kernel is this module's replacement. */
+export function wasmSliceFixInstalled(): boolean {
+  const current = getKernelOrNull(tf.Slice, WASM);
+  return current !== null && ourKernelFuncs.has(current.kernelFunc);
+}
+
 /** The wasm implementation of each missing kernel: its own where delegation is too slow. */
 function missingKernelConfig(kernelName: string): tf.KernelConfig {
   const own: Record<string, tf.KernelFunc> = {
@@ -618,21 +755,28 @@ export interface WasmFixesOptions {
 }
 
 /**
- * Installs every wasm fix: the matMul fix (unless `matMul: false`) and the missing kernels.
+ * Installs every wasm fix: the matMul fix (unless `matMul: false`), the slice fix and the missing
+ * kernels.
  * Idempotent.
- * @returns the names of what is installed, e.g. `['matMul', 'UnsortedSegmentSum', ...]`, for the
+ * @returns the names of what is installed, e.g. `['matMul', 'slice', 'UnsortedSegmentSum', ...]`, for the
  *   one-line summary `initBackend` prints.
  */
 export function installWasmFixes(options: WasmFixesOptions = {}): string[] {
   if (options.matMul ?? true) installWasmMatMulFix();
   else uninstallWasmMatMulFix();
+  installWasmSliceFix();
   const missing = installWasmMissingKernels();
-  return [...(wasmMatMulFixInstalled() ? ['matMul'] : []), ...missing];
+  return [
+    ...(wasmMatMulFixInstalled() ? ['matMul'] : []),
+    ...(wasmSliceFixInstalled() ? ['slice'] : []),
+    ...missing,
+  ];
 }
 
 /** Removes every wasm fix (restores the stock kernels). */
 export function uninstallWasmFixes(): void {
   uninstallWasmMatMulFix();
+  uninstallWasmSliceFix();
   uninstallWasmMissingKernels();
 }
 
@@ -640,6 +784,7 @@ export function uninstallWasmFixes(): void {
 export function installedWasmFixes(): string[] {
   return [
     ...(wasmMatMulFixInstalled() ? ['matMul'] : []),
+    ...(wasmSliceFixInstalled() ? ['slice'] : []),
     ...MISSING_WASM_KERNELS.filter((name) => installedMissing.has(name)),
   ];
 }

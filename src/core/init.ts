@@ -14,10 +14,16 @@ export function glorotUniform(fanIn: number, fanOut: number, seed: number): tf.T
   return tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed);
 }
 
+/**
+ * tfjs's normal sampler reads its seed as `seed ? seed : Math.random()`, so seed `0` would draw
+ * different numbers on every run; it is replaced by this fixed non-zero seed.
+ */
+const NORMAL_SEED_FOR_ZERO = 0x5eed;
+
 /** Normal initialisation `N(0, std^2)` of any shape (used for embeddings and learned positions). */
 export function normalInit(shape: number[], std: number, seed: number): tf.Tensor {
   shape.forEach((d, i) => checkInt(d, `shape[${i}]`));
-  return tf.randomNormal(shape, 0, std, 'float32', seed);
+  return tf.randomNormal(shape, 0, std, 'float32', seed === 0 ? NORMAL_SEED_FOR_ZERO : seed);
 }
 
 /**

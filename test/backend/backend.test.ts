@@ -9,7 +9,11 @@ import {
   backendInfo,
   initBackend,
 } from '../../src/backend/backend';
-import { MISSING_WASM_KERNELS, wasmMatMulFixInstalled } from '../../src/backend/wasm-fixes';
+import {
+  MISSING_WASM_KERNELS,
+  wasmMatMulFixInstalled,
+  wasmSliceFixInstalled,
+} from '../../src/backend/wasm-fixes';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -88,7 +92,7 @@ describe('initBackend', () => {
         /^backend: wasm \(SIMD (on|off), 1 thread; native TensorFlow not installed: npm install @tensorflow\/tfjs-node for native speed\) \+ fixes: matMul, /,
       );
       assert.deepEqual(report.info.notes, ['@tensorflow/tfjs-node is not installed']);
-      assert.deepEqual(report.info.fixes, ['matMul', ...MISSING_WASM_KERNELS]);
+      assert.deepEqual(report.info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
     }
   });
 
@@ -111,7 +115,7 @@ describe('initBackend', () => {
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
     assert.equal(info.threads, 1); // Node cannot start wasm's worker threads
-    assert.deepEqual(info.fixes, ['matMul', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
     assert.equal(wasmMatMulFixInstalled(), true);
     if (!nativeFound) assert.ok(info.notes.some((n) => /tfjs-node is not installed/.test(n)));
   });
@@ -210,10 +214,11 @@ describe('initBackend', () => {
     const stock = await initBackend({ prefer: 'wasm', wasmFixes: false, log });
     assert.deepEqual(stock.fixes, []);
     assert.equal(wasmMatMulFixInstalled(), false);
+    assert.equal(wasmSliceFixInstalled(), false);
     assert.equal(tf.getKernel('UnsortedSegmentSum', 'wasm'), undefined);
     assert.doesNotMatch(stock.summary, /fixes/);
     const fixed = await initBackend({ prefer: 'wasm', log });
-    assert.deepEqual(fixed.fixes, ['matMul', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(fixed.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
     assert.equal(wasmMatMulFixInstalled(), true);
     assert.equal(lines.length, 2);
   });
