@@ -7,9 +7,13 @@
  * src/backend/wasm-fixes.ts and without them (stock tfjs), which is what the fixes are worth.
  * Then it times batch grading of 30 copies of the reference solutions (wall time, time per
  * submission, and whether the gradebook gives every copy full marks).
- * Progress goes to stderr, the results to stdout. `npm run bench -- backend` or
- * `npm run bench -- grading` runs one part; the backend part takes well under a minute, the
- * grading part about a minute per core-pair.
+ * Then the two training steps of the training engine (a seq2seq step and a mini-GPT step, built only
+ * from `src/` parts; see bench/train-steps.ts): ms per step and examples per second.
+ * Progress goes to stderr, the results to stdout, and a JSON record (machine, backend, threads,
+ * Node version, every row) to build/bench/latest.json or `--json <file>`.
+ * `npm run bench -- backend`, `-- train` or `-- grading` runs one part; `-- profile seq2seq` (or
+ * `gpt`) prints where one training step's time goes, per kernel, forward and whole step. Nothing
+ * here fails on slowness: it is measured, not asserted.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,6 +29,8 @@ import {
 import { MultiHeadAttention } from '../src/attention/multihead';
 import { finiteChecksEnabled, setFiniteChecks } from '../src/core/shapes';
 import { gradeBatch } from './grading/batch';
+import { formatProfile, profileStep } from './bench/profile';
+import { miniGptStep, seq2seqStep, type TrainStep } from './bench/train-steps';
 
 /** Time budget of one measurement, after warm-up: enough runs for a stable median. */
 const BUDGET_MS = 2500;
@@ -232,24 +238,153 @@ async function batchOfSolutions(copies: number): Promise<string[][]> {
   }
 }
 
-async function main(parts: string[]): Promise<void> {
-  const unknown = parts.filter((p) => p !== 'backend' && p !== 'grading');
-  if (unknown.length > 0) {
-    throw new Error(`bench: expected parts "backend" and/or "grading", got ${unknown.join(', ')}`);
+/** The training-step rows, by the name `npm run bench -- profile <name>` takes. */
+const TRAIN_STEPS: Record<string, () => TrainStep> = { seq2seq: seq2seqStep, gpt: miniGptStep };
+
+/** One training-step measurement, as recorded in the JSON output. */
+interface TrainResult {
+  name: string;
+  batch: number;
+  parameters: number;
+  msPerStep: number;
+  examplesPerSecond: number;
+  runs: number;
+  /** Tensors alive after the timed runs minus before: 0 when a step frees everything it makes. */
+  tensorsLeaked: number;
+}
+
+/** Times full training steps (forward, backward, Adam update, the loss read back). */
+function measureTrainStep(make: () => TrainStep): TrainResult {
+  const step = make();
+  try {
+    const before = tf.memory().numTensors;
+    const { ms, runs } = medianMs(() => {
+      const loss = step.run();
+      loss.dataSync();
+      loss.dispose();
+    });
+    return {
+      name: step.name,
+      batch: step.batch,
+      parameters: step.parameters,
+      msPerStep: ms,
+      examplesPerSecond: (1000 * step.batch) / ms,
+      runs,
+      tensorsLeaked: tf.memory().numTensors - before,
+    };
+  } finally {
+    step.dispose();
   }
-  const run = (part: string) => parts.length === 0 || parts.includes(part);
+}
+
+async function trainTable(): Promise<TrainResult[]> {
+  const results: TrainResult[] = [];
+  for (const [key, make] of Object.entries(TRAIN_STEPS)) {
+    progress(`${key} training step...`);
+    results.push(measureTrainStep(make));
+  }
+  console.log('');
+  printTable(
+    ['training step (forward + backward + Adam)', 'parameters', 'ms/step', 'examples/s'],
+    results.map((r) => [
+      `${r.name}${r.tensorsLeaked === 0 ? '' : ` (LEAKS ${r.tensorsLeaked} tensors/step)`}`,
+      r.parameters.toLocaleString('en-US'),
+      `${r.msPerStep.toFixed(1)} (median of ${r.runs})`,
+      r.examplesPerSecond.toFixed(0),
+    ]),
+  );
+  return results;
+}
+
+/** Prints where one training step's time goes: forward alone, then the whole step. */
+async function profileTable(name: string | undefined): Promise<void> {
+  const make = name === undefined ? undefined : TRAIN_STEPS[name];
+  if (make === undefined) {
+    throw new Error(
+      `bench profile: expected a row name (${Object.keys(TRAIN_STEPS).join(', ')}), got ${name ?? 'nothing'}`,
+    );
+  }
+  const step = make();
+  try {
+    const forward = await profileStep(step.forward);
+    const whole = await profileStep(step.run);
+    console.log('');
+    console.log(formatProfile(`${step.name}, forward and loss`, forward));
+    console.log('');
+    console.log(formatProfile(`${step.name}, whole step (forward, backward, Adam)`, whole, 20));
+    console.log(
+      `\nbackward + update: ~${(whole.wallMs - forward.wallMs).toFixed(1)} ms wall, ` +
+        `${whole.kernels - forward.kernels} kernels`,
+    );
+  } finally {
+    step.dispose();
+  }
+}
+
+/** Where the JSON record of a run goes: `--json <file>`, by default build/bench/latest.json. */
+function jsonPath(args: string[]): { file: string; rest: string[] } {
+  const i = args.indexOf('--json');
+  if (i < 0)
+    return { file: path.resolve(__dirname, '..', 'build', 'bench', 'latest.json'), rest: args };
+  const file = args[i + 1];
+  if (file === undefined || file.startsWith('--')) {
+    throw new Error('bench: --json expects a file name, got nothing');
+  }
+  return { file: path.resolve(file), rest: [...args.slice(0, i), ...args.slice(i + 2)] };
+}
+
+const PARTS = ['backend', 'train', 'grading', 'profile'];
+
+async function main(args: string[]): Promise<void> {
+  const { file, rest } = jsonPath(args);
+  const parts = rest.filter((p) => PARTS.includes(p));
+  const unknown = rest.filter((p) => !PARTS.includes(p));
+  const profileRow = parts.includes('profile') ? unknown.shift() : undefined;
+  if (unknown.length > 0) {
+    throw new Error(
+      `bench: expected parts ${PARTS.join(', ')} (profile takes a row name), got ${unknown.join(', ')}`,
+    );
+  }
+  // `profile` runs alone; no parts runs the backend, training and grading parts.
+  const run = (part: string) => (parts.length === 0 ? part !== 'profile' : parts.includes(part));
   const started = performance.now();
   const info = await initBackend({ log: false });
-  if (run('backend')) await backendTable(info);
+  const record: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    backend: info.name,
+    threads: info.threads,
+    fixes: info.fixes,
+    summary: info.summary,
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+  };
+  if (run('backend')) record.backendRows = await backendTable(info);
+  if (run('train')) {
+    if (!run('backend')) console.log(info.summary);
+    record.train = await trainTable();
+  }
+  if (run('profile')) {
+    console.log(info.summary);
+    await profileTable(profileRow);
+  }
   if (run('grading')) {
     progress(`batch grading of ${BATCH_COPIES} copies of the solutions...`);
     console.log('');
-    printTable(['grading', 'time'], await batchOfSolutions(BATCH_COPIES));
+    const rows = await batchOfSolutions(BATCH_COPIES);
+    printTable(['grading', 'time'], rows);
+    record.grading = rows;
   }
-  console.log(`\n${((performance.now() - started) / 1000).toFixed(1)} s in all`);
+  const seconds = (performance.now() - started) / 1000;
+  record.seconds = seconds;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  console.log(
+    `\n${seconds.toFixed(1)} s in all; results recorded in ${path.relative(process.cwd(), file)}`,
+  );
 }
 
-async function backendTable(info: BackendInfo): Promise<void> {
+async function backendTable(info: BackendInfo): Promise<string[][]> {
   console.log(info.summary);
   // The bench measures the compute: finite checks off, except in the row that measures them.
   setFiniteChecks(false);
@@ -278,6 +413,7 @@ async function backendTable(info: BackendInfo): Promise<void> {
     info.name === 'wasm' ? ['measure', 'wasm with fixes', 'stock wasm'] : ['measure', info.name];
   printTable(header, table);
   console.log(`\nmedian wall time after one warm-up run; finite checks off unless the row says on`);
+  return [header, ...table];
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
