@@ -84,6 +84,10 @@ function runtimeFiles(): Map<string, string> {
     const rel = path.relative(ROOT, file).replace(/\.ts$/, '.js');
     files.set(rel, transpile(fs.readFileSync(file, 'utf8'), file));
   }
+  // JSON the library imports (src/package.json gives checkpoints the library version), as is.
+  for (const file of walk(path.join(ROOT, 'src'), 0, 8).filter((f) => f.endsWith('.json'))) {
+    files.set(path.relative(ROOT, file), fs.readFileSync(file, 'utf8'));
+  }
   files.set(
     'node_modules/attention-hands-on/package.json',
     JSON.stringify({ name: 'attention-hands-on', main: '../../src/index.js' }),
