@@ -7,8 +7,8 @@
  * writes it backwards. Copying is chosen because:
  * - a decoder without attention must rebuild every digit from one summary vector: `n` random
  *   digits carry `n log2(10) ~ 3.3 n` bits, which a vector of fixed width cannot keep once `n`
- *   grows, and the first digit to write is the one the encoder read longest ago. Accuracy
- *   therefore falls with length, and falls further past the lengths seen in training;
+ *   grows, and in a left-to-right summary the first digit to write is the one read longest ago.
+ *   Accuracy therefore falls with length, and further past the lengths seen in training;
  * - with attention, output `i` only needs input `i`: the alignment is the diagonal, the same
  *   monotonic alignment as in the paper's English-French figures, and each step's work does not
  *   grow with `n`;
