@@ -195,16 +195,18 @@ export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState
         const [wXy, wXc] = this.inputWeights();
         const yps = projectTargets(this.tgtEmbed.weight, wXy, this.cell.bX, tgtIn);
         // 3) the recurrence: attend with s_{i-1}, then s_i
-        const outs: tf.Tensor[] = [];
+        const states: tf.Tensor[] = [];
+        const contexts: tf.Tensor[] = [];
         const weights: tf.Tensor[] = [];
         for (const yp of yps) {
           const step = this.decodeOne(yp, wXc, state);
           state = { ...state, s: step.s };
-          outs.push(tf.concat([step.s, step.context], 1)); // [B, Ddec + 2 Denc]
+          states.push(step.s);
+          contexts.push(step.context);
           weights.push(step.weights);
         }
-        // 4) the output layer for all steps at once
-        const feats = tf.stack(outs, 1); // T x [B, Ddec + 2 Denc] -> [B, T, Ddec + 2 Denc]
+        // 4) the output layer for all steps at once, on [s_i ; c_i]
+        const feats = tf.concat([tf.stack(states, 1), tf.stack(contexts, 1)], 2); // [B, T, Ddec] ; [B, T, 2 Denc] -> [B, T, Ddec + 2 Denc]
         const logits = this.out.apply(feats).reshape([batch, steps, this.config.tgtVocab]); // -> [B, T, V]
         return { logits, weights: tf.stack(weights, 1) }; // T x [B, S] -> [B, T, S]
       },
