@@ -329,8 +329,8 @@ describe('the chapter 03 encoder-decoders (Bahdanau attention and the Cho et al.
     const before = tf.memory().numTensors;
     const run = await fit({
       model: tiny,
-      loss: (b: Seq2SeqBatch, m) => m.loss(b),
-      data: tensorDataset(tensors) as never,
+      loss: (b, m) => m.loss(b as Seq2SeqBatch),
+      data: tensorDataset(tensors),
       batchSize: n,
       steps: 400,
       lr: 0.02,
