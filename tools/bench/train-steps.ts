@@ -1,6 +1,6 @@
 /**
  * The two training steps of `npm run bench -- train`, built only from the library's parts
- * (Embedding, GRU, AdditiveAttention, LayerNorm, MultiHeadAttention, FeedForward,
+ * (chapter 03's `BahdanauSeq2Seq`, LayerNorm, MultiHeadAttention, FeedForward,
  * maskedCrossEntropy, Adam), at the shapes of the training-engine issue:
  *
  * - seq2seq: batch 128, source length 24, target length 11, character embeddings 32,
@@ -8,77 +8,25 @@
  *   2014), Adam;
  * - mini-GPT: 2 pre-norm blocks, `D` 128, 4 heads, feed-forward 512, `T` 64, batch 16, Adam.
  *
- * The models are the smallest faithful versions for timing; the chapters' models live in `src/`.
+ * The seq2seq row times the chapter's own model (`src/models/bahdanau.ts`); the mini-GPT is the
+ * smallest faithful version for timing.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MultiHeadAttention } from '../../src/attention/multihead';
 import { LearnedPositionalEmbedding } from '../../src/attention/positional';
-import { AdditiveAttention, additiveScores } from '../../src/attention/scoring';
-import { maskedSoftmax } from '../../src/attention/softmax';
 import { Embedding } from '../../src/core/embedding';
 import { FeedForward } from '../../src/core/feed-forward';
-import { GRUCell } from '../../src/core/gru';
 import { LayerNorm } from '../../src/core/layer-norm';
-import { Linear } from '../../src/core/linear';
 import { Module } from '../../src/core/module';
-import { GRU } from '../../src/core/recurrent';
 import { maskedCrossEntropy } from '../../src/train/losses';
+import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
+import type { Seq2SeqBatch } from '../../src/models/encoder';
 import { Adam } from '../../src/train/optimizers';
 
 /** Shapes of the seq2seq row. */
 export const SEQ2SEQ = { B: 128, S: 24, T: 11, V: 40, E: 32, enc: 64, dec: 128, attn: 64 };
 /** Shapes of the mini-GPT row. */
 export const MINI_GPT = { B: 16, T: 64, V: 65, D: 128, H: 4, layers: 2, ff: 512 };
-
-/** An encoder-decoder with additive attention (Bahdanau et al., 2014), trained by teacher forcing. */
-class Seq2Seq extends Module {
-  readonly srcEmbed = new Embedding({ vocabSize: SEQ2SEQ.V, dModel: SEQ2SEQ.E, seed: 1 });
-  readonly tgtEmbed = new Embedding({ vocabSize: SEQ2SEQ.V, dModel: SEQ2SEQ.E, seed: 2 });
-  readonly encoder = new GRU({
-    inputSize: SEQ2SEQ.E,
-    hiddenSize: SEQ2SEQ.enc,
-    bidirectional: true,
-    seed: 3,
-  });
-  readonly bridge = new Linear({ inFeatures: 2 * SEQ2SEQ.enc, outFeatures: SEQ2SEQ.dec, seed: 4 });
-  readonly attention = new AdditiveAttention({
-    queryDim: SEQ2SEQ.dec,
-    keyDim: 2 * SEQ2SEQ.enc,
-    hiddenDim: SEQ2SEQ.attn,
-    seed: 5,
-  });
-  readonly decoder = new GRUCell({
-    inputSize: SEQ2SEQ.E + 2 * SEQ2SEQ.enc,
-    hiddenSize: SEQ2SEQ.dec,
-    seed: 6,
-  });
-  readonly out = new Linear({
-    inFeatures: SEQ2SEQ.dec + 2 * SEQ2SEQ.enc,
-    outFeatures: SEQ2SEQ.V,
-    seed: 7,
-  });
-
-  /**
-   * @param src `[B, S]` int32, `srcLens [B]`, `tgtIn [B, T]` int32 (the shifted targets)
-   * @returns logits `[B, T, V]`
-   */
-  logits(src: tf.Tensor, srcLens: tf.Tensor, tgtIn: tf.Tensor): tf.Tensor3D {
-    const enc = this.encoder.apply(this.srcEmbed.apply(src), { validLens: srcLens }); // [B, S, 2E']
-    let s = tf.tanh(this.bridge.apply(enc.final)); // [B, 2E'] -> [B, Dd]
-    const keys = this.attention.wK.apply(enc.outputs); // [B, S, 2E'] -> [B, S, A], once
-    const inputs = tf.unstack(this.tgtEmbed.apply(tgtIn), 1); // [B, T, E] -> T x [B, E]
-    const outs: tf.Tensor[] = [];
-    for (const y of inputs) {
-      const q = this.attention.wQ.apply(s).expandDims(1); // [B, Dd] -> [B, 1, A]
-      const scores = additiveScores(q, keys, this.attention.v); // [B, 1, S]
-      const w = maskedSoftmax(scores, { validLens: srcLens }); // [B, 1, S]
-      const context = tf.matMul(w, enc.outputs).squeeze([1]); // [B, 1, S] x [B, S, 2E'] -> [B, 2E']
-      s = this.decoder.step(tf.concat([y, context], 1), s); // [B, E + 2E'] -> [B, Dd]
-      outs.push(tf.concat([s, context], 1)); // [B, Dd + 2E']
-    }
-    return this.out.apply(tf.stack(outs, 1)) as tf.Tensor3D; // [B, T, Dd + 2E'] -> [B, T, V]
-  }
-}
 
 /** A pre-norm Transformer block: `x + attn(ln(x))`, then `x + ffn(ln(x))`. */
 class Block extends Module {
@@ -170,21 +118,25 @@ function makeStep(
 
 /** The seq2seq training step on random character data with varied source and target lengths. */
 export function seq2seqStep(): TrainStep {
-  const { B, S, T, V } = SEQ2SEQ;
-  const model = new Seq2Seq();
-  const src = ints([B, S], V, 1);
-  const srcLens = tf.randomUniform([B], S / 2, S + 1, 'int32', 2);
-  const tgtIn = ints([B, T], V, 3);
-  const tgtOut = ints([B, T], V, 4);
-  const tgtLens = tf.randomUniform([B], T - 3, T + 1, 'int32', 5);
-  const loss = (): tf.Scalar =>
-    maskedCrossEntropy(model.logits(src, srcLens, tgtIn), tgtOut, { validLens: tgtLens });
-  return makeStep(
-    `seq2seq step B=${B} S=${S} T=${T}`,
-    B,
-    model,
-    [src, srcLens, tgtIn, tgtOut, tgtLens],
-    loss,
+  const { B, S, T, V, E, enc, dec, attn } = SEQ2SEQ;
+  const model = new BahdanauSeq2Seq({
+    srcVocab: V,
+    tgtVocab: V,
+    embedDim: E,
+    encoderHidden: enc,
+    decoderHidden: dec,
+    attentionHidden: attn,
+    seed: 1,
+  });
+  const batch: Seq2SeqBatch = {
+    src: ints([B, S], V, 1) as tf.Tensor2D,
+    srcLens: tf.randomUniform([B], S / 2, S + 1, 'int32', 2) as tf.Tensor1D,
+    tgtIn: ints([B, T], V, 3) as tf.Tensor2D,
+    tgtOut: ints([B, T], V, 4) as tf.Tensor2D,
+    tgtLens: tf.randomUniform([B], T - 3, T + 1, 'int32', 5) as tf.Tensor1D,
+  };
+  return makeStep(`seq2seq step B=${B} S=${S} T=${T}`, B, model, Object.values(batch), () =>
+    model.loss(batch),
   );
 }
 

@@ -1,0 +1,294 @@
+/**
+ * The RNN encoder-decoder with additive attention of Bahdanau, Cho and Bengio (2014), "Neural
+ * Machine Translation by Jointly Learning to Align and Translate", at character level.
+ *
+ * A bidirectional GRU annotates each source position, `h_j = [h_j^> ; h_j^<]` (`encoder.ts`).
+ * The decoder is a GRU whose state `s_i` starts from the backward first state and, at every
+ * target step `i`, looks at all annotations with its previous state as the query:
+ *
+ * ```text
+ * s_0    = tanh(W_s h_1^<)                                   (appendix A.2.2)
+ * e_ij   = v_a^T tanh(W_a s_{i-1} + U_a h_j)                 score, eq. 6
+ * a_ij   = exp(e_ij) / sum_{k < len} exp(e_ik)               weights, eq. 6; padding gets 0
+ * c_i    = sum_j a_ij h_j                                    context, eq. 5
+ * s_i    = GRU([E_y y_{i-1} ; c_i], s_{i-1})                 eq. 4 (context into the GRU input)
+ * logits = W_o [s_i ; c_i] + b_o                             eq. 4's g (context into the output)
+ * ```
+ *
+ * `U_a h_j` does not depend on `i`: it is computed once per source (`keys`), so a step costs one
+ * `[B, Ddec] x [Ddec, A]` product for the query plus the `[B, S, A]` tanh and its `v_a` product.
+ *
+ * Deviations from the paper (the chapter's "paper vs this notebook" box): characters, not words;
+ * smaller widths; the output layer is a plain linear layer of `[s_i ; c_i]`, without the paper's
+ * maxout and without `y_{i-1}`; PyTorch's GRU gate variant (`src/core/gru.ts`); trained with Adam.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AdditiveAttention, additiveScores } from '../attention/scoring';
+import { sequenceMask } from '../attention/masks';
+import { Embedding } from '../core/embedding';
+import { GRUCell } from '../core/gru';
+import { Linear } from '../core/linear';
+import { Module } from '../core/module';
+import { op } from '../core/op';
+import { deriveSeed } from '../core/random';
+import { assertTensor, checkDtype, checkShape } from '../core/shapes';
+import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
+import { maskedCrossEntropy } from '../train/losses';
+import { BiGRUEncoder, type Seq2SeqBatch, type Seq2SeqConfig } from './encoder';
+import {
+  checkIds,
+  checkSeq2SeqBatch,
+  checkSource,
+  projectTargets,
+  resolveSeq2SeqConfig,
+  type ResolvedSeq2SeqConfig,
+} from './seq2seq-parts';
+
+/**
+ * The score given to padded source positions: far below any real score, so that
+ * `exp(score - max)` underflows to exactly 0 in float32, and finite, so that no `-Infinity`
+ * reaches a gradient.
+ */
+const PAD_SCORE = -1e9;
+
+/** The decoding state of `BahdanauSeq2Seq` (every tensor has the batch on axis 0). */
+export interface BahdanauState {
+  /** `[B, Ddec]` the decoder state `s_{i-1}`. */
+  s: tf.Tensor2D;
+  /** `[B, S, 2 Denc]` the annotations `h_j` (the values attended over). */
+  memory: tf.Tensor3D;
+  /** `[B, S, A]` `U_a h_j`, computed once per source. */
+  keys: tf.Tensor3D;
+  /**
+   * `[B, S]` float32 added to the scores: 0 at real source positions, `-1e9` at padding, where
+   * `exp` then gives exactly 0 (see `decodeOne`).
+   */
+  padBias: tf.Tensor2D;
+}
+
+/** A teacher-forced pass: every step's logits and attention weights. */
+export interface Seq2SeqOutput {
+  /** `[B, T, V]` */
+  logits: tf.Tensor3D;
+  /** `[B, T, S]` the attention weights `a_ij` (absent for the baseline). */
+  weights?: tf.Tensor3D;
+}
+
+/**
+ * Bahdanau et al.'s attention encoder-decoder (see the module comment). Trains with `fit()`
+ * through `loss(batch)`, decodes with `greedyDecode(model, src, ...)`.
+ *
+ * ```ts
+ * const model = new ah.BahdanauSeq2Seq({ srcVocab: 40, tgtVocab: 14, bos: 1, eos: 2 });
+ * await ah.fit({ model: model, loss: (b, m) => m.loss(b), data: train, steps: 300 });
+ * const out = ah.greedyDecode(model, src, { maxLen: 11, srcValidLens: srcLens });
+ * ```
+ */
+export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState> {
+  readonly config: ResolvedSeq2SeqConfig;
+  readonly encoder: BiGRUEncoder;
+  readonly tgtEmbed: Embedding;
+  /** `W_s`: `[Denc, Ddec]`, the initial decoder state from `h_1^<`. */
+  readonly init: Linear;
+  /** `W_a` (`wQ`), `U_a` (`wK`) and `v_a` (`v`). */
+  readonly attention: AdditiveAttention;
+  /** The decoder GRU, input `[E_y y ; c]` of width `Demb + 2 Denc`. */
+  readonly cell: GRUCell;
+  /** `W_o`: `[Ddec + 2 Denc, V]`. */
+  readonly out: Linear;
+
+  constructor(config: Seq2SeqConfig) {
+    super();
+    const c = resolveSeq2SeqConfig(config, 'BahdanauSeq2Seq');
+    this.config = c;
+    const seed = (part: string): number => deriveSeed(c.seed, part);
+    const annotation = 2 * c.encoderHidden;
+    this.encoder = new BiGRUEncoder({
+      vocabSize: c.srcVocab,
+      embedDim: c.embedDim,
+      hiddenSize: c.encoderHidden,
+      seed: seed('encoder'),
+    });
+    this.tgtEmbed = new Embedding({ vocabSize: c.tgtVocab, dModel: c.embedDim, seed: seed('tgt') });
+    this.init = new Linear({
+      inFeatures: c.encoderHidden,
+      outFeatures: c.decoderHidden,
+      bias: false,
+      seed: seed('init'),
+    });
+    this.attention = new AdditiveAttention({
+      queryDim: c.decoderHidden,
+      keyDim: annotation,
+      hiddenDim: c.attentionHidden,
+      seed: seed('attention'),
+    });
+    this.cell = new GRUCell({
+      inputSize: c.embedDim + annotation,
+      hiddenSize: c.decoderHidden,
+      seed: seed('cell'),
+    });
+    this.out = new Linear({
+      inFeatures: c.decoderHidden + annotation,
+      outFeatures: c.tgtVocab,
+      seed: seed('out'),
+    });
+  }
+
+  get bos(): number | undefined {
+    return this.config.bos;
+  }
+
+  get eos(): number | undefined {
+    return this.config.eos;
+  }
+
+  /**
+   * Encodes the source and returns the decoder's initial state (`StepDecoder.start`).
+   * @param src `[B, S]` int32
+   * @param srcValidLens `[B]` int32 in `[1, S]`; defaults to `S`
+   */
+  start(src: tf.Tensor2D, srcValidLens?: tf.Tensor1D): BahdanauState {
+    return op(
+      'BahdanauSeq2Seq.start',
+      () => checkSource(src, srcValidLens, this.config.srcVocab),
+      () => this.startState(src, srcValidLens) as unknown as tf.TensorContainer,
+    ) as unknown as BahdanauState;
+  }
+
+  /**
+   * One decoding step (`StepDecoder.step`): attend with `s_{i-1}`, update the GRU, score.
+   * @param prev `[B]` int32 the previous token `y_{i-1}`
+   * @returns logits `[B, V]`, the new state, and the weights `a_i` `[B, S]`
+   */
+  step(prev: tf.Tensor1D, state: BahdanauState): DecoderStep<BahdanauState> {
+    return op(
+      'BahdanauSeq2Seq.step',
+      () => this.checkStep(prev, state),
+      () => {
+        const [wXy, wXc] = this.inputWeights();
+        const y = tf.gather(this.tgtEmbed.weight, prev); // [V, Demb] at [B] -> [B, Demb]
+        const yp = tf.add(tf.matMul(y, wXy), this.cell.bX); // [B, Demb] x [Demb, 3 Ddec] -> [B, 3 Ddec]
+        const { s, context, weights } = this.decodeOne(yp, wXc, state);
+        const logits = this.out.apply(tf.concat([s, context], 1)) as tf.Tensor2D; // [B, Ddec + 2 Denc] -> [B, V]
+        return { logits, state: { ...state, s }, weights };
+      },
+    ) as unknown as DecoderStep<BahdanauState>;
+  }
+
+  /**
+   * The teacher-forced pass: decoder inputs `tgtIn` (the targets shifted right) at every step.
+   * @param src `[B, S]` int32, `srcLens` `[B]`, `tgtIn` `[B, T]` int32
+   * @returns logits `[B, T, V]` and the attention weights `[B, T, S]`
+   */
+  forward(src: tf.Tensor2D, srcLens: tf.Tensor1D, tgtIn: tf.Tensor2D): Seq2SeqOutput {
+    return op(
+      'BahdanauSeq2Seq.forward',
+      () => {
+        checkSource(src, srcLens, this.config.srcVocab);
+        checkIds(tgtIn, 'tgtIn', this.config.tgtVocab, [src.shape[0], 'T']);
+      },
+      () => {
+        const [batch, steps] = tgtIn.shape;
+        // 1) encode; U_a h_j once per source; s_0
+        let state = this.startState(src, srcLens);
+        // 2) the embedding part of the GRU input for all steps: T x [B, 3 Ddec]
+        const [wXy, wXc] = this.inputWeights();
+        const yps = projectTargets(this.tgtEmbed.weight, wXy, this.cell.bX, tgtIn);
+        // 3) the recurrence: attend with s_{i-1}, then s_i
+        const states: tf.Tensor[] = [];
+        const contexts: tf.Tensor[] = [];
+        const weights: tf.Tensor[] = [];
+        for (const yp of yps) {
+          const step = this.decodeOne(yp, wXc, state);
+          state = { ...state, s: step.s };
+          states.push(step.s);
+          contexts.push(step.context);
+          weights.push(step.weights);
+        }
+        // 4) the output layer for all steps at once, on [s_i ; c_i]
+        const feats = tf.concat([tf.stack(states, 1), tf.stack(contexts, 1)], 2); // [B, T, Ddec] ; [B, T, 2 Denc] -> [B, T, Ddec + 2 Denc]
+        const logits = this.out.apply(feats).reshape([batch, steps, this.config.tgtVocab]); // -> [B, T, V]
+        return { logits, weights: tf.stack(weights, 1) }; // T x [B, S] -> [B, T, S]
+      },
+    ) as unknown as Seq2SeqOutput;
+  }
+
+  /** Teacher-forced logits `[B, T, V]` of a batch (see `forward`). */
+  logits(batch: Seq2SeqBatch): tf.Tensor3D {
+    return op(
+      'BahdanauSeq2Seq.logits',
+      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
+      () => this.forward(batch.src, batch.srcLens, batch.tgtIn).logits,
+    );
+  }
+
+  /** Mean cross-entropy over the real target tokens of a batch, for `fit()`. */
+  loss(batch: Seq2SeqBatch): tf.Scalar {
+    return op(
+      'BahdanauSeq2Seq.loss',
+      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
+      () => maskedCrossEntropy(this.logits(batch), batch.tgtOut, { validLens: batch.tgtLens }),
+    );
+  }
+
+  /** Encoder, `U_a h_j`, the source mask and `s_0` (no checks). */
+  private startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): BahdanauState {
+    const [batch, srcLen] = src.shape;
+    const enc = this.encoder.encode(src, srcLens); // [B, S, 2 Denc]
+    const keys = this.attention.wK.apply(enc.outputs) as tf.Tensor3D; // [B, S, 2 Denc] -> [B, S, A]
+    const keep =
+      srcLens === undefined ? tf.ones([batch, srcLen], 'bool') : sequenceMask(srcLens, srcLen); // [B, S]
+    const padBias = tf.where(keep, tf.zeros([batch, srcLen]), tf.fill([batch, srcLen], PAD_SCORE));
+    const s = tf.tanh(this.init.apply(enc.backwardFirst)) as tf.Tensor2D; // [B, Denc] -> [B, Ddec]
+    return { s, memory: enc.outputs, keys, padBias: padBias as tf.Tensor2D };
+  }
+
+  /** The GRU's input weights split into the embedding rows and the context rows. */
+  private inputWeights(): [tf.Tensor2D, tf.Tensor2D] {
+    const e = this.config.embedDim;
+    const wX = this.cell.wX as tf.Tensor2D;
+    return [wX.slice([0, 0], [e, -1]), wX.slice([e, 0], [-1, -1])]; // [Demb + 2 Denc, 3 Ddec] -> [Demb, .], [2 Denc, .]
+  }
+
+  /**
+   * One step from the projected embedding `yp = E_y y W_x[:Demb] + b_x` `[B, 3 Ddec]` (no checks).
+   * @returns `s_i` `[B, Ddec]`, `c_i` `[B, 2 Denc]` and `a_i` `[B, S]`
+   */
+  private decodeOne(
+    yp: tf.Tensor,
+    wXc: tf.Tensor2D,
+    state: BahdanauState,
+  ): { s: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D } {
+    const { s: prev, memory, keys, padBias } = state;
+    // 1) scores e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)
+    const q = this.attention.wQ.apply(prev).expandDims(1); // [B, Ddec] -> [B, A] -> [B, 1, A]
+    const scores = additiveScores(q, keys, this.attention.v); // [B, 1, S]
+    // 2) weights over the real positions, context c_i = sum_j a_ij h_j
+    //    Padding: the mask was turned into an additive bias once per source (`start`), so a step
+    //    costs an add and a softmax; equal to `maskedSoftmax(scores, { validLens })`, exactly 0 at
+    //    padding (every source has a real position), with ~10 kernels per step fewer.
+    const a = tf.softmax(tf.add(scores, padBias.expandDims(1))) as tf.Tensor3D; // [B, 1, S] + [B, 1, S]
+    const context = tf.matMul(a, memory).squeeze([1]) as tf.Tensor2D; // [B, 1, S] x [B, S, 2 Denc] -> [B, 2 Denc]
+    // 3) s_i = GRU([E_y y_{i-1} ; c_i], s_{i-1})
+    const xp = tf.add(yp, tf.matMul(context, wXc)); // [B, 2 Denc] x [2 Denc, 3 Ddec] -> [B, 3 Ddec]
+    const s = this.cell.stepProjected(xp, [prev])[0] as tf.Tensor2D; // [B, Ddec]
+    return { s, context, weights: a.squeeze([1]) as tf.Tensor2D }; // [B, 1, S] -> [B, S]
+  }
+
+  private checkStep(prev: unknown, state: unknown): void {
+    checkIds(prev, 'prev', this.config.tgtVocab, ['B']);
+    if (typeof state !== 'object' || state === null) {
+      throw new TypeError(`state: expected { s, memory, keys, padBias }, got ${String(state)}`);
+    }
+    const st = state as Partial<BahdanauState>;
+    const batch = (prev as tf.Tensor).shape[0];
+    const c = this.config;
+    checkShape(st.s, [batch, c.decoderHidden], 'state.s');
+    checkShape(st.memory, [batch, 'S', 2 * c.encoderHidden], 'state.memory');
+    const srcLen = st.memory!.shape[1];
+    checkShape(st.keys, [batch, srcLen, c.attentionHidden], 'state.keys');
+    assertTensor(st.padBias, 'state.padBias');
+    checkShape(st.padBias, [batch, srcLen], 'state.padBias');
+    checkDtype(st.padBias, 'float32', 'state.padBias');
+  }
+}
