@@ -34,7 +34,8 @@ import { deriveSeed } from '../core/random';
 import { assertTensor, checkDtype, checkShape } from '../core/shapes';
 import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
 import { maskedCrossEntropy } from '../train/losses';
-import { BiGRUEncoder, type Seq2SeqBatch, type Seq2SeqConfig } from './encoder';
+import type { Seq2SeqBatch } from '../data/batches';
+import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
 import {
   checkIds,
   checkSeq2SeqBatch,

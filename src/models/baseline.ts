@@ -28,7 +28,8 @@ import { checkShape } from '../core/shapes';
 import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
 import { maskedCrossEntropy } from '../train/losses';
 import type { Seq2SeqOutput } from './bahdanau';
-import { BiGRUEncoder, type Seq2SeqBatch, type Seq2SeqConfig } from './encoder';
+import type { Seq2SeqBatch } from '../data/batches';
+import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
 import {
   checkIds,
   checkSeq2SeqBatch,

@@ -24,20 +24,6 @@ import { GRU } from '../core/recurrent';
 import { checkInt } from '../core/shapes';
 import { checkConfigObject, checkSource } from './seq2seq-parts';
 
-/** One training batch of a sequence-to-sequence task (PAD = 0 where a row is shorter). */
-export interface Seq2SeqBatch extends tf.NamedTensorMap {
-  /** `[B, S]` int32 source token ids. */
-  src: tf.Tensor2D;
-  /** `[B]` int32 real length of each source, in `[1, S]`. */
-  srcLens: tf.Tensor1D;
-  /** `[B, T]` int32 decoder inputs: `BOS y_1 ... y_{T-1}` (the targets shifted right). */
-  tgtIn: tf.Tensor2D;
-  /** `[B, T]` int32 targets: `y_1 ... y_T` ending with `EOS`. */
-  tgtOut: tf.Tensor2D;
-  /** `[B]` int32 real length of each target row, in `[1, T]`. */
-  tgtLens: tf.Tensor1D;
-}
-
 /** Configuration of a `BiGRUEncoder`. */
 export interface BiGRUEncoderConfig {
   /** Source vocabulary size `V`. */

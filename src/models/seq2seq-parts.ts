@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { recordingGradient } from '../core/op';
 import { assertTensor, checkDtype, checkInt, checkShape, formatShape } from '../core/shapes';
-import type { Seq2SeqBatch, Seq2SeqConfig } from './encoder';
+import type { Seq2SeqBatch } from '../data/batches';
+import type { Seq2SeqConfig } from './encoder';
 
 /** Throws unless `config` is an object, naming the class and the expected fields. */
 export function checkConfigObject(config: unknown, cls: string, fields: string): void {

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import raw from '../fixtures/torch-seq2seq.json';
 import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
 import { BaselineSeq2Seq } from '../../src/models/baseline';
-import type { Seq2SeqBatch, Seq2SeqConfig } from '../../src/models/encoder';
+import type { Seq2SeqBatch } from '../../src/data/batches';
+import type { Seq2SeqConfig } from '../../src/models/encoder';
 import { ft, type FixtureTensor } from '../helpers/fixtures';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 

@@ -5,7 +5,8 @@ import { decodeStep, disposeState, startDecoding } from '../../src/decode/step-d
 import { createRng } from '../../src/core/random';
 import { BahdanauSeq2Seq, type BahdanauState } from '../../src/models/bahdanau';
 import { BaselineSeq2Seq } from '../../src/models/baseline';
-import { BiGRUEncoder, type Seq2SeqBatch, type Seq2SeqConfig } from '../../src/models/encoder';
+import type { Seq2SeqBatch } from '../../src/data/batches';
+import { BiGRUEncoder, type Seq2SeqConfig } from '../../src/models/encoder';
 import { fit, tensorDataset } from '../../src/train/fit';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 

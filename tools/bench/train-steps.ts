@@ -20,7 +20,7 @@ import { LayerNorm } from '../../src/core/layer-norm';
 import { Module } from '../../src/core/module';
 import { maskedCrossEntropy } from '../../src/train/losses';
 import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
-import type { Seq2SeqBatch } from '../../src/models/encoder';
+import type { Seq2SeqBatch } from '../../src/data/batches';
 import { Adam } from '../../src/train/optimizers';
 
 /** Shapes of the seq2seq row. */
