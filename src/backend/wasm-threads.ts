@@ -83,7 +83,10 @@ export interface WasmThreadsStatus {
 export interface WasmThreadsOptions {
   /** Threads to run (1 = the single-threaded build, no workers). */
   threads: number;
-  /** Time limit of the threaded start-up, ms. Default `WASM_THREADS_START_TIMEOUT_MS`. */
+  /**
+   * Time limit of the threaded start-up, ms. Default: the last one given, at first
+   * `WASM_THREADS_START_TIMEOUT_MS`.
+   */
   timeoutMs?: number;
 }
 
@@ -133,7 +136,7 @@ export function planWasmThreads(env: NodeJS.ProcessEnv = process.env): WasmThrea
     if (n === 1) return { threads: 1, reason: null, by };
   }
   if (workersForbidden()) {
-    return { threads: 1, reason: "worker threads not permitted (Node's permission model)", by };
+    return { threads: 1, reason: "worker threads not permitted by Node's permission model", by };
   }
   return { threads, reason: null, by };
 }
@@ -157,7 +160,8 @@ export function wasmThreadsStatus(): WasmThreadsStatus | null {
  * Makes the next start of the `'wasm'` backend (`tf.setBackend('wasm')`) run `threads` threads,
  * falling back to the single-threaded build (with the reason in `wasmThreadsStatus()`) when the
  * threaded one fails or does not start within `timeoutMs`. Call it before the wasm backend first
- * starts: a started backend keeps its threads. Calling it again only changes the settings.
+ * starts: a started backend keeps its threads. Calling it again only changes the settings
+ * (`initBackend` calls it with the planned thread count; a `timeoutMs` given before is kept).
  *
  * @param options `threads` (1 to `MAX_WASM_THREADS`) and `timeoutMs` (> 0).
  * @throws when an option is out of range, or when `@tensorflow/tfjs-backend-wasm` is not loaded.
@@ -166,7 +170,7 @@ export function installWasmThreads(options: WasmThreadsOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`installWasmThreads: expected an options object, got ${typeof options}`);
   }
-  const { threads, timeoutMs = WASM_THREADS_START_TIMEOUT_MS } = options;
+  const { threads, timeoutMs = settings.timeoutMs } = options;
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
     throw new RangeError(
       `installWasmThreads: expected threads to be an integer from 1 to ${MAX_WASM_THREADS}, ` +
