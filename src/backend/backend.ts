@@ -286,7 +286,9 @@ function loadWasm(): void {
   if (tf.findBackend('wasm') === null) {
     // Threads are chosen when the backend first starts; a started one keeps its own.
     const plan = planWasmThreads();
-    wasmOneThreadReason = plan.threads === 1 ? (plan.reason ?? plan.by) : null;
+    // One thread by default says nothing; one thread for a reason, or when forced, says why.
+    wasmOneThreadReason =
+      plan.threads === 1 && plan.by !== 'default' ? (plan.reason ?? plan.by) : null;
     installWasmThreads({ threads: plan.threads });
   }
 }

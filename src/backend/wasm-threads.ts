@@ -63,7 +63,7 @@ export interface WasmThreadsPlan {
   threads: number;
   /** Why only one thread (`null` when more are planned, or when one was simply asked for). */
   reason: string | null;
-  /** What chose the count: `'auto'` or `ATTENTION_WASM_THREADS=<n>`. */
+  /** What chose the count: `'default'`, `'auto'` or `ATTENTION_WASM_THREADS=<n>`. */
   by: string;
 }
 
@@ -101,10 +101,18 @@ function workersForbidden(): boolean {
 }
 
 /**
+ * Whether the wasm backend runs threads when `$ATTENTION_WASM_THREADS` is unset. Off: on the
+ * course's reference machine (2 cores shared with other jobs) two threads made both training
+ * steps slower and matMul no faster, and cost ~2 s and ~85 MB at start-up (README, "The second
+ * core"). `ATTENTION_WASM_THREADS=auto` turns them on.
+ */
+export const WASM_THREADS_BY_DEFAULT = false;
+
+/**
  * How many threads the wasm backend should run here: `$ATTENTION_WASM_THREADS` when set (`1` to
- * force the single-threaded build, `auto` for the default), else every core up to 4. One thread
- * when the machine has one core, or when Node's permission model forbids worker threads (the
- * grader's sandbox).
+ * force the single-threaded build, `auto` for every core up to 4), else the default (one thread,
+ * see `WASM_THREADS_BY_DEFAULT`). One thread when the machine has one core, or when Node's
+ * permission model forbids worker threads (the grader's sandbox).
  *
  * @param env the environment to read (default `process.env`).
  * @returns the plan.
@@ -116,6 +124,7 @@ export function planWasmThreads(env: NodeJS.ProcessEnv = process.env): WasmThrea
   }
   const raw = env[WASM_THREADS_ENV_VAR];
   const text = raw === undefined ? '' : raw.trim().toLowerCase();
+  if (text === '' && !WASM_THREADS_BY_DEFAULT) return { threads: 1, reason: null, by: 'default' };
   let threads: number;
   let by = 'auto';
   if (text === '' || text === 'auto') {
@@ -127,7 +136,7 @@ export function planWasmThreads(env: NodeJS.ProcessEnv = process.env): WasmThrea
     if (!(Number.isInteger(n) && n >= 1 && n <= MAX_WASM_THREADS)) {
       throw new Error(
         `${WASM_THREADS_ENV_VAR}=${JSON.stringify(raw)} is not a thread count: expected an ` +
-          `integer from 1 to ${MAX_WASM_THREADS}, or "auto" (or unset) for every core up to ` +
+          `integer from 1 to ${MAX_WASM_THREADS}, or "auto" for every core up to ` +
           `${DEFAULT_MAX_THREADS}`,
       );
     }

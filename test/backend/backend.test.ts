@@ -31,10 +31,11 @@ const nativeFound = ((): boolean => {
 /** What the automatic order should land on here. */
 const expectedDefault: BackendName = nativeFound ? 'native' : 'wasm';
 
-/** Threads wasm runs here: $ATTENTION_WASM_THREADS, else every core up to 4 (`wasm-threads.ts`). */
-const expectedWasmThreads = process.env.ATTENTION_WASM_THREADS?.trim()
-  ? Number(process.env.ATTENTION_WASM_THREADS)
-  : Math.min(os.availableParallelism(), 4);
+/** Threads wasm runs here: $ATTENTION_WASM_THREADS (a count, or auto: every core up to 4), else 1. */
+const expectedWasmThreads = ((raw: string): number => {
+  if (raw === '') return 1;
+  return raw === 'auto' ? Math.min(os.availableParallelism(), 4) : Number(raw);
+})((process.env.ATTENTION_WASM_THREADS ?? '').trim().toLowerCase());
 
 describe('initBackend', () => {
   const savedEnv = process.env[BACKEND_ENV_VAR];
@@ -125,7 +126,7 @@ describe('initBackend', () => {
       : await initBackend({ log }); // the automatic choice, with its notes
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
-    assert.equal(info.threads, expectedWasmThreads); // real worker threads (wasm-threads.ts)
+    assert.equal(info.threads, expectedWasmThreads); // worker threads only when asked (wasm-threads.ts)
     assert.deepEqual(info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
     assert.equal(wasmMatMulFixInstalled(), true);
     if (!nativeFound) assert.ok(info.notes.some((n) => /tfjs-node is not installed/.test(n)));

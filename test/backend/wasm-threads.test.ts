@@ -77,7 +77,7 @@ function seeded(n, seed) {
 interface ChildReport {
   summary: string | null;
   threads: number;
-  status: { requested: number; threaded: boolean; fallback: string | null } | null;
+  status: { requested: number; threaded: boolean; fallback: string | null; startMs: number } | null;
   leaked: number;
   refErr: number;
   c: number[];
@@ -122,12 +122,13 @@ function maxDiff(x: number[], y: number[]): number {
 
 describe('wasm threads', () => {
   describe('planWasmThreads', () => {
-    it('uses every core up to 4 by default, or the count ATTENTION_WASM_THREADS gives', () => {
+    it('one thread by default; auto = every core up to 4; or the count the variable gives', () => {
+      assert.deepEqual(planWasmThreads({}), { threads: 1, reason: null, by: 'default' });
+      assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' ' }), planWasmThreads({}));
       const cores = os.availableParallelism();
-      const auto = planWasmThreads({});
+      const auto = planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' Auto ' });
       assert.equal(auto.threads, cores >= 2 ? Math.min(cores, 4) : 1);
       assert.equal(auto.by, 'auto');
-      assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' auto ' }), auto);
       assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: '1' }), {
         threads: 1,
         reason: null,
@@ -201,7 +202,7 @@ describe('wasm threads', () => {
       requested: 2,
       threaded: true,
       fallback: null,
-      startMs: (two.status as { startMs: number }).startMs,
+      startMs: two.status?.startMs,
     });
     assert.match(two.summary ?? '', /^backend: wasm \(SIMD on, 2 threads; /);
     assert.equal(one.threads, 1);
