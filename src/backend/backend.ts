@@ -15,7 +15,12 @@ import {
   silenceCpuNodeHint,
   uninstallWasmFixes,
 } from './wasm-fixes';
-import { installWasmThreads, planWasmThreads, wasmThreadsStatus } from './wasm-threads';
+import {
+  installWasmThreads,
+  planWasmThreads,
+  wasmBackendStarted,
+  wasmThreadsStatus,
+} from './wasm-threads';
 
 /** What the course calls a backend. */
 export type BackendName = 'native' | 'wasm' | 'cpu';
@@ -283,7 +288,7 @@ function loadWasm(): void {
     wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
     wasmPathsSet = true;
   }
-  if (tf.findBackend('wasm') === null) {
+  if (!wasmBackendStarted()) {
     // Threads are chosen when the backend first starts; a started one keeps its own.
     const plan = planWasmThreads();
     // One thread by default says nothing; one thread for a reason, or when forced, says why.

@@ -169,7 +169,8 @@ export function wasmThreadsStatus(): WasmThreadsStatus | null {
  * Makes the next start of the `'wasm'` backend (`tf.setBackend('wasm')`) run `threads` threads,
  * falling back to the single-threaded build (with the reason in `wasmThreadsStatus()`) when the
  * threaded one fails or does not start within `timeoutMs`. Call it before the wasm backend first
- * starts: a started backend keeps its threads. Calling it again only changes the settings
+ * starts: a started backend keeps its threads (this then does nothing). Calling it again only
+ * changes the settings
  * (`initBackend` calls it with the planned thread count; a `timeoutMs` given before is kept).
  *
  * @param options `threads` (1 to `MAX_WASM_THREADS`) and `timeoutMs` (> 0).
@@ -192,6 +193,8 @@ export function installWasmThreads(options: WasmThreadsOptions): void {
     );
   }
   settings = { threads, timeoutMs };
+  // A started backend keeps its threads (and removing it would dispose its tensors).
+  if (wasmBackendStarted()) return;
   const registered = tf.findBackendFactory(WASM) as (() => unknown) | null;
   if (registered === null) {
     throw new Error(
@@ -204,6 +207,14 @@ export function installWasmThreads(options: WasmThreadsOptions): void {
   ourFactory = startWasm;
   tf.removeBackend(WASM);
   tf.registerBackend(WASM, ourFactory, WASM_PRIORITY);
+}
+
+/**
+ * Whether the `'wasm'` backend has been initialised in this process. Unlike `tf.findBackend`,
+ * asking does not start it.
+ */
+export function wasmBackendStarted(): boolean {
+  return WASM in tf.engine().registry;
 }
 
 /** The factory: the threaded build if asked for and it starts, else the package's own. */
@@ -251,7 +262,6 @@ function bundleAliases(): string {
 class ThreadedStart {
   private readonly captured: Captured = { worker: null, main: null };
   private readonly workers = new Set<NodeWorker>();
-  private failure: Error | null = null;
   private abandoned = false;
   private onFailure: (err: Error) => void = () => undefined;
 
@@ -275,7 +285,8 @@ class ThreadedStart {
           this.timeoutMs,
         );
       });
-      if (this.failure !== null) throw this.failure;
+      // A failure reported after the race is settled must not become an unhandled rejection.
+      failed.catch(() => undefined);
       const backend = await Promise.race([stock(), failed]);
       const got = wasm.getThreadsCount();
       if (got !== this.threads) {
@@ -300,7 +311,6 @@ class ThreadedStart {
   }
 
   private fail(err: Error): void {
-    if (this.failure === null) this.failure = err;
     this.onFailure(err);
   }
 

@@ -3,11 +3,13 @@ import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
 import { BACKEND_ENV_VAR, backendInfo } from '../../src/backend/backend';
 import {
   WASM_THREADS_ENV_VAR,
   installWasmThreads,
   planWasmThreads,
+  wasmBackendStarted,
   wasmThreadsStatus,
 } from '../../src/backend/wasm-threads';
 
@@ -162,6 +164,16 @@ describe('wasm threads', () => {
       () => installWasmThreads({ threads: 2, timeoutMs: -1 }),
       /expected timeoutMs to be a finite number > 0, got -1/,
     );
+  });
+
+  it('leaves a started wasm backend (and its tensors) alone', function () {
+    if (!wasmBackendStarted()) this.skip();
+    const factory = tf.findBackendFactory('wasm');
+    const backend = tf.engine().registry.wasm;
+    installWasmThreads({ threads: 2 });
+    assert.equal(tf.findBackendFactory('wasm'), factory);
+    assert.equal(tf.engine().registry.wasm, backend);
+    installWasmThreads({ threads: planWasmThreads().threads });
   });
 
   it('this process runs the planned threads, and the summary line says so', function () {
