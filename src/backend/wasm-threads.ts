@@ -170,8 +170,8 @@ export function wasmThreadsStatus(): WasmThreadsStatus | null {
  * falling back to the single-threaded build (with the reason in `wasmThreadsStatus()`) when the
  * threaded one fails or does not start within `timeoutMs`. Call it before the wasm backend first
  * starts: a started backend keeps its threads (this then does nothing). Calling it again only
- * changes the settings
- * (`initBackend` calls it with the planned thread count; a `timeoutMs` given before is kept).
+ * changes the settings (`initBackend` calls it with the planned thread count; a `timeoutMs`
+ * given before is kept).
  *
  * @param options `threads` (1 to `MAX_WASM_THREADS`) and `timeoutMs` (> 0).
  * @throws when an option is out of range, or when `@tensorflow/tfjs-backend-wasm` is not loaded.
