@@ -15,6 +15,12 @@ import {
   silenceCpuNodeHint,
   uninstallWasmFixes,
 } from './wasm-fixes';
+import {
+  installWasmThreads,
+  planWasmThreads,
+  wasmBackendStarted,
+  wasmThreadsStatus,
+} from './wasm-threads';
 
 /** What the course calls a backend. */
 export type BackendName = 'native' | 'wasm' | 'cpu';
@@ -267,7 +273,13 @@ function hasBackendFactory(tfBackend: string): boolean {
   return (tf.findBackendFactory(tfBackend) as unknown) != null;
 }
 
-/** Loads the wasm backend package and points it at its own .wasm binaries. */
+/** Why the wasm backend runs one thread although it could run more (`null`: it does not). */
+let wasmOneThreadReason: string | null = null;
+
+/**
+ * Loads the wasm backend package, points it at its own .wasm binaries, and plans its threads
+ * (`./wasm-threads`: the threaded build with real worker threads, or the single-threaded one).
+ */
 function loadWasm(): void {
   const wasm = require(WASM_PACKAGE) as typeof import('@tensorflow/tfjs-backend-wasm');
   if (!wasmPathsSet) {
@@ -275,6 +287,14 @@ function loadWasm(): void {
     const dir = path.dirname(require.resolve(`${WASM_PACKAGE}/package.json`));
     wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
     wasmPathsSet = true;
+  }
+  if (!wasmBackendStarted()) {
+    // Threads are chosen when the backend first starts; a started one keeps its own.
+    const plan = planWasmThreads();
+    // One thread by default says nothing; one thread for a reason, or when forced, says why.
+    wasmOneThreadReason =
+      plan.threads === 1 && plan.by !== 'default' ? (plan.reason ?? plan.by) : null;
+    installWasmThreads({ threads: plan.threads });
   }
 }
 
@@ -316,7 +336,12 @@ async function describe(
     // The flag the backend read to choose its binary (cached by now).
     simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
     threads = wasm.getThreadsCount();
-    how = `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}`;
+    const started = wasmThreadsStatus();
+    const whyOne =
+      started?.fallback != null ? `threads failed: ${started.fallback}` : wasmOneThreadReason;
+    how =
+      `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (threads === 1 && whyOne !== null ? ` (${whyOne})` : '');
   } else if (name === 'native') {
     // TensorFlow sizes its intra-op thread pool to the logical cores unless told otherwise.
     threads = os.availableParallelism();

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,12 @@ const nativeFound = ((): boolean => {
 
 /** What the automatic order should land on here. */
 const expectedDefault: BackendName = nativeFound ? 'native' : 'wasm';
+
+/** Threads wasm runs here: $ATTENTION_WASM_THREADS (a count, or auto: every core up to 4), else 1. */
+const expectedWasmThreads = ((raw: string): number => {
+  if (raw === '') return 1;
+  return raw === 'auto' ? Math.min(os.availableParallelism(), 4) : Number(raw);
+})((process.env.ATTENTION_WASM_THREADS ?? '').trim().toLowerCase());
 
 describe('initBackend', () => {
   const savedEnv = process.env[BACKEND_ENV_VAR];
@@ -87,9 +94,14 @@ describe('initBackend', () => {
     assert.equal(report.info.summary, printed[0]);
     assert.equal(report.info.name, expectedDefault);
     if (!nativeFound) {
+      const threads =
+        expectedWasmThreads === 1 ? '1 thread( \\([^)]*\\))?' : `${expectedWasmThreads} threads`;
       assert.match(
         printed[0],
-        /^backend: wasm \(SIMD (on|off), 1 thread; native TensorFlow not installed: npm install @tensorflow\/tfjs-node for native speed\) \+ fixes: matMul, /,
+        new RegExp(
+          `^backend: wasm \\(SIMD (on|off), ${threads}; native TensorFlow not installed: ` +
+            'npm install @tensorflow/tfjs-node for native speed\\) \\+ fixes: matMul, ',
+        ),
       );
       assert.deepEqual(report.info.notes, ['@tensorflow/tfjs-node is not installed']);
       assert.deepEqual(report.info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
@@ -108,13 +120,13 @@ describe('initBackend', () => {
     assert.equal(tf.getBackend(), first.tfBackend);
   });
 
-  it('describes wasm: SIMD, one thread, the fixes, and why native is not used', async () => {
+  it('describes wasm: SIMD, its threads, the fixes, and why native is not used', async () => {
     const info = nativeFound
       ? await initBackend({ prefer: 'wasm', log })
       : await initBackend({ log }); // the automatic choice, with its notes
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
-    assert.equal(info.threads, 1); // Node cannot start wasm's worker threads
+    assert.equal(info.threads, expectedWasmThreads); // worker threads only when asked (wasm-threads.ts)
     assert.deepEqual(info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
     assert.equal(wasmMatMulFixInstalled(), true);
     if (!nativeFound) assert.ok(info.notes.some((n) => /tfjs-node is not installed/.test(n)));
