@@ -287,6 +287,8 @@ async function peerSideBySide(): Promise<Record<string, unknown>> {
   if (peer.blas !== undefined) {
     console.log(`BLAS: ${peer.blas.sgemm ?? peer.blas.libraries.join(', ')} (${peer.blas.how})`);
     if (peer.blas.check !== undefined) console.log(`check: ${peer.blas.check}`);
+    const env = Object.entries(peer.blas.env).map(([k, v]) => `${k}=${v}`);
+    console.log(`child environment: ${env.join(' ')}`);
   }
   console.log('');
   const [header, ...rows] = peerTable(ours, peer);

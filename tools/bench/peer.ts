@@ -11,7 +11,8 @@
  *    the child with it first on `LD_LIBRARY_PATH`, else with `LD_PRELOAD`, for that child process
  *    only. It is used only if the probe then reports OpenBLAS and its numbers agree with the
  *    reference BLAS's (a product against exact sums, and each model's first loss).
- * 3. Time both steps with one thread (`torch.set_num_threads(1)`, OMP/OpenBLAS/MKL threads 1).
+ * 3. Time both steps with one thread (`torch.set_num_threads(1)`, OMP/OpenBLAS/MKL threads 1)
+ *    and glibc malloc keeping freed memory (`PEER_ENV`).
  *
  * Nothing here throws for a missing or broken PyTorch: the outcome says what was tried.
  */
@@ -149,11 +150,20 @@ export function openBlasDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return dirs.filter((d) => fs.existsSync(path.join(d, 'libblas.so.3')));
 }
 
-/** One thread everywhere: torch's own, OpenMP's, OpenBLAS's and MKL's. */
-export const ONE_THREAD: Record<string, string> = {
+/**
+ * The child's environment: one thread everywhere (torch's own is set by peer.py; OpenMP's,
+ * OpenBLAS's and MKL's here), and glibc malloc told to keep freed memory: by default every tensor
+ * over 128 KiB is a fresh mmap that page-faults on first touch, which measured here doubled
+ * PyTorch's CPU time per step (seq2seq ~90 ms instead of 90-310, mini-GPT ~50 instead of
+ * 100-130). PyTorch deployments on CPU usually get the same from jemalloc or tcmalloc.
+ */
+export const PEER_ENV: Record<string, string> = {
   OMP_NUM_THREADS: '1',
   OPENBLAS_NUM_THREADS: '1',
   MKL_NUM_THREADS: '1',
+  MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(1024 * 1024 * 1024),
+  MALLOC_TOP_PAD_: String(256 * 1024 * 1024),
 };
 
 /** Runs peer.py with `args` and extra env; never throws: an unusable answer is an `error`. */
@@ -218,7 +228,7 @@ export function runPeer(options: PeerOptions = {}): PeerOutcome {
   const tried: PeerOutcome['tried'] = [];
   for (const python of options.pythons ?? pythonCandidates()) {
     log(`PyTorch peer: probing ${python}...`);
-    const probe = callPeer(python, ['--probe'], ONE_THREAD, probeMs, script);
+    const probe = callPeer(python, ['--probe'], PEER_ENV, probeMs, script);
     if (probe.error !== undefined || probe.blas === undefined) {
       tried.push({ python, result: probe.error ?? 'no BLAS report' });
       continue;
@@ -269,7 +279,7 @@ function chooseBlas(
     return {
       ...found,
       how: 'the system default',
-      env: ONE_THREAD,
+      env: PEER_ENV,
       check: `${selfCheck}${matmulOk(probe) ? '' : ' (WRONG)'}`,
     };
   }
@@ -281,7 +291,7 @@ function chooseBlas(
       [`LD_PRELOAD=${dir}/libblas.so.3 for this child only`, { LD_PRELOAD: `${dir}/libblas.so.3` }],
     ];
     for (const [how, extra] of attempts) {
-      const env = { ...ONE_THREAD, ...extra };
+      const env = { ...PEER_ENV, ...extra };
       log(`PyTorch peer: reference BLAS; trying ${how}...`);
       const other = callPeer(python, ['--probe'], env, timeoutMs, script);
       if (other.blas?.kind !== 'openblas') {
@@ -312,7 +322,7 @@ function chooseBlas(
     dirs.length === 0
       ? 'OpenBLAS not found (apt-get install libopenblas0-pthread, or unpack it and set ATTENTION_OPENBLAS_DIR)'
       : `OpenBLAS not used: ${refusals.join('; ')}`;
-  return { ...found, how: `the reference BLAS, 7-30x slower; ${why}`, env: ONE_THREAD };
+  return { ...found, how: `the reference BLAS, 7-30x slower; ${why}`, env: PEER_ENV };
 }
 
 /** The side-by-side table: per row, ours and PyTorch's ms/step (wall and CPU) and the ratio. */
