@@ -35,7 +35,7 @@ import { formatProfile, profileStep } from './bench/profile';
 import { miniGptStep, seq2seqStep, type TrainStep } from './bench/train-steps';
 import { measureTrainStep, medianMs, type TrainResult } from './bench/timing';
 import { peerTable, runPeer } from './bench/peer';
-import { courseTable, courseTiming } from './bench/course';
+import { courseTable, courseTiming, courseTotals } from './bench/course';
 import { resolveNames } from './notebooks/cli';
 
 function progress(message: string): void {
@@ -363,9 +363,10 @@ async function main(args: string[]): Promise<void> {
       log: progress,
     });
     console.log('');
-    printTable(courseTable(rows)[0], courseTable(rows).slice(1));
+    const [header, ...lines] = courseTable(rows);
+    printTable(header, lines);
     console.log("\npeak RSS: the kernel process's VmHWM (resident-set high-water mark)");
-    record.course = rows;
+    record.course = { rows, totals: courseTotals(rows) };
   }
   if (run('grading')) {
     progress(`batch grading of ${BATCH_COPIES} copies of the solutions...`);

@@ -9,7 +9,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { childPids, courseTable, parseVmHwm, type CourseRow } from '../../tools/bench/course';
+import {
+  childPids,
+  courseTable,
+  courseTotals,
+  parseVmHwm,
+  type CourseRow,
+} from '../../tools/bench/course';
 import {
   agrees,
   parsePeerOutput,
@@ -270,6 +276,10 @@ describe('bench course: peak memory and the table', () => {
       '2.0 s',
       '300 MiB',
     ]);
+    assert.deepEqual(courseTotals(rows), {
+      default: { seconds: 15.25, peakMiB: 512.4, failed: 1 },
+      fast: { seconds: 7.5, peakMiB: 300, failed: 0 },
+    });
     // 12.25 + 3 = 15.25 -> "15.3"; 5.5 + 2 = 7.5
     assert.deepEqual(table[3], [
       'total',

@@ -152,6 +152,20 @@ export async function courseTiming(options: CourseOptions = {}): Promise<CourseR
   return rows;
 }
 
+/** Per mode: the summed time, the largest kernel peak, and how many notebooks failed. */
+export function courseTotals(
+  rows: CourseRow[],
+): Record<string, { seconds: number; peakMiB: number | null; failed: number }> {
+  const totals: Record<string, { seconds: number; peakMiB: number | null; failed: number }> = {};
+  for (const r of rows) {
+    const t = (totals[r.mode] ??= { seconds: 0, peakMiB: null, failed: 0 });
+    t.seconds += r.seconds;
+    if (r.peakMiB !== null) t.peakMiB = Math.max(t.peakMiB ?? 0, r.peakMiB);
+    if (r.status === 'failed') t.failed++;
+  }
+  return totals;
+}
+
 /**
  * The course table: one line per notebook with its time and peak memory in each mode, then the
  * totals (sum of times, largest peak) per mode.
@@ -175,12 +189,10 @@ export function courseTable(rows: CourseRow[]): string[][] {
   const totals = [
     'total',
     ...modes.flatMap((m) => {
-      const of = rows.filter((r) => r.mode === m);
-      const peaks = of.map((r) => r.peakMiB).filter((p): p is number => p !== null);
-      const failed = of.filter((r) => r.status === 'failed').length;
+      const t = courseTotals(rows)[m];
       return [
-        `${of.reduce((s, r) => s + r.seconds, 0).toFixed(1)} s${failed > 0 ? ` (${failed} failed)` : ''}`,
-        peaks.length === 0 ? 'n/a' : `max ${mib(Math.max(...peaks))}`,
+        `${t.seconds.toFixed(1)} s${t.failed > 0 ? ` (${t.failed} failed)` : ''}`,
+        t.peakMiB === null ? 'n/a' : `max ${mib(t.peakMiB)}`,
       ];
     }),
   ];
