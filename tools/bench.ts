@@ -285,7 +285,11 @@ async function peerSideBySide(): Promise<Record<string, unknown>> {
   console.log('');
   console.log(peer.message);
   if (peer.blas !== undefined) {
-    console.log(`BLAS: ${peer.blas.sgemm ?? peer.blas.libraries.join(', ')} (${peer.blas.how})`);
+    const built =
+      peer.blas.builtWith === null ? '' : `; torch built with BLAS_INFO=${peer.blas.builtWith}`;
+    console.log(
+      `BLAS: ${peer.blas.sgemm ?? peer.blas.libraries.join(', ')} (${peer.blas.how})${built}`,
+    );
     if (peer.blas.check !== undefined) console.log(`check: ${peer.blas.check}`);
     const env = Object.entries(peer.blas.env).map(([k, v]) => `${k}=${v}`);
     console.log(`child environment: ${env.join(' ')}`);

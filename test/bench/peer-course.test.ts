@@ -20,6 +20,7 @@ import {
   agrees,
   parsePeerOutput,
   peerTable,
+  pythonCandidates,
   runPeer,
   type PeerOutcome,
 } from '../../tools/bench/peer';
@@ -137,6 +138,22 @@ describe('bench peer: finding PyTorch and its BLAS (fake Pythons, no Python need
     fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     return file;
   }
+
+  it("tries only ATTENTION_PEER_PYTHON when set, else Debian's python3, then PATH's", () => {
+    assert.deepEqual(
+      pythonCandidates({ ATTENTION_PEER_PYTHON: '/opt/py/bin/python3', PATH: dir }),
+      ['/opt/py/bin/python3'],
+    );
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'python'), '', { mode: 0o755 });
+    const empty = path.join(dir, 'empty');
+    fs.mkdirSync(empty, { recursive: true });
+    assert.deepEqual(pythonCandidates({ PATH: [empty, bin].join(path.delimiter) }), [
+      '/usr/bin/python3',
+      path.join(bin, 'python'),
+    ]);
+  });
 
   it('says "PyTorch not found" with every Python tried and why, and never throws', () => {
     const noTorch = fakePython(

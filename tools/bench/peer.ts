@@ -2,8 +2,8 @@
  * `npm run bench -- peer`: the two training steps in PyTorch (tools/bench/peer.py), side by side
  * with ours, in the same run.
  *
- * 1. Find a Python with torch: `ATTENTION_PEER_PYTHON`, then `/usr/bin/python3` (Debian's
- *    `python3-torch`), then `python3` and `python` on PATH. Each is asked `peer.py --probe`; one
+ * 1. Find a Python with torch: `ATTENTION_PEER_PYTHON` alone when set, else `/usr/bin/python3`
+ *    (Debian's `python3-torch`), then `python3` and `python` on PATH. Each is asked `peer.py --probe`; one
  *    that cannot import torch is reported with its reason and the next is tried.
  * 2. Find which BLAS torch calls (the library that provides `sgemm_` in that process). If it is
  *    the reference BLAS (Debian's default without OpenBLAS, 7-30x slower here), look for OpenBLAS
@@ -123,11 +123,13 @@ export function parsePeerOutput(stdout: string): PeerReport {
   return report;
 }
 
-/** Pythons to try, in order, without duplicates: the env override, Debian's, then PATH's. */
+/**
+ * Pythons to try, in order, without duplicates: only `ATTENTION_PEER_PYTHON` when it is set,
+ * otherwise Debian's `/usr/bin/python3`, then `python3` and `python` on `PATH`.
+ */
 export function pythonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const list: string[] = [];
-  if (env.ATTENTION_PEER_PYTHON) list.push(env.ATTENTION_PEER_PYTHON);
-  list.push('/usr/bin/python3');
+  if (env.ATTENTION_PEER_PYTHON) return [env.ATTENTION_PEER_PYTHON];
+  const list = ['/usr/bin/python3'];
   for (const name of ['python3', 'python']) {
     for (const dir of (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '')) {
       const file = path.join(dir, name);
