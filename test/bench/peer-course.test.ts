@@ -227,6 +227,18 @@ esac`,
     assert.equal(outcome.blas?.env.LD_LIBRARY_PATH, undefined);
   });
 
+  it('says so when the timed run calls another BLAS than the one chosen', () => {
+    const python = fakePython(
+      'drifting',
+      `case "$2" in
+  --probe) echo 'PEER_JSON {"torch": "1.13", "blas": ${BLAS('reference', 'y')}, "matmulError": 1e-7, "losses": {}}' ;;
+  --run) echo 'PEER_JSON {"blas": ${BLAS('mkl', '/opt/libmkl_rt.so')}, "rows": []}' ;;
+esac`,
+    );
+    const outcome = runPeer({ pythons: [python], openBlas: [] });
+    assert.match(outcome.message, /, but the timed run called mkl BLAS \(\/opt\/libmkl_rt\.so\)$/);
+  });
+
   it('says how to get OpenBLAS when there is none', () => {
     const python = fakePython(
       'reference-only',

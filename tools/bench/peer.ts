@@ -254,11 +254,16 @@ export function runPeer(options: PeerOptions = {}): PeerOutcome {
         message: `PyTorch ${probe.torch} (${python}) failed: ${run.error ?? 'no rows'}`,
       };
     }
+    // the timed process reports its own BLAS: it must be the one chosen
+    const drift =
+      run.blas !== undefined && run.blas.kind !== blas.kind
+        ? `, but the timed run called ${run.blas.kind} BLAS (${run.blas.sgemm ?? 'unknown file'})`
+        : '';
     return {
       ...base,
       status: 'ok',
       rows: run.rows,
-      message: `PyTorch ${probe.torch} (${python}), 1 thread, ${blas.kind} BLAS (${blas.how})`,
+      message: `PyTorch ${probe.torch} (${python}), 1 thread, ${blas.kind} BLAS (${blas.how})${drift}`,
     };
   }
   const list = tried.map((t) => `${t.python} (${t.result})`).join(', ');
