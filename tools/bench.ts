@@ -11,6 +11,8 @@
  * from `src/` parts; see bench/train-steps.ts): ms per step and examples per second.
  * Progress goes to stderr, the results to stdout, and a JSON record (machine, backend, threads,
  * Node version, every row) to build/bench/latest.json or `--json <file>`.
+ * `npm run bench -- peer` times the two training steps in PyTorch side by side (bench/peer.ts);
+ * `-- course [names]` runs every notebook in default and fast mode (bench/course.ts).
  * `npm run bench -- backend`, `-- train` or `-- grading` runs one part; `-- profile seq2seq` (or
  * `gpt`) prints where one training step's time goes, per kernel, forward and whole step. Nothing
  * here fails on slowness: it is measured, not asserted.
@@ -31,35 +33,13 @@ import { finiteChecksEnabled, setFiniteChecks } from '../src/core/shapes';
 import { gradeBatch } from './grading/batch';
 import { formatProfile, profileStep } from './bench/profile';
 import { miniGptStep, seq2seqStep, type TrainStep } from './bench/train-steps';
-
-/** Time budget of one measurement, after warm-up: enough runs for a stable median. */
-const BUDGET_MS = 2500;
-const MIN_RUNS = 3;
-const MAX_RUNS = 15;
+import { measureTrainStep, medianMs, type TrainResult } from './bench/timing';
+import { peerTable, runPeer } from './bench/peer';
+import { courseTable, courseTiming, courseTotals } from './bench/course';
+import { resolveNames } from './notebooks/cli';
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-/**
- * Median wall time of `step` in ms, after one warm-up run (kernel setup, XNNPACK packing, lazy
- * backend init). `step` must wait for its results (dataSync), so that the time is the compute.
- */
-function medianMs(step: () => void): { ms: number; runs: number } {
-  const t0 = performance.now();
-  step();
-  const first = performance.now() - t0;
-  // A step slower than the whole budget (the cpu backend) gets one timed run, not MIN_RUNS.
-  const fit = Math.floor(BUDGET_MS / Math.max(first, 1e-3));
-  const runs = first > BUDGET_MS ? 1 : Math.max(MIN_RUNS, Math.min(MAX_RUNS, fit));
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    step();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], runs };
 }
 
 /** A measurement as a table cell, or why it could not run. */
@@ -241,42 +221,6 @@ async function batchOfSolutions(copies: number): Promise<string[][]> {
 /** The training-step rows, by the name `npm run bench -- profile <name>` takes. */
 const TRAIN_STEPS: Record<string, () => TrainStep> = { seq2seq: seq2seqStep, gpt: miniGptStep };
 
-/** One training-step measurement, as recorded in the JSON output. */
-interface TrainResult {
-  name: string;
-  batch: number;
-  parameters: number;
-  msPerStep: number;
-  examplesPerSecond: number;
-  runs: number;
-  /** Tensors alive after the timed runs minus before: 0 when a step frees everything it makes. */
-  tensorsLeaked: number;
-}
-
-/** Times full training steps (forward, backward, Adam update, the loss read back). */
-function measureTrainStep(make: () => TrainStep): TrainResult {
-  const step = make();
-  try {
-    const before = tf.memory().numTensors;
-    const { ms, runs } = medianMs(() => {
-      const loss = step.run();
-      loss.dataSync();
-      loss.dispose();
-    });
-    return {
-      name: step.name,
-      batch: step.batch,
-      parameters: step.parameters,
-      msPerStep: ms,
-      examplesPerSecond: (1000 * step.batch) / ms,
-      runs,
-      tensorsLeaked: tf.memory().numTensors - before,
-    };
-  } finally {
-    step.dispose();
-  }
-}
-
 async function trainTable(): Promise<TrainResult[]> {
   const results: TrainResult[] = [];
   for (const [key, make] of Object.entries(TRAIN_STEPS)) {
@@ -321,6 +265,45 @@ async function profileTable(name: string | undefined): Promise<void> {
   }
 }
 
+/**
+ * Our two training steps and PyTorch's, in the same run, side by side (see bench/peer.ts). Ours
+ * are measured with finite checks off, as PyTorch has none.
+ */
+async function peerSideBySide(): Promise<Record<string, unknown>> {
+  const previous = finiteChecksEnabled();
+  setFiniteChecks(false);
+  const ours: Record<string, TrainResult> = {};
+  try {
+    for (const [key, make] of Object.entries(TRAIN_STEPS)) {
+      progress(`${key} training step (ours)...`);
+      ours[key] = measureTrainStep(make);
+    }
+  } finally {
+    setFiniteChecks(previous);
+  }
+  const peer = runPeer({ log: progress });
+  console.log('');
+  console.log(peer.message);
+  if (peer.blas !== undefined) {
+    const built =
+      peer.blas.builtWith === null ? '' : `; torch built with BLAS_INFO=${peer.blas.builtWith}`;
+    console.log(
+      `BLAS: ${peer.blas.sgemm ?? peer.blas.libraries.join(', ')} (${peer.blas.how})${built}`,
+    );
+    if (peer.blas.check !== undefined) console.log(`check: ${peer.blas.check}`);
+    const env = Object.entries(peer.blas.env).map(([k, v]) => `${k}=${v}`);
+    console.log(`child environment: ${env.join(' ')}`);
+  }
+  console.log('');
+  const [header, ...rows] = peerTable(ours, peer);
+  printTable(header, rows);
+  console.log(
+    '\nmedian wall time per step (forward, backward, Adam, loss read back) after one warm-up step;' +
+      "\nours with finite checks off; CPU ms = the process's CPU time per step (less sensitive to load)",
+  );
+  return { ...peer, ours: Object.values(ours) };
+}
+
 /** Where the JSON record of a run goes: `--json <file>`, by default build/bench/latest.json. */
 function jsonPath(args: string[]): { file: string; rest: string[] } {
   const i = args.indexOf('--json');
@@ -333,20 +316,25 @@ function jsonPath(args: string[]): { file: string; rest: string[] } {
   return { file: path.resolve(file), rest: [...args.slice(0, i), ...args.slice(i + 2)] };
 }
 
-const PARTS = ['backend', 'train', 'grading', 'profile'];
+const PARTS = ['backend', 'train', 'grading', 'profile', 'peer', 'course'];
+/** Parts that run only when asked for by name. */
+const ON_REQUEST = ['profile', 'peer', 'course'];
 
 async function main(args: string[]): Promise<void> {
   const { file, rest } = jsonPath(args);
   const parts = rest.filter((p) => PARTS.includes(p));
   const unknown = rest.filter((p) => !PARTS.includes(p));
   const profileRow = parts.includes('profile') ? unknown.shift() : undefined;
+  // `course` takes notebook names or number prefixes (default: every notebook)
+  const courseNames = parts.includes('course') ? unknown.splice(0) : [];
   if (unknown.length > 0) {
     throw new Error(
       `bench: expected parts ${PARTS.join(', ')} (profile takes a row name), got ${unknown.join(', ')}`,
     );
   }
-  // `profile` runs alone; no parts runs the backend, training and grading parts.
-  const run = (part: string) => (parts.length === 0 ? part !== 'profile' : parts.includes(part));
+  // No parts runs the backend, training and grading parts; the others run only when named.
+  const run = (part: string) =>
+    parts.length === 0 ? !ON_REQUEST.includes(part) : parts.includes(part);
   const started = performance.now();
   const info = await initBackend({ log: false });
   const record: Record<string, unknown> = {
@@ -367,6 +355,22 @@ async function main(args: string[]): Promise<void> {
   if (run('profile')) {
     console.log(info.summary);
     await profileTable(profileRow);
+  }
+  if (run('peer')) {
+    if (!run('backend') && !run('train')) console.log(info.summary);
+    record.peer = await peerSideBySide();
+  }
+  if (run('course')) {
+    progress('every notebook, in default and fast mode, one kernel at a time...');
+    const rows = await courseTiming({
+      notebooks: courseNames.length > 0 ? resolveNames(courseNames) : undefined,
+      log: progress,
+    });
+    console.log('');
+    const [header, ...lines] = courseTable(rows);
+    printTable(header, lines);
+    console.log("\npeak RSS: the kernel process's VmHWM (resident-set high-water mark)");
+    record.course = { rows, totals: courseTotals(rows) };
   }
   if (run('grading')) {
     progress(`batch grading of ${BATCH_COPIES} copies of the solutions...`);

@@ -1,0 +1,86 @@
+/**
+ * How the bench times things: the median of several runs after one warm-up run, in wall time and
+ * in this process's CPU time (which other jobs on a shared machine inflate less than wall time).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainStep } from './train-steps';
+
+/** Time budget of one measurement, after warm-up: enough runs for a stable median. */
+export const BUDGET_MS = 2500;
+export const MIN_RUNS = 3;
+export const MAX_RUNS = 15;
+
+/** Median wall and CPU time of a step, in ms, and how many timed runs they are the median of. */
+export interface Timing {
+  ms: number;
+  cpuMs: number;
+  runs: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/**
+ * Median wall time of `step` in ms, after one warm-up run (kernel setup, XNNPACK packing, lazy
+ * backend init). `step` must wait for its results (dataSync), so that the time is the compute.
+ */
+export function medianMs(step: () => void): Timing {
+  const t0 = performance.now();
+  step();
+  const first = performance.now() - t0;
+  // A step slower than the whole budget (the cpu backend) gets one timed run, not MIN_RUNS.
+  const fit = Math.floor(BUDGET_MS / Math.max(first, 1e-3));
+  const runs = first > BUDGET_MS ? 1 : Math.max(MIN_RUNS, Math.min(MAX_RUNS, fit));
+  const times: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    step();
+    const used = process.cpuUsage(cpuStart);
+    times.push(performance.now() - start);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return { ms: median(times), cpuMs: median(cpu), runs };
+}
+
+/** One training-step measurement, as recorded in the JSON output. */
+export interface TrainResult {
+  name: string;
+  batch: number;
+  parameters: number;
+  msPerStep: number;
+  /** Median CPU time of this process per step (all its threads). */
+  cpuMsPerStep: number;
+  examplesPerSecond: number;
+  runs: number;
+  /** Tensors alive after the timed runs minus before: 0 when a step frees everything it makes. */
+  tensorsLeaked: number;
+}
+
+/** Times full training steps (forward, backward, Adam update, the loss read back). */
+export function measureTrainStep(make: () => TrainStep): TrainResult {
+  const step = make();
+  try {
+    const before = tf.memory().numTensors;
+    const { ms, cpuMs, runs } = medianMs(() => {
+      const loss = step.run();
+      loss.dataSync();
+      loss.dispose();
+    });
+    return {
+      name: step.name,
+      batch: step.batch,
+      parameters: step.parameters,
+      msPerStep: ms,
+      cpuMsPerStep: cpuMs,
+      examplesPerSecond: (1000 * step.batch) / ms,
+      runs,
+      tensorsLeaked: tf.memory().numTensors - before,
+    };
+  } finally {
+    step.dispose();
+  }
+}
