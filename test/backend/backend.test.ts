@@ -10,6 +10,7 @@ import {
   initBackend,
 } from '../../src/backend/backend';
 import {
+  FAST_WASM_KERNELS,
   MISSING_WASM_KERNELS,
   wasmMatMulFixInstalled,
   wasmSliceFixInstalled,
@@ -92,7 +93,12 @@ describe('initBackend', () => {
         /^backend: wasm \(SIMD (on|off), 1 thread; native TensorFlow not installed: npm install @tensorflow\/tfjs-node for native speed\) \+ fixes: matMul, /,
       );
       assert.deepEqual(report.info.notes, ['@tensorflow/tfjs-node is not installed']);
-      assert.deepEqual(report.info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+      assert.deepEqual(report.info.fixes, [
+        'matMul',
+        'slice',
+        ...Object.values(FAST_WASM_KERNELS),
+        ...MISSING_WASM_KERNELS,
+      ]);
     }
   });
 
@@ -115,7 +121,12 @@ describe('initBackend', () => {
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
     assert.equal(info.threads, 1); // Node cannot start wasm's worker threads
-    assert.deepEqual(info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(info.fixes, [
+      'matMul',
+      'slice',
+      ...Object.values(FAST_WASM_KERNELS),
+      ...MISSING_WASM_KERNELS,
+    ]);
     assert.equal(wasmMatMulFixInstalled(), true);
     if (!nativeFound) assert.ok(info.notes.some((n) => /tfjs-node is not installed/.test(n)));
   });
@@ -218,7 +229,12 @@ describe('initBackend', () => {
     assert.equal(tf.getKernel('UnsortedSegmentSum', 'wasm'), undefined);
     assert.doesNotMatch(stock.summary, /fixes/);
     const fixed = await initBackend({ prefer: 'wasm', log });
-    assert.deepEqual(fixed.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(fixed.fixes, [
+      'matMul',
+      'slice',
+      ...Object.values(FAST_WASM_KERNELS),
+      ...MISSING_WASM_KERNELS,
+    ]);
     assert.equal(wasmMatMulFixInstalled(), true);
     assert.equal(lines.length, 2);
   });
