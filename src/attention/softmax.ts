@@ -40,19 +40,26 @@ export function maskedSoftmax(scores: tf.Tensor, opts: AttentionMaskOptions = {}
   );
 }
 
-/** Softmax over the kept entries of the last axis, `keep` broadcast to `scores`; see `maskedSoftmax`. */
+/**
+ * Softmax over the kept entries of the last axis, `keep` broadcast to `scores`; see `maskedSoftmax`.
+ * The masks stay in their own (small) shapes, `[1, 1, T, S]` or `[B, 1, 1, S]`, and the Add and
+ * Mul kernels broadcast them: materialising them at the scores' shape (`broadcastTo`, or a `where`
+ * of two shapes, which broadcasts through Tile) cost more than the softmax itself.
+ */
 function softmaxOverKept(scores: tf.Tensor, keep: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const biased = bias ? tf.add(scores, bias) : scores;
-  const kept = tf.broadcastTo(keep, scores.shape);
   // Hidden keys get -Infinity, below every finite score, so exp() makes them exactly 0 whatever
   // the kept scores are. A row with no kept key would be all -Infinity (NaN after the softmax):
-  // its inputs are replaced by zeros first, and multiplying by the mask turns it into zeros.
-  // `where` selects rather than multiplies, so no NaN or Infinity reaches the gradient.
+  // it gets 0 everywhere instead, and multiplying by the mask turns it into zeros. Scores are
+  // finite (checked), so adding 0 or -Infinity never makes a NaN, and no NaN or Infinity reaches
+  // the gradient (the softmax's gradient is 0 where its output is 0).
   // (max then greaterEqual rather than `any`: tfjs has a gradient for those, and a mask built
   // from trainable values, as in local-p attention, is on the gradient tape.)
-  const keptFloat = tf.cast(kept, 'float32');
+  const keptFloat = tf.cast(keep, 'float32'); // keep's shape
   const anyKept = tf.greaterEqual(tf.max(keptFloat, -1, true), 1); // [..., 1]
-  const filled = tf.where(kept, biased, tf.fill(scores.shape, -Infinity));
-  const safe = tf.where(tf.broadcastTo(anyKept, scores.shape), filled, tf.zerosLike(scores));
-  return tf.mul(tf.softmax(safe), keptFloat);
+  // hidden, in a row with a kept key; arithmetic rather than logicalAnd/Not, which have no gradient
+  const hideFloat = tf.mul(tf.sub(1, keptFloat), tf.cast(anyKept, 'float32')); // keep's shape
+  const hide = tf.greaterEqual(hideFloat, 1);
+  const additive = tf.where(hide, tf.fill(hide.shape, -Infinity), tf.zerosLike(keptFloat));
+  return tf.mul(tf.softmax(tf.add(biased, additive)), keptFloat);
 }
