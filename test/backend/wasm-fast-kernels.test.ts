@@ -30,6 +30,37 @@ const EXACT: Array<[string, number[], Dtype, Op]> = [
   ['transpose of booleans', [4, 3, 2], 'bool', (x) => tf.transpose(x, [1, 0, 2])],
   ['a general permutation (stock)', [2, 3, 4], 'float32', (x) => tf.transpose(x, [2, 0, 1])],
   ['sum of integers over axis 0 (stock)', [5, 3], 'int32', (x) => tf.sum(x, 0)],
+  ['gather of rows', [6, 4], 'float32', (x) => tf.gather(x, tf.tensor1d([5, 0, 0, 3], 'int32'))],
+  [
+    'gather along a middle axis with 2-D indices',
+    [2, 5, 3],
+    'int32',
+    (x) =>
+      tf.gather(
+        x,
+        tf.tensor2d(
+          [
+            [4, 1],
+            [0, 0],
+          ],
+          [2, 2],
+          'int32',
+        ),
+        1,
+      ),
+  ],
+  ['gather along the last axis', [3, 4], 'float32', (x) => tf.gather(x, [3, 1, 1], 1)],
+  ['gather of booleans', [4, 2], 'bool', (x) => tf.gather(x, [2, 3])],
+  ['gather with no index', [4, 2], 'float32', (x) => tf.gather(x, tf.tensor1d([], 'int32'))],
+];
+
+/** [label, a shape, b shape, transposeA, transposeB]: products with K = 1 (a Multiply). */
+const OUTER_PRODUCTS: Array<[string, number[], number[], boolean, boolean]> = [
+  ['batched, a transposed', [3, 1, 4], [3, 1, 5], true, false],
+  ['batched, b transposed', [3, 4, 1], [3, 5, 1], false, true],
+  ['2-D, both transposed', [1, 4], [5, 1], true, true],
+  ['a shared row', [2, 3, 4, 1], [1, 5], false, false],
+  ['a shared column', [1, 4], [2, 3, 1, 5], true, false],
 ];
 
 /** [label, shape, op] for sums (float32 order may differ: compared to 1e-5 relative). */
@@ -92,6 +123,31 @@ describe('wasm fast kernels', () => {
         const e = expected.data[i];
         assert.ok(Math.abs(v - e) <= 1e-5 * Math.max(1, Math.abs(e)), `at ${i}: ${v} vs ${e}`);
       });
+    });
+  }
+
+  it('throw on a gather index out of range, as cpu does, and leak nothing', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = makeInput([3, 2], 'float32');
+    const ids = tf.tensor1d([0, 3], 'int32');
+    assert.throws(() => tf.gather(x, ids), /GatherV2: the index value 3 is not in \[0, 2\]/);
+    tf.dispose([x, ids]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  for (const [label, aShape, bShape, tA, tB] of OUTER_PRODUCTS) {
+    it(`give the cpu matMul with K = 1: ${label}`, async () => {
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend);
+        const a = makeInput(aShape, 'float32');
+        const b = tf.reverse(makeInput(bShape, 'float32'));
+        const y = tf.matMul(a, b, tA, tB);
+        const result = { shape: y.shape, data: Array.from(y.dataSync()) };
+        tf.dispose([a, b, y]);
+        return result;
+      };
+      assert.deepEqual(await run('wasm'), await run('cpu'));
     });
   }
 
