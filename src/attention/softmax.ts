@@ -40,19 +40,34 @@ export function maskedSoftmax(scores: tf.Tensor, opts: AttentionMaskOptions = {}
   );
 }
 
-/** Softmax over the kept entries of the last axis, `keep` broadcast to `scores`; see `maskedSoftmax`. */
+/**
+ * Softmax over the kept entries of the last axis, `keep` broadcast to `scores`; see `maskedSoftmax`.
+ * Hidden keys get -Infinity, below every finite score, so exp() makes them exactly 0 whatever
+ * the kept scores are. A row with no kept key would be all -Infinity (NaN after the softmax): its
+ * inputs are replaced by zeros first, and multiplying by the mask turns it into zeros. Selecting
+ * (`where`) rather than multiplying keeps NaN and Infinity out of the gradient. (max then
+ * greaterEqual rather than `any` or logical ops: tfjs has a gradient for those, and a mask built
+ * from trainable values, as in local-p attention, is on the gradient tape.)
+ *
+ * Two equivalent forms, for speed: when `keep` is as large as `scores`, selections at the
+ * scores' shape (fewest kernels); when it broadcasts (a causal `[1, 1, T, S]` or padding
+ * `[B, 1, 1, S]` mask under `[B, H, T, S]` scores), the mask stays small and the Add and Mul
+ * kernels broadcast it: materialising it (`broadcastTo`, or a `where` of two shapes, which
+ * broadcasts through Tile) cost more than the softmax itself.
+ */
 function softmaxOverKept(scores: tf.Tensor, keep: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const biased = bias ? tf.add(scores, bias) : scores;
-  const kept = tf.broadcastTo(keep, scores.shape);
-  // Hidden keys get -Infinity, below every finite score, so exp() makes them exactly 0 whatever
-  // the kept scores are. A row with no kept key would be all -Infinity (NaN after the softmax):
-  // its inputs are replaced by zeros first, and multiplying by the mask turns it into zeros.
-  // `where` selects rather than multiplies, so no NaN or Infinity reaches the gradient.
-  // (max then greaterEqual rather than `any`: tfjs has a gradient for those, and a mask built
-  // from trainable values, as in local-p attention, is on the gradient tape.)
-  const keptFloat = tf.cast(kept, 'float32');
+  const keptFloat = tf.cast(keep, 'float32'); // keep's shape
   const anyKept = tf.greaterEqual(tf.max(keptFloat, -1, true), 1); // [..., 1]
-  const filled = tf.where(kept, biased, tf.fill(scores.shape, -Infinity));
-  const safe = tf.where(tf.broadcastTo(anyKept, scores.shape), filled, tf.zerosLike(scores));
-  return tf.mul(tf.softmax(safe), keptFloat);
+  if (keep.size === scores.size) {
+    const kept = tf.reshape(keep, scores.shape);
+    const filled = tf.where(kept, biased, tf.fill(scores.shape, -Infinity));
+    const safe = tf.where(tf.broadcastTo(anyKept, scores.shape), filled, tf.zerosLike(scores));
+    return tf.mul(tf.softmax(safe), keptFloat);
+  }
+  // -Infinity where hidden in a row with a kept key, 0 elsewhere (so an empty row stays finite)
+  const hideFloat = tf.mul(tf.sub(1, keptFloat), tf.cast(anyKept, 'float32')); // keep's shape
+  const hide = tf.greaterEqual(hideFloat, 1);
+  const offset = tf.where(hide, tf.fill(hide.shape, -Infinity), tf.zerosLike(keptFloat));
+  return tf.mul(tf.softmax(tf.add(biased, offset)), keptFloat);
 }

@@ -21,6 +21,10 @@
  *    input out of the wasm heap for every slice they cut, so `tf.unstack` of a `[S, B, G]` tensor
  *    (a recurrent layer's per-step inputs) copies it `S` times: measured 490 ms for
  *    `[24, 128, 192]`, under load. The replacements copy only the slice, straight from the heap.
+ * 4. `Tanh`, `Tile`, `Transpose`, `Sum`, `GatherV2` (see `installWasmFastKernels`): stock kernels that are
+ *    5-100x slower than they need to be and that a training step calls often (the tanh of
+ *    additive attention and GRU cells, a broadcast mask, the transposes of matMul gradients, the
+ *    bias gradients). Found with `npm run bench -- profile <row>`.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -188,6 +192,25 @@ function fastMatMul(original: tf.KernelFunc, args: KernelArgs, kernelName: strin
   // whatever its size. Anything else the fast paths cannot express (general batch broadcasting,
   // PReLU weights, tiny slices) stays in the stock kernel: its loop is as slow with transpose
   // flags as without, so transposing would not pay.
+  const plainProduct =
+    kernelName === tf.BatchMatMul && bias == null && inputs.preluActivationWeights == null;
+  // (Batches that broadcast both ways stay in the stock kernel, which pairs flat batch indices.)
+  const simpleBatch = (nA === nOut || nA === 1) && (nB === nOut || nB === 1);
+  if (K === 1 && plainProduct && simpleBatch && M * N > 0) {
+    // An outer product per batch: [..., M, 1] * [..., 1, N] in the Multiply kernel, which
+    // broadcasts the batch too. With K = 1 a transposed operand has the same memory layout.
+    const multiply = getKernelOrNull(tf.Multiply, WASM);
+    if (multiply !== null) {
+      const column: TensorInfo = { dataId: a.dataId, shape: [...batchA, M, 1], dtype: a.dtype };
+      const row: TensorInfo = { dataId: b.dataId, shape: [...batchB, 1, N], dtype: b.dtype };
+      const out = single(
+        multiply.kernelFunc({ inputs: { a: column, b: row }, backend, attrs: {} }),
+        tf.Multiply,
+      );
+      out.shape = outShape;
+      return out;
+    }
+  }
   const sharedWeight = nB === 1 && reshapeSafe;
   const bigSlices = M * K * N >= MIN_SLICE_WORK || bias != null;
   const sliceable = reshapeSafe && (nA === nB || nA === 1) && nB === nOut && bigSlices;
@@ -362,7 +385,10 @@ function replaceKernel(config: tf.KernelConfig): void {
  * - a fused product with a bias never reaches the stock loop, which adds the bias at wrong
  *   positions (tfjs 4.22: wrong results for `tf.fused.matMul` with a bias and a transpose flag or
  *   a batch);
- * - an inner dimension K = 0 gives zeros (plus bias) instead of uninitialised memory.
+ * - an inner dimension K = 0 gives zeros (plus bias) instead of uninitialised memory;
+ * - an inner dimension K = 1 (a batch of outer products, e.g. the gradient of attention weights
+ *   times values for one query) becomes one broadcasting Multiply: 2 ms -> 0.14 ms for
+ *   `[128, 24, 1] x [128, 1, 128]`, which the stock loop ran with a transpose flag.
  *
  * The results equal the stock kernel's up to float32 summation order. Idempotent; the wasm backend
  * need not be active. Undo with `uninstallWasmMatMulFix`.
@@ -707,6 +733,374 @@ export function wasmSliceFixInstalled(): boolean {
   return current !== null && ourKernelFuncs.has(current.kernelFunc);
 }
 
+/** Original wasm kernels while the fast-kernel fix is installed, to restore them exactly. */
+let savedFastKernels: Map<string, tf.KernelConfig> | null = null;
+
+/**
+ * Kernels that `installWasmFastKernels` replaces, and the short name each has in the fix list.
+ * Measured on a 2-core x86 machine under load (stock -> replacement): `Tanh` of 196k floats
+ * 10 ms -> ~0.4 ms; `Tile` of a `[1, 1, 64, 64]` mask to `[16, 4, 64, 64]` 25-38 ms -> ~0.3 ms;
+ * `Transpose` of `[1024, 128]` 1.4 ms -> 0.6 ms; `Sum` of `[1024, 128]` over axis 0 (every bias
+ * gradient) 2.3 ms -> ~0.2 ms; `GatherV2` of 3072 rows of 64 floats 11 ms -> ~0.2 ms.
+ */
+export const FAST_WASM_KERNELS: Readonly<Record<string, string>> = {
+  [tf.Tanh]: 'tanh',
+  [tf.Tile]: 'tile',
+  [tf.Transpose]: 'transpose',
+  [tf.Sum]: 'sum',
+  [tf.GatherV2]: 'gather',
+};
+
+/** A wasm kernel by name, or an error naming the caller. */
+function wasmKernel(kernelName: string, caller: string): tf.KernelFunc {
+  const config = getKernelOrNull(kernelName, WASM);
+  if (config === null) throw new Error(`${caller}: expected a wasm ${kernelName} kernel, got none`);
+  return config.kernelFunc;
+}
+
+/** A new float32 wasm scalar. */
+function scalarOf(backend: BackendWasm, value: number): TensorInfo {
+  const out = backend.makeOutput([], 'float32');
+  backend.typedArrayFromHeap(out)[0] = value;
+  return out;
+}
+
+/**
+ * `tanh(x) = 2 sigmoid(2x) - 1` through the wasm Sigmoid kernel (XNNPACK, vectorised) instead of
+ * the stock Tanh (a scalar `std::tanh` per element, ~25x slower). Absolute error within 2.4e-7 of
+ * the exact value (float32 rounding of `2s - 1`); the gradient, `dy (1 - y^2)`, is unchanged.
+ */
+function tanhKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    if (x.dtype !== 'float32') return original(args);
+    const backend = args.backend as BackendWasm;
+    const mul = wasmKernel(tf.Multiply, 'Tanh');
+    const run = (f: tf.KernelFunc, inputs: tf.NamedTensorInfoMap, name: string): TensorInfo =>
+      single(f({ inputs, backend, attrs: {} }), name);
+    const two = scalarOf(backend, 2);
+    const one = scalarOf(backend, 1);
+    const temps: TensorInfo[] = [two, one];
+    try {
+      const x2 = run(mul, { a: x, b: two }, tf.Multiply);
+      temps.push(x2);
+      const s = run(wasmKernel(tf.Sigmoid, 'Tanh'), { x: x2 }, tf.Sigmoid);
+      temps.push(s);
+      const s2 = run(mul, { a: s, b: two }, tf.Multiply);
+      temps.push(s2);
+      return run(wasmKernel(tf.Sub, 'Tanh'), { a: s2, b: one }, tf.Sub);
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  };
+}
+
+/**
+ * `x` tiled `reps` times along each axis, written row by row (a `fill` or one `set` per repeat of
+ * each last-axis row) instead of the stock kernel's per-element index arithmetic.
+ */
+function tileKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const reps = (args.attrs as unknown as { reps: number[] }).reps;
+    const rank = x.shape.length;
+    if (x.dtype === 'string' || rank === 0 || reps.length !== rank) return original(args);
+    const backend = args.backend as BackendWasm;
+    const outShape = x.shape.map((d, i) => d * reps[i]);
+    const out = backend.makeOutput(outShape, x.dtype);
+    const n = sizeOf(outShape);
+    if (n === 0) return out;
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    const inner = x.shape[rank - 1];
+    const outInner = outShape[rank - 1];
+    const strides = tf.util.computeStrides(x.shape); // rank - 1 entries
+    const index = new Array<number>(rank - 1).fill(0); // over the output's outer axes
+    for (let row = 0, at = 0; at < n; row++, at += outInner) {
+      let from = 0;
+      for (let i = 0; i < rank - 1; i++) from += (index[i] % x.shape[i]) * strides[i];
+      if (inner === 1) dst.fill(src[from], at, at + outInner);
+      else {
+        const run = src.subarray(from, from + inner);
+        for (let r = 0; r < outInner; r += inner) dst.set(run, at + r);
+      }
+      for (let i = rank - 2; i >= 0; i--) {
+        if (++index[i] < outShape[i]) break;
+        index[i] = 0;
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * `shape` and `perm` with size-1 axes dropped and axes that stay neighbours merged: the same
+ * memory movement in the fewest axes (`[16, 64, 4, 32]` by `[0, 2, 1, 3]` stays rank 4; a
+ * `[1, 8, 5]` by `[0, 2, 1]` becomes `[8, 5]` by `[1, 0]`).
+ */
+function simplifyPermutation(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const kept = perm.filter((p) => shape[p] !== 1);
+  // Merge runs p, p+1, ... (consecutive in the output) of input axes.
+  const groups: number[][] = [];
+  for (const p of kept) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[last.length - 1] + 1 === p) last.push(p);
+    else groups.push([p]);
+  }
+  const order = [...groups].sort((a, b) => a[0] - b[0]); // groups in input order
+  return {
+    shape: order.map((g) => g.reduce((s, p) => s * shape[p], 1)),
+    perm: groups.map((g) => order.indexOf(g)),
+  };
+}
+
+/**
+ * The transpose in plain JavaScript over the heap, for the two movements training does most: a
+ * permutation that keeps the last axis (multi-head split and merge: one `set` per run) and a swap
+ * of the last two axes under a batch (matMul gradients, reductions: 16x16 blocks). Anything else
+ * goes to the stock kernel.
+ */
+function transposeKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const perm = (args.attrs as unknown as { perm: number[] }).perm;
+    if (x.dtype === 'string' || perm.length !== x.shape.length) return original(args);
+    const backend = args.backend as BackendWasm;
+    const outShape = perm.map((p) => x.shape[p]);
+    const simple = simplifyPermutation(x.shape, perm);
+    const rank = simple.perm.length;
+    const keepsLast = rank === 0 || simple.perm[rank - 1] === rank - 1;
+    const swapsLastTwo =
+      rank >= 2 &&
+      simple.perm[rank - 1] === rank - 2 &&
+      simple.perm[rank - 2] === rank - 1 &&
+      simple.perm.slice(0, -2).every((p, i) => p === i);
+    if (!keepsLast && !swapsLastTwo) return original(args);
+    const out = backend.makeOutput(outShape, x.dtype);
+    const n = sizeOf(outShape);
+    if (n === 0) return out;
+    // Views are taken after the allocation: growing the wasm heap detaches older views.
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    if (keepsLast) copyRuns(src, dst, simple.shape, simple.perm);
+    else {
+      const [R, C] = simple.shape.slice(-2);
+      for (let b = 0, off = 0; off < n; b++, off += R * C) {
+        transposeBlock(src, dst, off, R, C);
+      }
+    }
+    return out;
+  };
+}
+
+/** `dst = transpose(src)` for a permutation that keeps the last axis: one `set` per last-axis run. */
+function copyRuns(src: tf.TypedArray, dst: tf.TypedArray, shape: number[], perm: number[]): void {
+  const rank = shape.length;
+  if (rank <= 1) {
+    dst.set(src);
+    return;
+  }
+  const run = shape[rank - 1];
+  const inStrides = [...tf.util.computeStrides(shape), 1];
+  const outShape = perm.map((p) => shape[p]);
+  const strides = perm.slice(0, -1).map((p) => inStrides[p]); // input stride of each output axis
+  const index = new Array<number>(rank - 1).fill(0);
+  const n = src.length;
+  for (let at = 0; at < n; at += run) {
+    let from = 0;
+    for (let i = 0; i < rank - 1; i++) from += index[i] * strides[i];
+    dst.set(src.subarray(from, from + run), at);
+    for (let i = rank - 2; i >= 0; i--) {
+      if (++index[i] < outShape[i]) break;
+      index[i] = 0;
+    }
+  }
+}
+
+/** `dst[off + c * R + r] = src[off + r * C + c]` for one `[R, C]` matrix, in 16x16 blocks. */
+function transposeBlock(
+  src: tf.TypedArray,
+  dst: tf.TypedArray,
+  off: number,
+  R: number,
+  C: number,
+): void {
+  const BS = 16;
+  for (let r0 = 0; r0 < R; r0 += BS) {
+    const r1 = Math.min(R, r0 + BS);
+    for (let c0 = 0; c0 < C; c0 += BS) {
+      const c1 = Math.min(C, c0 + BS);
+      for (let r = r0; r < r1; r++) {
+        const row = off + r * C;
+        for (let c = c0; c < c1; c++) dst[off + c * R + r] = src[row + c];
+      }
+    }
+  }
+}
+
+/**
+ * `Sum` over one block of neighbouring axes that are not innermost (`[1024, 128]` over axis 0:
+ * every bias gradient; `[B, 1, S, A]` over `S`) as float32 row additions, without the stock
+ * kernel's slow transpose (equal up to float32 summation order). Other axes that are not
+ * innermost are moved last by the registered (fast) `Transpose` first; innermost axes go straight
+ * to the stock kernel.
+ */
+function sumKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    const attrs = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32') return original(args);
+    const backend = args.backend as BackendWasm;
+    const rank = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(attrs.axis, x.shape))].sort((a, b) => a - b);
+    if (axes.length === 0 || tf.backend_util.getAxesPermutation(axes, rank) === null) {
+      return original(args); // nothing to reduce, or innermost axes: no transpose in the stock kernel
+    }
+    // One block of neighbouring axes: x is [outer, R, inner] and the sum runs over R.
+    const block = axes.every((a, i) => a === axes[0] + i);
+    const keptShape = x.shape.filter((_, i) => !axes.includes(i));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : keptShape;
+    if (!block) {
+      // Move the reduced axes last with the fast transpose, then reduce innermost axes.
+      const order = [...x.shape.keys()].filter((i) => !axes.includes(i)).concat(axes);
+      const transpose = wasmKernel(tf.Transpose, 'Sum'); // this module's, when installed
+      const moved = single(
+        transpose({ inputs: { x }, backend, attrs: { perm: order } }),
+        tf.Transpose,
+      );
+      try {
+        const innermost = axes.map((_, i) => rank - axes.length + i);
+        const out = single(
+          original({ inputs: { x: moved }, backend, attrs: { axis: innermost, keepDims: false } }),
+          tf.Sum,
+        );
+        out.shape = outShape;
+        return out;
+      } finally {
+        backend.disposeData(moved.dataId);
+      }
+    }
+    const out = backend.makeOutput(outShape, 'float32');
+    const outer = sizeOf(x.shape.slice(0, axes[0]));
+    const reduced = sizeOf(axes.map((a) => x.shape[a]));
+    const inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    dst.fill(0);
+    for (let o = 0; o < outer; o++) {
+      const at = o * inner;
+      for (let r = 0; r < reduced; r++) {
+        const off = (o * reduced + r) * inner;
+        for (let c = 0; c < inner; c++) dst[at + c] += src[off + c];
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * `GatherV2` (embeddings, reordering a padded batch) as one row copy per index, instead of the
+ * stock kernel's per-element index arithmetic (measured 11 ms for 3072 rows of 64 floats).
+ * `batchDims > 0` goes to the stock kernel. An index outside `[0, x.shape[axis])` throws, as on cpu.
+ */
+function gatherKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+    const attrs = args.attrs as unknown as { axis: number; batchDims?: number };
+    if (x.dtype === 'string' || indices.dtype !== 'int32' || (attrs.batchDims ?? 0) !== 0) {
+      return original(args);
+    }
+    const backend = args.backend as BackendWasm;
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+    const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+    const out = backend.makeOutput(outShape, x.dtype);
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const size = x.shape[axis];
+    const inner = sizeOf(x.shape.slice(axis + 1));
+    const ids = backend.typedArrayFromHeap(indices);
+    const count = ids.length;
+    if (sizeOf(outShape) === 0) return out;
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    try {
+      for (let j = 0; j < count; j++) {
+        const id = ids[j];
+        if (!(id >= 0 && id < size)) {
+          throw new Error(`GatherV2: the index value ${id} is not in [0, ${size - 1}]`);
+        }
+      }
+    } catch (err) {
+      backend.disposeData(out.dataId);
+      throw err;
+    }
+    for (let o = 0; o < outer; o++) {
+      const from = o * size * inner;
+      const to = o * count * inner;
+      if (inner === 1) {
+        for (let j = 0; j < count; j++) dst[to + j] = src[from + ids[j]];
+      } else {
+        for (let j = 0; j < count; j++) {
+          const row = from + ids[j] * inner;
+          dst.set(src.subarray(row, row + inner), to + j * inner);
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * Replaces the wasm kernels of `FAST_WASM_KERNELS` (`Tanh`, `Tile`, `Transpose`, `Sum`, `GatherV2`) with
+ * faster ones for the shapes training uses; other shapes and dtypes go to the stock kernels.
+ * Results equal the stock kernels' (Tile, Transpose and GatherV2 bit for bit; Sum up to summation order;
+ * Tanh within 2.4e-7). Idempotent; undo with `uninstallWasmFastKernels`.
+ */
+export function installWasmFastKernels(): void {
+  ensureWasmKernelsRegistered();
+  if (savedFastKernels !== null) return;
+  const saved = new Map<string, tf.KernelConfig>();
+  for (const name of Object.keys(FAST_WASM_KERNELS)) {
+    const config = getKernelOrNull(name, WASM);
+    if (config === null) {
+      throw new Error(`installWasmFastKernels: expected a wasm kernel ${name}, got none`);
+    }
+    saved.set(name, config);
+  }
+  const wrappers: Record<string, (f: tf.KernelFunc) => tf.KernelFunc> = {
+    [tf.Tanh]: tanhKernel,
+    [tf.Tile]: tileKernel,
+    [tf.Transpose]: transposeKernel,
+    [tf.Sum]: sumKernel,
+    [tf.GatherV2]: gatherKernel,
+  };
+  for (const [name, config] of saved) {
+    const kernelFunc = wrappers[name](config.kernelFunc);
+    ourKernelFuncs.add(kernelFunc);
+    replaceKernel({ ...config, kernelFunc });
+  }
+  savedFastKernels = saved;
+}
+
+/** Restores the stock wasm kernels that `installWasmFastKernels` replaced. */
+export function uninstallWasmFastKernels(): void {
+  if (savedFastKernels === null) return;
+  for (const config of savedFastKernels.values()) replaceKernel(config);
+  savedFastKernels = null;
+}
+
+/** The short names (`'tanh'`, `'tile'`, ...) of the fast kernels currently installed. */
+function installedFastKernels(): string[] {
+  return Object.entries(FAST_WASM_KERNELS)
+    .filter(([name]) => {
+      const current = getKernelOrNull(name, WASM);
+      return current !== null && ourKernelFuncs.has(current.kernelFunc);
+    })
+    .map(([, short]) => short);
+}
+
 /** The wasm implementation of each missing kernel: its own where delegation is too slow. */
 function missingKernelConfig(kernelName: string): tf.KernelConfig {
   const own: Record<string, tf.KernelFunc> = {
@@ -755,20 +1149,22 @@ export interface WasmFixesOptions {
 }
 
 /**
- * Installs every wasm fix: the matMul fix (unless `matMul: false`), the slice fix and the missing
- * kernels.
+ * Installs every wasm fix: the matMul fix (unless `matMul: false`), the slice fix, the fast
+ * kernels (`FAST_WASM_KERNELS`) and the missing kernels.
  * Idempotent.
- * @returns the names of what is installed, e.g. `['matMul', 'slice', 'UnsortedSegmentSum', ...]`, for the
+ * @returns the names of what is installed, e.g. `['matMul', 'slice', 'tanh', ..., 'UnsortedSegmentSum', ...]`, for the
  *   one-line summary `initBackend` prints.
  */
 export function installWasmFixes(options: WasmFixesOptions = {}): string[] {
   if (options.matMul ?? true) installWasmMatMulFix();
   else uninstallWasmMatMulFix();
   installWasmSliceFix();
+  installWasmFastKernels();
   const missing = installWasmMissingKernels();
   return [
     ...(wasmMatMulFixInstalled() ? ['matMul'] : []),
     ...(wasmSliceFixInstalled() ? ['slice'] : []),
+    ...installedFastKernels(),
     ...missing,
   ];
 }
@@ -777,6 +1173,7 @@ export function installWasmFixes(options: WasmFixesOptions = {}): string[] {
 export function uninstallWasmFixes(): void {
   uninstallWasmMatMulFix();
   uninstallWasmSliceFix();
+  uninstallWasmFastKernels();
   uninstallWasmMissingKernels();
 }
 
@@ -785,6 +1182,7 @@ export function installedWasmFixes(): string[] {
   return [
     ...(wasmMatMulFixInstalled() ? ['matMul'] : []),
     ...(wasmSliceFixInstalled() ? ['slice'] : []),
+    ...installedFastKernels(),
     ...MISSING_WASM_KERNELS.filter((name) => installedMissing.has(name)),
   ];
 }

@@ -184,20 +184,35 @@ export class Adam {
     const bc2Sqrt = Math.sqrt(1 - b2 ** t);
     tf.tidy(() => {
       this.step.assign(tf.add(this.step, 1));
-      for (const [i, grad] of pairs) {
-        const p = this.variables[i];
-        let g = grad;
-        if (wd !== 0) {
-          if (this.decoupled) p.assign(tf.mul(p, 1 - lr * wd));
-          else g = tf.add(g, tf.mul(p, wd));
-        }
-        const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, 1 - b1));
-        const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), 1 - b2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        p.assign(tf.sub(p, tf.mul(stepSize, tf.div(m, denom))));
+      if (pairs.length === 0) return;
+      // Every variable at once: the update is elementwise, so running it on the concatenation of
+      // all parameters gives the same values as one variable at a time, in ~13 kernels instead
+      // of ~13 per variable (a training step has dozens of variables and each kernel call costs
+      // more than its arithmetic at these sizes).
+      const index = pairs.map(([i]) => i);
+      const flat = (ts: tf.Tensor[]): tf.Tensor1D =>
+        (ts.length === 1
+          ? ts[0].reshape([-1])
+          : tf.concat(ts.map((x) => x.reshape([-1])))) as tf.Tensor1D; // each [...] -> [n], concatenated
+      let p: tf.Tensor = flat(index.map((i) => this.variables[i]));
+      let g: tf.Tensor = flat(pairs.map(([, grad]) => grad));
+      if (wd !== 0) {
+        if (this.decoupled) p = tf.mul(p, 1 - lr * wd);
+        else g = tf.add(g, tf.mul(p, wd));
       }
+      const m = tf.add(tf.mul(flat(index.map((i) => this.m[i])), b1), tf.mul(g, 1 - b1));
+      const v = tf.add(tf.mul(flat(index.map((i) => this.v[i])), b2), tf.mul(tf.square(g), 1 - b2));
+      const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
+      const updated = tf.sub(p, tf.mul(stepSize, tf.div(m, denom)));
+      const sizes = index.map((i) => this.variables[i].size);
+      const pieces = (x: tf.Tensor): tf.Tensor[] => (sizes.length === 1 ? [x] : tf.split(x, sizes)); // [n] -> per variable
+      const [ms, vs, ps] = [pieces(m), pieces(v), pieces(updated)];
+      index.forEach((i, k) => {
+        const shape = this.variables[i].shape;
+        this.m[i].assign(ms[k].reshape(shape));
+        this.v[i].assign(vs[k].reshape(shape));
+        this.variables[i].assign(ps[k].reshape(shape));
+      });
     });
     this.updates++;
     this.lastLr = lr;

@@ -11,6 +11,7 @@ import {
   initBackend,
 } from '../../src/backend/backend';
 import {
+  FAST_WASM_KERNELS,
   MISSING_WASM_KERNELS,
   wasmMatMulFixInstalled,
   wasmSliceFixInstalled,
@@ -104,7 +105,12 @@ describe('initBackend', () => {
         ),
       );
       assert.deepEqual(report.info.notes, ['@tensorflow/tfjs-node is not installed']);
-      assert.deepEqual(report.info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+      assert.deepEqual(report.info.fixes, [
+        'matMul',
+        'slice',
+        ...Object.values(FAST_WASM_KERNELS),
+        ...MISSING_WASM_KERNELS,
+      ]);
     }
   });
 
@@ -127,7 +133,12 @@ describe('initBackend', () => {
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
     assert.equal(info.threads, expectedWasmThreads); // worker threads only when asked (wasm-threads.ts)
-    assert.deepEqual(info.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(info.fixes, [
+      'matMul',
+      'slice',
+      ...Object.values(FAST_WASM_KERNELS),
+      ...MISSING_WASM_KERNELS,
+    ]);
     assert.equal(wasmMatMulFixInstalled(), true);
     if (!nativeFound) assert.ok(info.notes.some((n) => /tfjs-node is not installed/.test(n)));
   });
@@ -230,7 +241,12 @@ describe('initBackend', () => {
     assert.equal(tf.getKernel('UnsortedSegmentSum', 'wasm'), undefined);
     assert.doesNotMatch(stock.summary, /fixes/);
     const fixed = await initBackend({ prefer: 'wasm', log });
-    assert.deepEqual(fixed.fixes, ['matMul', 'slice', ...MISSING_WASM_KERNELS]);
+    assert.deepEqual(fixed.fixes, [
+      'matMul',
+      'slice',
+      ...Object.values(FAST_WASM_KERNELS),
+      ...MISSING_WASM_KERNELS,
+    ]);
     assert.equal(wasmMatMulFixInstalled(), true);
     assert.equal(lines.length, 2);
   });
