@@ -30,6 +30,15 @@ export function isOutermostOp(): boolean {
   return depth === 0;
 }
 
+/**
+ * Forgets `op` calls that never returned (a tslab cell interrupted inside one is terminated, and
+ * its `finally` never runs), so the next call checks its arguments again.
+ * `recoverFromInterrupt` calls it when it unwinds to the top level.
+ */
+export function resetOpDepth(): void {
+  depth = 0;
+}
+
 /** Whether a gradient is being recorded (inside `tf.grad`, `tf.variableGrads`, ...). */
 export function recordingGradient(): boolean {
   return tf.engine().state.gradientDepth > 0;
@@ -78,6 +87,6 @@ export function op<R extends tf.TensorContainer>(
   } catch (err) {
     throw withName(err, name);
   } finally {
-    depth--;
+    depth = Math.max(0, depth - 1); // 0 after resetOpDepth
   }
 }

@@ -145,7 +145,10 @@ export function checkDtype(
   }
 }
 
+/** The setting of `setFiniteChecks`. */
 let finiteChecks = true;
+/** How many `withInputsChecked` calls are running: the checks are off while any is. */
+let suspended = 0;
 
 /**
  * Turns the NaN/Infinity checks on tensor arguments on or off (on by default). They read the
@@ -156,9 +159,9 @@ export function setFiniteChecks(on: boolean): void {
   finiteChecks = on;
 }
 
-/** Whether NaN/Infinity checks are on. */
+/** Whether NaN/Infinity checks are on (set on, and not inside `withInputsChecked`). */
 export function finiteChecksEnabled(): boolean {
-  return finiteChecks;
+  return finiteChecks && suspended === 0;
 }
 
 /**
@@ -168,13 +171,21 @@ export function finiteChecksEnabled(): boolean {
  * New code runs through `op()` (`src/core/op.ts`) instead, which skips every inner check.
  */
 export function withInputsChecked<T>(fn: () => T): T {
-  const previous = finiteChecks;
-  finiteChecks = false;
+  suspended++;
   try {
     return fn();
   } finally {
-    finiteChecks = previous;
+    suspended = Math.max(0, suspended - 1); // 0 after resetSuspendedChecks
   }
+}
+
+/**
+ * Forgets `withInputsChecked` calls that never returned. A cell interrupted in tslab is
+ * terminated, and `finally` blocks do not run, so without this the checks would stay off for
+ * the rest of the session. `recoverFromInterrupt` calls it when it unwinds to the top level.
+ */
+export function resetSuspendedChecks(): void {
+  suspended = 0;
 }
 
 /**
@@ -188,7 +199,7 @@ export function checkFinite(
   name: string,
   opts: { allowNegInf?: boolean } = {},
 ): void {
-  if (!finiteChecks || x.dtype !== 'float32' || recordingGradient()) return;
+  if (!finiteChecksEnabled() || x.dtype !== 'float32' || recordingGradient()) return;
   const values = x.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

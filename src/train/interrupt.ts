@@ -17,6 +17,8 @@
  * it had when that run began. `recoverFromInterrupt` does the same for any other interrupted code.
  */
 import * as tf from '@tensorflow/tfjs';
+import { resetOpDepth } from '../core/op';
+import { resetSuspendedChecks } from '../core/shapes';
 
 let task: object | null = null;
 
@@ -146,6 +148,11 @@ function unwind(to: EngineDepths, disposeKept: boolean): EngineRepair {
     s.activeTape = null;
   }
   if (tapeReset) s.numDataMovesStack = [];
+  if (target.scopes === 0 && target.gradientDepth === 0 && target.kernelDepth === 0) {
+    // At the top level no library call is running: forget the ones a termination cut short.
+    resetOpDepth();
+    resetSuspendedChecks();
+  }
   return { scopesClosed, tensorsFreed: before - tf.memory().numTensors, tapeReset };
 }
 

@@ -2,6 +2,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as vm from 'node:vm';
 import * as tf from '@tensorflow/tfjs';
+import { isOutermostOp, op } from '../../src/core/op';
+import { finiteChecksEnabled, withInputsChecked } from '../../src/core/shapes';
 import { fitKernelWidth } from '../../src/experiments/fit-width';
 import {
   beginRun,
@@ -150,5 +152,26 @@ describe('training survives Kernel > Interrupt', () => {
     const repair = recoverFromInterrupt();
     assert.deepEqual(repair, { scopesClosed: 2, tensorsFreed: 2, tapeReset: false });
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+describe('recoverFromInterrupt and the checks a terminated cell cut short', () => {
+  it('turns the NaN checks and the outermost-call checks back on at the top level', () => {
+    assert.deepEqual([finiteChecksEnabled(), isOutermostOp()], [true, true]);
+    // A terminated execution (what tslab does on Kernel > Interrupt, here a vm timeout) skips
+    // every finally block, so withInputsChecked and op never undo what they set.
+    const context = vm.createContext({ withInputsChecked, op });
+    assert.throws(
+      () =>
+        vm.runInContext(
+          'withInputsChecked(() => op("spin", () => {}, () => { for (;;) {} }))',
+          context,
+          { timeout: 50 },
+        ),
+      /timed out/,
+    );
+    assert.deepEqual([finiteChecksEnabled(), isOutermostOp()], [false, false]);
+    recoverFromInterrupt();
+    assert.deepEqual([finiteChecksEnabled(), isOutermostOp()], [true, true]);
   });
 });
