@@ -13,8 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** One row of `Module.parameterTable()`. */
-export interface ParameterRow {
+/** One row of `Module.parameterTable()` (a type, not an interface, so `showTable` takes it). */
+export type ParameterRow = {
   /** Dotted path of the variable, e.g. `encoder.gru.wX`. */
   name: string;
   /** Shape as text, e.g. `[32, 64]`. */
@@ -23,7 +23,7 @@ export interface ParameterRow {
   parameters: number;
   /** `yes`, or `no` for a frozen (non-trainable) variable. */
   trainable: string;
-}
+};
 
 /** Fields a module never walks into: its own mode flag. */
 const SKIPPED_FIELDS = new Set(['training']);
