@@ -91,7 +91,10 @@ function mistake(got: number[][], c: Case): string {
     }
     return `${show}: the loop stopped too early: stop when EVERY example has produced the eos (or after maxLen steps), not the first one`;
   }
-  if (got.every((g, b) => g.length > 1 && g.every((t) => t === c.tables[b][c.bos]))) {
+  if (
+    got.some((g) => g.length > 1) &&
+    got.every((g, b) => g.every((t) => t === c.tables[b][c.bos]))
+  ) {
     return `${show}: every step was fed the bos: feed back the token chosen at the previous step (argmax of each row of the logits)`;
   }
   return `${show}: at each step feed back the argmax of each row of the logits, starting from the bos`;
