@@ -178,7 +178,7 @@ describe('batch grading', function () {
       files.map((f) => path.join('feedback', f)).sort(),
     );
     const cat = fs.readFileSync(path.join(out, 'feedback', 'cat.md'), 'utf8');
-    assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/55 points\*\*/);
+    assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/72 points\*\*/);
     assert.match(
       cat,
       /❌ hardSelect: one-hot weights at the highest score \(0\/1\)\n\n {2}```text\n {2}hardSelect\(\.\.\.\): your code timed out after 2 s/,
