@@ -22,7 +22,7 @@ type StepCase = {
 
 const FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch-ch03-exercises.json');
 
-/** The fixture's step as float32 tensors; `keyScale` multiplies the keys (and is 1 there). */
+/** The fixture's step as float32 tensors, with PyTorch's outputs. */
 function torchCase() {
   const c = (JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as { cases: { attention: StepCase } })
     .cases.attention;

@@ -43,7 +43,6 @@ const call = (c: Case) =>
 
 /** A GRU step with one of the classic mistakes, to recognise it in an answer. */
 function variant(c: Case, mistake: 'z swapped' | 'paper reset' | 'gates n | z | r'): tf.Tensor {
-  const d = c.h.shape[1];
   const xp = tf.add(tf.matMul(c.x, c.wX), c.bX); // [B, I] x [I, 3D] -> [B, 3D]
   const hp = tf.add(tf.matMul(c.h, c.wH), c.bH); // [B, D] x [D, 3D] -> [B, 3D]
   let [xR, xZ, xN] = tf.split(xp, 3, -1); // [B, 3D] -> 3 x [B, D]
@@ -60,7 +59,6 @@ function variant(c: Case, mistake: 'z swapped' | 'paper reset' | 'gates n | z | 
     mistake === 'paper reset'
       ? tf.tanh(tf.add(xN, tf.add(tf.matMul(tf.mul(r, c.h), wHn), bHn))) // W_hn (r * h) + b_hn
       : tf.tanh(tf.add(xN, tf.mul(r, hN)));
-  void d;
   return mistake === 'z swapped'
     ? tf.add(tf.mul(z, n), tf.mul(tf.sub(1, z), c.h))
     : tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, c.h));
