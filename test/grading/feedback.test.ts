@@ -32,6 +32,56 @@ interface Row {
   never?: RegExp[];
 }
 
+/**
+ * A GRU step in CommonJS for the 03 rows: `swapZ` mixes with z and 1 - z swapped, `paper` applies
+ * the reset gate before the product with W_hn (the paper's variant).
+ */
+const GRU_STEP = `function gru(x, h, wX, wH, bX, bH, swapZ, paper) {
+  const d = h.shape[1];
+  const [xR, xZ, xN] = tf.split(tf.add(tf.matMul(x, wX), bX), 3, -1);
+  const [hR, hZ, hN] = tf.split(tf.add(tf.matMul(h, wH), bH), 3, -1);
+  const r = tf.sigmoid(tf.add(xR, hR)); const z = tf.sigmoid(tf.add(xZ, hZ));
+  const inner = paper ? tf.add(tf.matMul(tf.mul(r, h), wH.slice([0, 2 * d], [d, d])), bH.slice([2 * d], [d])) : tf.mul(r, hN);
+  const n = tf.tanh(tf.add(xN, inner));
+  return swapZ ? tf.add(tf.mul(z, n), tf.mul(tf.sub(1, z), h)) : tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+}`;
+
+/**
+ * An attention step in CommonJS for the 03.2 rows: `mask` false ignores the valid lengths, `axis`
+ * is the softmax's axis, and `requery` attends again with the new state s_i.
+ */
+const ATTENTION_STEP = `${GRU_STEP}
+function step(y, sPrev, keys, memory, lens, wA, v, g, mask, axis, requery) {
+  const attend = (query) => {
+    let e = tf.sum(tf.mul(tf.tanh(tf.add(tf.matMul(query, wA).expandDims(1), keys)), v), -1);
+    if (mask) e = tf.where(tf.less(tf.range(0, keys.shape[1], 1, 'int32').expandDims(0), lens.expandDims(1)), e, tf.fill(e.shape, -1e9));
+    return axis === 0 ? tf.softmax(e.transpose()).transpose() : tf.softmax(e);
+  };
+  const weights = attend(sPrev);
+  const context = tf.matMul(weights.expandDims(1), memory).squeeze([1]);
+  const s = gru(tf.concat([y, context], 1), sPrev, g.wX, g.wH, g.bX, g.bH, false, false);
+  return { weights: requery ? attend(s) : weights, context, s };
+}`;
+
+/** A greedy loop in CommonJS for the 03.3 rows; `mode` picks the mistake. */
+const GREEDY = `function loop(decoder, src, bos, eos, maxLen, mode) {
+  return tf.tidy(() => {
+    const B = src.shape[0]; const out = Array.from({ length: B }, () => []); const done = out.map(() => false);
+    let state = decoder.start(src); let prev = tf.fill([B], bos, 'int32');
+    for (let t = 0; t < maxLen && !done.every(Boolean); t++) {
+      const o = decoder.step(mode === 'always bos' ? tf.fill([B], bos, 'int32') : prev, state); state = o.state;
+      prev = tf.argMax(o.logits, 1).toInt(); const ids = prev.dataSync();
+      for (let b = 0; b < B; b++) {
+        if (done[b] && mode !== 'after eos') continue;
+        out[b].push(ids[b]);
+        if (ids[b] === eos) done[b] = true;
+      }
+      if (mode === 'first eos' && done.some(Boolean)) break;
+    }
+    return out;
+  });
+}`;
+
 const ROWS: Row[] = [
   // 00.1 (5 points: match 2, limits 1, stable 1, RangeError 1).
   {
@@ -235,6 +285,90 @@ const ROWS: Row[] = [
       return { weights: w.transpose([0, 2, 1]), output: tf.matMul(w, v) }; });`,
     earned: 0,
     names: [/with the last two axes swapped/],
+  },
+  // 03.1 (5 points: PyTorch small 2, PyTorch wide 1, hand case 1, no leaks 1).
+  {
+    exercise: 'gru-step',
+    what: 'z and 1 - z swapped',
+    // Every test compares with PyTorch or the hand case (z ~ 0 there: the swap returns h): 0.
+    code: `${GRU_STEP}
+      exports.gruStep = (x, h, wX, wH, bX, bH) => tf.tidy(() => gru(x, h, wX, wH, bX, bH, true, false));`,
+    earned: 0,
+    names: [/z and 1 - z are swapped/],
+  },
+  {
+    exercise: 'gru-step',
+    what: "the paper's reset gate, W_hn (r * h)",
+    // b_hn != 0 in every case, so the candidate differs everywhere: 0.
+    code: `${GRU_STEP}
+      exports.gruStep = (x, h, wX, wH, bX, bH) => tf.tidy(() => gru(x, h, wX, wH, bX, bH, false, true));`,
+    earned: 0,
+    names: [/reset gate before the product, W_hn \(r \* h\) as in the paper/],
+  },
+  {
+    exercise: 'gru-step',
+    what: 'right, but without tf.tidy',
+    // Everything but the leak test: 4.
+    code: `${GRU_STEP}
+      exports.gruStep = (x, h, wX, wH, bX, bH) => gru(x, h, wX, wH, bX, bH, false, false);`,
+    earned: 4,
+    names: [/left \d+ intermediate tensor\(s\)/],
+  },
+  // 03.2 (7 points: weights 2, padding 1, context 1, new state 2, no leaks 1).
+  {
+    exercise: 'attention-step',
+    what: 'padding not masked',
+    // Weights, and so context and state, differ in rows 1 and 2 (lengths 2 and 1); the padding
+    // test sees non-zero weights: 0.
+    code: `${ATTENTION_STEP}
+      exports.attentionStep = (...a) => tf.tidy(() => step(...a, false, -1, false));`,
+    earned: 0,
+    names: [/padding is not masked/, /must be exactly 0/],
+  },
+  {
+    exercise: 'attention-step',
+    what: 'softmax over the batch axis',
+    // Rows do not sum to 1 and every output differs: 0.
+    code: `${ATTENTION_STEP}
+      exports.attentionStep = (...a) => tf.tidy(() => step(...a, true, 0, false));`,
+    earned: 0,
+    names: [/softmax runs over the wrong axis/, /sums to [\d.e-]+, not 1/],
+  },
+  {
+    exercise: 'attention-step',
+    what: 'weights returned from the new state s_i as the query',
+    // Context and state come from the right weights (1 + 2) and the returned weights are still
+    // a masked softmax (padding 1); the weights test and the leak test (it compares them) fail: 4.
+    code: `${ATTENTION_STEP}
+      exports.attentionStep = (...a) => tf.tidy(() => step(...a, true, -1, true));`,
+    earned: 4,
+    names: [/the query is the NEW state s_i/],
+  },
+  // 03.3 (5 points: staggered batch 2, maxLen 1, other ids 1, no leaks 1).
+  {
+    exercise: 'greedy-loop',
+    what: 'keeps appending to finished examples',
+    // Each case has an example that finishes before the others: 0.
+    code: `${GREEDY}
+      exports.greedyLoop = (d, src, bos, eos, maxLen) => loop(d, src, bos, eos, maxLen, 'after eos');`,
+    earned: 0,
+    names: [/is finished: keep feeding it, but add nothing more to its list/],
+  },
+  {
+    exercise: 'greedy-loop',
+    what: 'stops at the first example that produces the eos',
+    code: `${GREEDY}
+      exports.greedyLoop = (d, src, bos, eos, maxLen) => loop(d, src, bos, eos, maxLen, 'first eos');`,
+    earned: 0,
+    names: [/stopped too early: stop when EVERY example has produced the eos/],
+  },
+  {
+    exercise: 'greedy-loop',
+    what: 'feeds the bos at every step',
+    code: `${GREEDY}
+      exports.greedyLoop = (d, src, bos, eos, maxLen) => loop(d, src, bos, eos, maxLen, 'always bos');`,
+    earned: 0,
+    names: [/every step was fed the bos/],
   },
 ];
 

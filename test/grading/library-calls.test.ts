@@ -1,8 +1,8 @@
 /**
  * Points mean learning (issue 12): an answer that calls the course library's own implementation
  * of the function under test earns nothing. test/fixtures/grading/library-calls/ answers every
- * exercise with such a one-line call; before `reimplements` withheld those exports, six of the nine
- * exercises earned full marks this way.
+ * exercise with such a one-line call; before `reimplements` withheld those exports, six of the first
+ * nine exercises earned full marks this way.
  */
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -26,9 +26,9 @@ describe('answers that call the library under test', function () {
     }
   });
 
-  it('score 0 in each of the nine exercises, and the feedback names the withheld function', () => {
+  it('score 0 in each of the twelve exercises, and the feedback names the withheld function', () => {
     const report = gradeSubmission({ answers: ANSWERS });
-    assert.equal(report.exercises.length, 9, report.exercises.map((e) => e.exercise).join(', '));
+    assert.equal(report.exercises.length, 12, report.exercises.map((e) => e.exercise).join(', '));
     for (const ex of report.exercises) {
       assert.equal(ex.earned, 0, `${ex.exercise} earned ${ex.earned} of ${ex.possible}`);
       const said = ex.tests.map((t) => t.feedback).join('\n');
