@@ -61,11 +61,12 @@ function checkOptions(opts: unknown, name: string): Required<TranslateOptions> {
  *   target: data.targetVocab, maxLen: 11 });
  * t.outputs[0]; // '2021-07-03' once trained
  * ```
- * @param decoder a trained `StepDecoder` that knows its `bos` and `eos`
+ * @param decoder a trained `StepDecoder` that knows its `bos` and `eos` (any state type: a
+ *   union such as `BaselineSeq2Seq | BahdanauSeq2Seq` is accepted)
  * @param texts non-empty strings over `source`'s characters
  */
-export function translate<State>(
-  decoder: StepDecoder<State>,
+export function translate(
+  decoder: StepDecoder<unknown>,
   texts: readonly string[],
   opts: TranslateOptions,
 ): Translation {
@@ -102,8 +103,8 @@ export function translate<State>(
  * The fraction of `pairs` whose greedy output (`translate`) equals the target exactly.
  * @param pairs `{ source, target }` strings, at least one
  */
-export function greedyExactMatch<State>(
-  decoder: StepDecoder<State>,
+export function greedyExactMatch(
+  decoder: StepDecoder<unknown>,
   pairs: readonly TextPair[],
   opts: TranslateOptions,
 ): number {
