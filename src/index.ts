@@ -56,6 +56,7 @@ export * from './train/safetensors';
 export * from './train/checkpoint';
 export * from './decode/step-decoder';
 export * from './decode/greedy';
+export * from './decode/translate';
 export * from './viz/figure';
 export * from './viz/figures';
 export * from './viz/table';
