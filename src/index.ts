@@ -66,3 +66,4 @@ export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/se
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/recipes';

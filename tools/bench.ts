@@ -9,11 +9,13 @@
  * submission, and whether the gradebook gives every copy full marks).
  * Then the two training steps of the training engine (a seq2seq step and a mini-GPT step, built only
  * from `src/` parts; see bench/train-steps.ts): ms per step and examples per second.
+ * Then time to target with the chapters' recipes (`src/models/recipes.ts`; chapter 03: the
+ * Bahdanau model on dates until 99.5% validation exact match), see bench/targets.ts.
  * Progress goes to stderr, the results to stdout, and a JSON record (machine, backend, threads,
  * Node version, every row) to build/bench/latest.json or `--json <file>`.
  * `npm run bench -- peer` times the two training steps in PyTorch side by side (bench/peer.ts);
  * `-- course [names]` runs every notebook in default and fast mode (bench/course.ts).
- * `npm run bench -- backend`, `-- train` or `-- grading` runs one part; `-- profile seq2seq` (or
+ * `npm run bench -- backend`, `-- train`, `-- targets` or `-- grading` runs one part; `-- profile seq2seq` (or
  * `gpt`) prints where one training step's time goes, per kernel, forward and whole step. Nothing
  * here fails on slowness: it is measured, not asserted.
  */
@@ -32,6 +34,8 @@ import { MultiHeadAttention } from '../src/attention/multihead';
 import { finiteChecksEnabled, setFiniteChecks } from '../src/core/shapes';
 import { gradeBatch } from './grading/batch';
 import { formatProfile, profileStep } from './bench/profile';
+import { datesTarget } from './bench/targets';
+import { DATES_RECIPE } from '../src/models/recipes';
 import { miniGptStep, seq2seqStep, type TrainStep } from './bench/train-steps';
 import { measureTrainStep, medianMs, type TrainResult } from './bench/timing';
 import { peerTable, runPeer } from './bench/peer';
@@ -316,7 +320,7 @@ function jsonPath(args: string[]): { file: string; rest: string[] } {
   return { file: path.resolve(file), rest: [...args.slice(0, i), ...args.slice(i + 2)] };
 }
 
-const PARTS = ['backend', 'train', 'grading', 'profile', 'peer', 'course'];
+const PARTS = ['backend', 'train', 'targets', 'grading', 'profile', 'peer', 'course'];
 /** Parts that run only when asked for by name. */
 const ON_REQUEST = ['profile', 'peer', 'course'];
 
@@ -351,6 +355,26 @@ async function main(args: string[]): Promise<void> {
   if (run('train')) {
     if (!run('backend')) console.log(info.summary);
     record.train = await trainTable();
+  }
+  if (run('targets')) {
+    // Twice the notebook's budget, so a slower machine still says how long the target took.
+    const budget = 2 * DATES_RECIPE.budgetSec;
+    progress(`chapter 03: training on dates until the target or ${budget} s...`);
+    const r = await datesTarget(budget);
+    console.log('');
+    printTable(
+      ['time to target (same seed)', 'target', 'reached', 'training', 'test exact match'],
+      [
+        [
+          `${r.chapter}: ${r.model}`,
+          r.target,
+          r.reached ? 'yes' : 'no',
+          `${r.seconds.toFixed(1)} s, ${r.updates} updates (${r.stoppedBy})`,
+          `${(100 * r.testExactMatch).toFixed(1)}% of ${r.testSize.toLocaleString('en-US')}`,
+        ],
+      ],
+    );
+    record.targets = [r];
   }
   if (run('profile')) {
     console.log(info.summary);
