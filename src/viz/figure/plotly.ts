@@ -228,6 +228,9 @@ function heatmapPlotly(p: HeatmapPanel, ctx: PanelContext, cell: Box, shared: bo
     autorange: 'reversed', // row 0 on top, like the matrix is written
     showgrid: false,
   });
+  // A tick at the bottom-left corner on both axes (a flat series spans [v - 1, v + 1] from a
+  // first step 0) would put the x label on the y label: move x labels a few pixels down.
+  xaxis.ticklabelstandoff = 6;
   if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle), standoff: 4 };
   if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle), standoff: 4 };
 }
@@ -266,6 +269,9 @@ function linesPlotly(
     const [lo, hi] = span(ys.map(Math.log10));
     if (hi - lo < 2) yaxis.dtick = 'D2';
   }
+  // A tick at the bottom-left corner on both axes (a flat series spans [v - 1, v + 1] from a
+  // first step 0) would put the x label on the y label: move x labels a few pixels down.
+  xaxis.ticklabelstandoff = 6;
   if (p.xTitle) xaxis.title = { text: plotlyText(p.xTitle), standoff: 4 };
   if (p.yTitle) yaxis.title = { text: plotlyText(p.yTitle), standoff: 4 };
 }
