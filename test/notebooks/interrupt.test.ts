@@ -56,7 +56,7 @@ describe('Kernel > Interrupt during training, in the real kernel', function () {
       ].join('\n'),
     );
     assert.equal(setup.status, 'ok', setup.text);
-    const baseline = Number(/baseline (\d+)/.exec(setup.text)![1]);
+    let baseline = Number(/baseline (\d+)/.exec(setup.text)![1]);
     const reference = await run('console.log(`width ${train(20).toFixed(6)}`);');
     assert.equal(reference.status, 'ok', reference.text);
     for (let i = 0; i < 3; i++) {
@@ -73,7 +73,14 @@ describe('Kernel > Interrupt during training, in the real kernel', function () {
       assert.equal(again.status, 'ok', `after interrupt ${i}: ${again.text}`);
       assert.doesNotMatch(again.text, /Cannot find a connection/);
       assert.equal(/width (\S+)/.exec(again.text)![1], /width (\S+)/.exec(reference.text)![1]);
-      assert.equal(Number(/tensors (\d+)/.exec(again.text)![1]), baseline, again.text);
+      // An interrupt that lands inside tfjs's own bookkeeping can shift the engine's tensor count
+      // by one without a leak (see test/train/interrupt.test.ts); a missed repair leaves dozens.
+      const tensors = Number(/tensors (\d+)/.exec(again.text)![1]);
+      assert.ok(
+        Math.abs(tensors - baseline) <= 1,
+        `${tensors} tensors, ${baseline} before: ${again.text}`,
+      );
+      baseline = tensors;
       assert.match(again.text, /old bar: fit: interrupted at step \d+\/100000000 after/);
     }
   });
