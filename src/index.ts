@@ -63,6 +63,7 @@ export * from './viz/table';
 export { progress, Progress, type ProgressOptions } from './viz/progress';
 export { byMode, isFastMode } from './course/fast-mode';
 export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/self-check';
+export * from './course/claims';
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';

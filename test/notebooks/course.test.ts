@@ -1,6 +1,7 @@
 /**
  * Every notebook in notebooks/ executes in the runner (fast mode), so CI catches a broken chapter
  * the day it breaks, and is committed clean: no outputs, the tslab kernel, a valid nbformat 4.5.
+ * Its prose states only numbers that the run printed (tools/notebooks/prose.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { courseNotebooks } from '../../tools/notebooks/cli';
 import { runNotebook } from '../../tools/notebooks/runner';
 import type { Notebook } from '../../tools/notebooks/nbformat';
 import { notebookSchemaErrors } from '../helpers/nbschema';
+import { unbackedProseNumbers } from '../../tools/notebooks/prose';
 
 const notebooks = courseNotebooks();
 
@@ -32,13 +34,24 @@ describe('course notebooks', function () {
         });
       });
 
-      it('executes without errors in fast mode', async () => {
+      it('executes without errors in fast mode, and its prose quotes only numbers it printed', async () => {
         const r = await runNotebook(path, { outDir, fast: true });
         assert.equal(
           r.status,
           'passed',
           r.failure &&
             `cell ${r.failure.cell}: ${r.failure.kind}\n${r.failure.preview}\n${r.failure.message}`,
+        );
+        const source: Notebook = JSON.parse(readFileSync(path, 'utf8'));
+        const executed: Notebook = JSON.parse(readFileSync(r.outPath!, 'utf8'));
+        const unbacked = unbackedProseNumbers(source, executed).map(
+          (n) => `cell ${n.cell}: "${n.text}" in "${n.line}"`,
+        );
+        assert.deepEqual(
+          unbacked,
+          [],
+          'markdown states numbers no output printed: print them, render the sentence with ' +
+            'ah.writeUp, or declare a setting in metadata.attention.settings',
         );
       });
     });
