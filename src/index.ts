@@ -49,6 +49,7 @@ export { display, inNotebook, DisplayHandle, type MimeBundle } from './viz/displ
 export { viridis, redBlue, colorAt, type ColormapName, type Rgb } from './viz/colormap';
 export * from './train/losses';
 export * from './eval/metrics';
+export * from './eval/bleu';
 export * from './train/schedules';
 export * from './train/optimizers';
 export * from './train/fit';
