@@ -86,7 +86,7 @@ describe('translate and greedyExactMatch', () => {
     assert.throws(() => translate(decoder, [], opts), /texts: expected a non-empty array/);
     assert.throws(
       () => translate(decoder, ['1'], { ...opts, target: 'digits' as unknown as CharVocab }),
-      /target: expected a CharVocab, got string/,
+      /target: expected a CharVocab or a WordVocab, got string/,
     );
     assert.throws(() => greedyExactMatch(decoder, [], opts), /pairs: expected a non-empty array/);
     assert.throws(() => translate(decoder, ['1'], { ...opts, maxLen: 0 }), /maxLen/);
