@@ -27,6 +27,7 @@ export * from './data/regression';
 export * from './data/images';
 export * from './data/vocab';
 export * from './data/dates';
+export * from './data/number-translation';
 export * from './data/sequences';
 export * from './data/batches';
 export * from './attention/masks';

@@ -565,3 +565,28 @@ export function bleuFromStats(
   }
   return scoreStats(correct, total, sysLen, refLen, o, signature(o, '?'));
 }
+
+/**
+ * Reference streams for `corpusBleu` from each segment's own list of references: stream `k` holds
+ * every segment's `k`-th reference, or `null` where a segment has fewer (signature `nrefs:var`
+ * unless all segments have the same number).
+ *
+ * ```ts
+ * ah.referenceStreams([['hundert eins', 'ein hundert eins'], ['sieben und neunzig']]);
+ * // [['hundert eins', 'sieben und neunzig'], ['ein hundert eins', null]]
+ * ```
+ */
+export function referenceStreams(perSegment: readonly (readonly string[])[]): (string | null)[][] {
+  const name = 'referenceStreams';
+  if (!Array.isArray(perSegment) || perSegment.length === 0) {
+    throw new TypeError(
+      `${name}: perSegment: expected a non-empty array of reference lists (one per segment), got ${Array.isArray(perSegment) ? 'an empty array' : typeof perSegment}`,
+    );
+  }
+  let k = 0;
+  perSegment.forEach((refs, i) => {
+    checkStringArray(refs, `${name}: perSegment[${i}]`);
+    k = Math.max(k, refs.length);
+  });
+  return Array.from({ length: k }, (_, j) => perSegment.map((refs) => refs[j] ?? null));
+}
