@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import {
   bleuFromStats,
   corpusBleu,
+  referenceStreams,
   sentenceBleu,
   tokenize13a,
   type BleuOptions,
@@ -213,6 +214,11 @@ describe('tokenize13a', () => {
     ['a\u0085b\u001fc', 'a b c'], // Python whitespace that JavaScript's \s lacks
     ['a\ufeffb', 'a\ufeffb'], // JavaScript whitespace that Python's split keeps
     ['  spaced   out  ', 'spaced out'],
+    // Every ASCII character of the first rule's class ({-~, [-`, space-&, (-+, :-@, /).
+    [
+      'a[b]c\\d^e_f{g|h}i~j"k#l%m&n*o+p:q;r<s=t>u?v@w/x`y!z$',
+      'a [ b ] c \\ d ^ e _ f { g | h } i ~ j " k # l % m & n * o + p : q ; r < s = t > u ? v @ w / x ` y ! z $',
+    ],
   ];
   for (const [input, expected] of cases) {
     it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () => {
@@ -274,6 +280,24 @@ describe('BLEU, hand-computed', () => {
     const lc = corpusBleu(['The Cat'], [['the cat']], { lowercase: true });
     assert.deepEqual(lc.counts.slice(0, 2), [2, 1]);
     assert.ok(lc.signature.includes('case:lc'));
+  });
+});
+
+describe('referenceStreams', () => {
+  it('transposes per-segment reference lists into streams, null where a segment has fewer', () => {
+    assert.deepEqual(referenceStreams([['a', 'b'], ['c'], ['d', 'e', 'f']]), [
+      ['a', 'c', 'd'],
+      ['b', null, 'e'],
+      [null, null, 'f'],
+    ]);
+    assert.throws(
+      () => referenceStreams([]),
+      /referenceStreams: perSegment: expected a non-empty array/,
+    );
+    assert.throws(
+      () => referenceStreams([['a'], []]),
+      /referenceStreams: perSegment\[1\]: expected a non-empty array of strings, got an empty array/,
+    );
   });
 });
 
