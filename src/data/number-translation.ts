@@ -223,6 +223,19 @@ export function numberVocabs(): { source: WordVocab; target: WordVocab } {
   return { source: new WordVocab(NUMBER_SOURCE_WORDS), target: new WordVocab(NUMBER_TARGET_WORDS) };
 }
 
+/**
+ * Most English words of a number: 9 (`"seven hundred seventy seven thousand seven hundred seventy
+ * seven"`: at most 4 per group of three digits, plus `thousand`).
+ */
+export const NUMBER_MAX_SOURCE_WORDS = 9;
+
+/**
+ * Most German words of any form: 11 (`"sieben hundert sieben und siebzig tausend sieben hundert
+ * sieben und siebzig"`: at most 5 per group, plus `tausend`). Greedy or beam decoding needs
+ * `maxLen` = 12 (the `EOS` counts).
+ */
+export const NUMBER_MAX_TARGET_WORDS = 11;
+
 /** Options of `numberSplits` and `makeNumberData`. */
 export interface NumberSplitOptions {
   /** Seed of the draws. Defaults to 0. */

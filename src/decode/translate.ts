@@ -102,12 +102,14 @@ export function translate(
 }
 
 /**
- * The fraction of `pairs` whose greedy output (`translate`) equals the target exactly.
- * @param pairs `{ source, target }` strings, at least one
+ * The fraction of `pairs` whose greedy output (`translate`) equals the target exactly, or, for a
+ * pair with `references` (several correct translations, as the number task's pairs have), any
+ * one of them.
+ * @param pairs `{ source, target, references? }` strings, at least one
  */
 export function greedyExactMatch(
   decoder: StepDecoder<unknown>,
-  pairs: readonly TextPair[],
+  pairs: readonly (TextPair & { references?: readonly string[] })[],
   opts: TranslateOptions,
 ): number {
   if (!Array.isArray(pairs) || pairs.length === 0) {
@@ -119,11 +121,20 @@ export function greedyExactMatch(
     if (p === null || typeof p !== 'object' || typeof p.target !== 'string') {
       throw new TypeError(`greedyExactMatch: pairs[${i}]: expected { source, target } strings`);
     }
+    const refs: unknown = p.references;
+    if (refs !== undefined && (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string'))) {
+      throw new TypeError(
+        `greedyExactMatch: pairs[${i}].references: expected an array of strings, got ${typeof refs}`,
+      );
+    }
   });
   const { outputs } = translate(
     decoder,
     pairs.map((p) => p.source),
     opts,
   );
-  return outputs.filter((out, i) => out === pairs[i].target).length / pairs.length;
+  const right = outputs.filter(
+    (out, i) => out === pairs[i].target || (pairs[i].references?.includes(out) ?? false),
+  );
+  return right.length / pairs.length;
 }

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { seq2seqDataset } from '../../src/data/batches';
 import {
   NUMBER_MAX,
+  NUMBER_MAX_SOURCE_WORDS,
+  NUMBER_MAX_TARGET_WORDS,
   englishNumber,
   germanNumber,
   germanNumberForms,
@@ -81,13 +83,24 @@ describe('number translation: English words -> German words', () => {
     const { source, target } = numberVocabs();
     const enSeen = new Set<string>();
     const deSeen = new Set<string>();
+    let maxEn = 0;
+    let maxDe = 0;
     for (let n = 0; n <= NUMBER_MAX; n += n < 3000 ? 1 : 97) {
       for (const w of source.split(englishNumber(n))) enSeen.add(w);
       const forms = germanNumberForms(n);
       assert.equal(new Set(forms).size, forms.length, `forms of ${n}`);
       assert.ok(forms.length >= 1 && forms.length <= 4, `${forms.length} forms of ${n}`);
       for (const f of forms) for (const w of target.split(f)) deSeen.add(w);
+      maxEn = Math.max(maxEn, source.split(englishNumber(n)).length);
+      for (const f of forms) maxDe = Math.max(maxDe, target.split(f).length);
     }
+    // The longest numbers (every group 7x7 or 1x1 with all optional words) reach the bounds.
+    for (const n of [777777, 121121, 373373]) {
+      maxEn = Math.max(maxEn, source.split(englishNumber(n)).length);
+      for (const f of germanNumberForms(n)) maxDe = Math.max(maxDe, target.split(f).length);
+    }
+    assert.equal(maxEn, NUMBER_MAX_SOURCE_WORDS);
+    assert.equal(maxDe, NUMBER_MAX_TARGET_WORDS);
     // Every vocabulary word occurs (none is dead weight) and nothing outside it.
     assert.deepEqual([...enSeen].sort(), [...source.words].sort());
     assert.deepEqual([...deSeen].sort(), [...target.words].sort());
