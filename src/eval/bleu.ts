@@ -1,8 +1,8 @@
 /**
  * BLEU (Papineni et al., 2002) computed exactly as sacreBLEU 2.x computes it, ported from its
- * source (github.com/mjpost/sacrebleu, v2.6.0: `sacrebleu/metrics/bleu.py`,
- * `sacrebleu/tokenizers/tokenizer_13a.py`, `tokenizer_re.py`, `metrics/helpers.py`) and checked
- * against its published test vectors (`test/eval/bleu.test.ts`).
+ * source (github.com/mjpost/sacrebleu, v2.6.0: `sacrebleu/metrics/bleu.py`, `metrics/base.py`,
+ * `metrics/helpers.py`, `tokenizers/tokenizer_13a.py`, `tokenizer_re.py`, `tokenizer_intl.py`,
+ * `tokenizer_char.py`) and checked against its published test vectors (`test/eval/bleu.test.ts`).
  *
  * - **Tokenizer 13a** (mteval-v13a, the WMT default): removes `<skipped>`, joins words broken by
  *   `-` at a line end, unescapes `&quot; &amp; &lt; &gt;`, splits most ASCII punctuation off, `.`
@@ -19,14 +19,24 @@
  * - **Effective order** (default for `sentenceBleu`): orders with no n-gram in the hypothesis at
  *   all are left out of the mean instead of zeroing the score.
  *
- * Scores are on sacreBLEU's scale, 0-100.
+ * - **A corpus with no 4-gram at all** (every hypothesis shorter than 4 tokens) scores 0 unless
+ *   `effectiveOrder` is on: sacreBLEU's behaviour, kept.
+ *
+ * Scores are on sacreBLEU's scale, 0-100. Where this port and sacreBLEU could differ: lowercasing
+ * (`toLowerCase` against Python's `str.lower`, equal outside rare special casings), the `intl`
+ * tokenizer's Unicode version, and, unlike sacreBLEU (which `zip`s), a reference stream whose
+ * length differs from the hypotheses' is an error here, not silently cut.
  */
 
 /** Smoothing methods of sacreBLEU (Chen & Cherry 2014's methods 3, 1, 2, and none). */
 export type BleuSmoothMethod = 'exp' | 'floor' | 'add-k' | 'none';
 
-/** Tokenizers: `13a` (the default, as WMT), `none` (split on whitespace only), `char`. */
-export type BleuTokenizer = '13a' | 'none' | 'char';
+/**
+ * Tokenizers: `13a` (the default, as WMT), `intl` (mteval-v14's international tokenizer: splits
+ * Unicode punctuation and symbols), `char` (every character a token), `none` (whitespace only).
+ * sacreBLEU's `zh`, `ja-mecab`, `ko-mecab` and `spm` tokenizers are not ported.
+ */
+export type BleuTokenizer = '13a' | 'intl' | 'char' | 'none';
 
 /** Options of `corpusBleu` and `sentenceBleu` (sacreBLEU's `BLEU(...)` arguments). */
 export interface BleuOptions {
@@ -151,14 +161,35 @@ export function tokenize13a(line: string): string {
   return pySplit(s).join(' ');
 }
 
+/**
+ * sacreBLEU's `TokenizerV14International` (`tokenizer_intl.py`, Python's `regex` module): Unicode
+ * properties as JavaScript's `\p{...}` (the Unicode versions of the two engines may differ on
+ * characters assigned recently).
+ */
+const INTL_RULES: readonly (readonly [RegExp, string])[] = [
+  // punctuation preceded by a non-digit: r'(\P{N})(\p{P})' -> r'\1 \2 '
+  [/(\P{N})(\p{P})/gu, '$1 $2 '],
+  // punctuation followed by a non-digit: r'(\p{P})(\P{N})' -> r' \1 \2'
+  [/(\p{P})(\P{N})/gu, ' $1 $2'],
+  // symbols: r'(\p{S})' -> r' \1 '
+  [/(\p{S})/gu, ' $1 '],
+];
+
+function tokenizeIntl(line: string): string {
+  let s = line;
+  for (const [re, repl] of INTL_RULES) s = s.replace(re, repl);
+  return pySplit(s).join(' ');
+}
+
 function tokenizeWith(tokenizer: BleuTokenizer, line: string): string {
   if (tokenizer === '13a') return tokenize13a(line);
+  if (tokenizer === 'intl') return tokenizeIntl(line);
   if (tokenizer === 'char') return Array.from(line).join(' ');
   return line;
 }
 
 const SMOOTH_METHODS: readonly BleuSmoothMethod[] = ['exp', 'floor', 'add-k', 'none'];
-const TOKENIZERS: readonly BleuTokenizer[] = ['13a', 'none', 'char'];
+const TOKENIZERS: readonly BleuTokenizer[] = ['13a', 'intl', 'char', 'none'];
 const OPTION_KEYS = [
   'lowercase',
   'tokenize',

@@ -76,6 +76,7 @@ describe('corpusBleu: test/test_bleu.py', () => {
     [['', '', ''], {}, 0.0],
     [README_HYPS, { tokenize: 'none' }, 49.1919566],
     [README_HYPS, { tokenize: '13a' }, 48.530827],
+    [README_HYPS, { tokenize: 'intl' }, 43.91623493],
     [README_HYPS, { smoothMethod: 'none' }, 48.530827],
   ];
   cases.forEach(([hyps, opts, expected], i) => {
@@ -164,6 +165,7 @@ describe('sentenceBleu: test/test_sentence_bleu.py', () => {
     [{ smoothMethod: 'add-k', smoothValue: 1 }, 14.882],
     [{ smoothMethod: 'add-k', smoothValue: 2 }, 21.389],
     [{ tokenize: 'none' }, 7.347],
+    [{ tokenize: 'intl' }, 8.493],
     [{ tokenize: 'char' }, 40.8759],
     [{ tokenize: 'char', lowercase: true }, 42.0267],
   ];
