@@ -13,7 +13,10 @@ import {
   numberVocabs,
 } from '../../src/data/number-translation';
 import { BOS, EOS, PAD } from '../../src/data/vocab';
+import { translate } from '../../src/decode/translate';
 import { corpusBleu, referenceStreams } from '../../src/eval/bleu';
+import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
+import { maskedCrossEntropy } from '../../src/train/losses';
 import { expectNoLeak } from '../helpers/tensors';
 
 // Written by hand from German spelling (Duden: "siebenundneunzig", "einhundert"/"hundert",
@@ -183,6 +186,49 @@ describe('number translation: splits and data', () => {
       tf.dispose([b, wide] as unknown as tf.Tensor[]);
     });
     assert.equal(data.targetVocab.decode([10, 32, 31, EOS]), 'sieben und neunzig');
+  });
+
+  it("feeds chapter 03's encoder-decoder: a finite loss and word outputs from translate", async () => {
+    const data = makeNumberData({ seed: 1, trainSize: 100, validSize: 0, testSize: 4 });
+    const ds = seq2seqDataset(data.test, {
+      sourceVocab: data.sourceVocab,
+      targetVocab: data.targetVocab,
+    });
+    const model = new BahdanauSeq2Seq({
+      srcVocab: data.sourceVocab.size,
+      tgtVocab: data.targetVocab.size,
+      embedDim: 4,
+      encoderHidden: 5,
+      decoderHidden: 6,
+      attentionHidden: 3,
+      bos: BOS,
+      eos: EOS,
+    });
+    try {
+      await expectNoLeak(() => {
+        const b = ds.batch([0, 1, 2, 3]);
+        const out = model.forward(b.src, b.srcLens, b.tgtIn);
+        assert.deepEqual(out.logits.shape, [4, b.tgtIn.shape[1], data.targetVocab.size]);
+        const loss = maskedCrossEntropy(out.logits, b.tgtOut, { validLens: b.tgtLens });
+        const value = loss.dataSync()[0];
+        // Untrained: about log V per token.
+        assert.ok(Math.abs(value - Math.log(data.targetVocab.size)) < 0.5, `loss ${value}`);
+        tf.dispose([b, out, loss] as unknown as tf.Tensor[]);
+        const t = translate(
+          model,
+          data.test.map((p) => p.source),
+          {
+            source: data.sourceVocab,
+            target: data.targetVocab,
+            maxLen: NUMBER_MAX_TARGET_WORDS + 1,
+          },
+        );
+        for (const o of t.outputs)
+          for (const w of data.targetVocab.split(o)) assert.ok(data.targetVocab.has(w));
+      });
+    } finally {
+      model.dispose();
+    }
   });
 
   it('BLEU takes every form as a reference: any form of 101,101 scores 100', () => {
