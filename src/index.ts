@@ -27,6 +27,7 @@ export * from './data/regression';
 export * from './data/images';
 export * from './data/vocab';
 export * from './data/dates';
+export * from './data/number-translation';
 export * from './data/sequences';
 export * from './data/batches';
 export * from './attention/masks';
@@ -49,6 +50,7 @@ export { display, inNotebook, DisplayHandle, type MimeBundle } from './viz/displ
 export { viridis, redBlue, colorAt, type ColormapName, type Rgb } from './viz/colormap';
 export * from './train/losses';
 export * from './eval/metrics';
+export * from './eval/bleu';
 export * from './train/schedules';
 export * from './train/optimizers';
 export * from './train/fit';

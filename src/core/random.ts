@@ -54,3 +54,20 @@ export function deriveSeed(seed: number, label: string): number {
   }
   return h;
 }
+
+/**
+ * A copy of `items` in a seeded random order (Fisher-Yates with `createRng(seed)`): the same seed
+ * always gives the same order.
+ */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  if (!Array.isArray(items)) {
+    throw new TypeError(`shuffled: items: expected an array, got ${typeof items}`);
+  }
+  const rng = createRng(seed);
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(0, i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../train/fit';
-import { BOS, CharVocab, EOS } from './vocab';
+import { BOS, EOS, TokenVocab } from './vocab';
 
 /** One padded batch (see the table at the top of `src/data/batches.ts`). */
 export type Seq2SeqBatch = {
@@ -44,22 +44,24 @@ export interface Seq2SeqDataset<P extends TextPair = TextPair> extends Dataset<S
   /** The pairs, in index order (`batch([i])` holds `pairs[i]`). */
   readonly pairs: readonly P[];
   /** Vocabulary of the sources. */
-  readonly sourceVocab: CharVocab;
+  readonly sourceVocab: TokenVocab;
   /** Vocabulary of the targets. */
-  readonly targetVocab: CharVocab;
+  readonly targetVocab: TokenVocab;
 }
 
 /** Vocabularies of `seq2seqDataset`. */
 export interface Seq2SeqVocabs {
   /** Vocabulary of the sources. */
-  sourceVocab: CharVocab;
+  sourceVocab: TokenVocab;
   /** Vocabulary of the targets. Defaults to `sourceVocab`. */
-  targetVocab?: CharVocab;
+  targetVocab?: TokenVocab;
 }
 
-function checkVocab(v: unknown, name: string): asserts v is CharVocab {
-  if (!(v instanceof CharVocab)) {
-    throw new TypeError(`${name}: expected a CharVocab, got ${v === null ? 'null' : typeof v}`);
+function checkVocab(v: unknown, name: string): asserts v is TokenVocab {
+  if (!(v instanceof TokenVocab)) {
+    throw new TypeError(
+      `${name}: expected a CharVocab or a WordVocab, got ${v === null ? 'null' : typeof v}`,
+    );
   }
 }
 
@@ -173,7 +175,7 @@ export function seq2seqDataset<P extends TextPair>(
  */
 export function encodeSources(
   texts: readonly string[],
-  vocab: CharVocab,
+  vocab: TokenVocab,
 ): { src: tf.Tensor2D; srcLens: tf.Tensor1D } {
   const name = 'encodeSources';
   if (!Array.isArray(texts) || texts.length === 0) {

@@ -15,7 +15,7 @@
  * - **Splits** by calendar date (`dateSplits`): validation and test dates never occur in training,
  *   in any format, so the test measures generalisation to unseen days, not recall.
  */
-import { createRng } from '../core/random';
+import { shuffled } from '../core/random';
 import { checkInt } from '../core/shapes';
 import { CharVocab } from './vocab';
 
@@ -271,16 +271,6 @@ export interface DateSplits {
   train: CalendarDate[];
   valid: CalendarDate[];
   test: CalendarDate[];
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const rng = createRng(seed);
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(0, i + 1);
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 function checkSplitOptions(opts: DateSplitOptions, name: string): Required<DateSplitOptions> {

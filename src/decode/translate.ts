@@ -1,21 +1,21 @@
 /**
- * Strings in, strings out: greedy decoding of texts with a trained `StepDecoder` and its character
- * vocabularies, and the exact match of a set of pairs (every character right, or the example
+ * Strings in, strings out: greedy decoding of texts with a trained `StepDecoder` and its (character
+ * or word) vocabularies, and the exact match of a set of pairs (every token right, or the example
  * counts as wrong). Chapter 03 measures its date models with these; chapters 04 and 06 reuse them.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkInt } from '../core/shapes';
 import { encodeSources, type TextPair } from '../data/batches';
-import { CharVocab } from '../data/vocab';
+import { TokenVocab } from '../data/vocab';
 import { greedyDecode } from './greedy';
 import { checkStepDecoder, type StepDecoder } from './step-decoder';
 
 /** Options of `translate` and `greedyExactMatch`. */
 export interface TranslateOptions {
   /** Vocabulary of the sources (encodes the texts; an unknown character throws, naming it). */
-  source: CharVocab;
+  source: TokenVocab;
   /** Vocabulary of the targets (decodes the generated ids). */
-  target: CharVocab;
+  target: TokenVocab;
   /** Most tokens generated per text, the `EOS` included. */
   maxLen: number;
   /** Texts decoded together, at most. Defaults to 500. */
@@ -26,7 +26,7 @@ export interface TranslateOptions {
 export interface Translation {
   /** The generated text, up to (without) the `EOS`. */
   outputs: string[];
-  /** The generated tokens as characters, `'<eos>'` included: the rows of `weights`. */
+  /** The generated tokens (characters or words), `'<eos>'` included: the rows of `weights`. */
   tokens: string[][];
   /** Attention weights `[T_b, S_b]` per text (`S_b` its own length), or `null` without attention. */
   weights: number[][][] | null;
@@ -40,8 +40,10 @@ function checkOptions(opts: unknown, name: string): Required<TranslateOptions> {
   }
   const o = opts as TranslateOptions;
   for (const key of ['source', 'target'] as const) {
-    if (!(o[key] instanceof CharVocab)) {
-      throw new TypeError(`${name}: ${key}: expected a CharVocab, got ${typeof o[key]}`);
+    if (!(o[key] instanceof TokenVocab)) {
+      throw new TypeError(
+        `${name}: ${key}: expected a CharVocab or a WordVocab, got ${typeof o[key]}`,
+      );
     }
   }
   return {
@@ -87,7 +89,7 @@ export function translate(
       out.tokens.forEach((ids, b) => {
         result.outputs.push(o.target.decode(ids));
         result.tokens.push(ids.map((id) => o.target.token(id)));
-        const len = Array.from(chunk[b]).length;
+        const len = o.source.split(chunk[b]).length; // S_b: the text's own tokens
         if (out.weights) result.weights!.push(out.weights[b].map((row) => row.slice(0, len)));
       });
       if (!out.weights) attends = false;
@@ -100,12 +102,14 @@ export function translate(
 }
 
 /**
- * The fraction of `pairs` whose greedy output (`translate`) equals the target exactly.
- * @param pairs `{ source, target }` strings, at least one
+ * The fraction of `pairs` whose greedy output (`translate`) equals the target exactly, or, for a
+ * pair with `references` (several correct translations, as the number task's pairs have), any
+ * one of them.
+ * @param pairs `{ source, target, references? }` strings, at least one
  */
 export function greedyExactMatch(
   decoder: StepDecoder<unknown>,
-  pairs: readonly TextPair[],
+  pairs: readonly (TextPair & { references?: readonly string[] })[],
   opts: TranslateOptions,
 ): number {
   if (!Array.isArray(pairs) || pairs.length === 0) {
@@ -117,11 +121,20 @@ export function greedyExactMatch(
     if (p === null || typeof p !== 'object' || typeof p.target !== 'string') {
       throw new TypeError(`greedyExactMatch: pairs[${i}]: expected { source, target } strings`);
     }
+    const refs: unknown = p.references;
+    if (refs !== undefined && (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string'))) {
+      throw new TypeError(
+        `greedyExactMatch: pairs[${i}].references: expected an array of strings, got ${typeof refs}`,
+      );
+    }
   });
   const { outputs } = translate(
     decoder,
     pairs.map((p) => p.source),
     opts,
   );
-  return outputs.filter((out, i) => out === pairs[i].target).length / pairs.length;
+  const right = outputs.filter(
+    (out, i) => out === pairs[i].target || (pairs[i].references?.includes(out) ?? false),
+  );
+  return right.length / pairs.length;
 }

@@ -11,7 +11,7 @@ import {
 } from '../../src/core/shapes';
 import { LocalPAttention } from '../../src/attention/local';
 import { MultiHeadAttention } from '../../src/attention/multihead';
-import { createRng, deriveSeed } from '../../src/core/random';
+import { createRng, deriveSeed, shuffled } from '../../src/core/random';
 
 describe('checkShape', () => {
   it('binds glossary letters and returns them', () => {
@@ -140,6 +140,26 @@ describe('seeded randomness', () => {
   it('derives different seeds for different labels', () => {
     assert.notEqual(deriveSeed(0, 'wQ'), deriveSeed(0, 'wK'));
     assert.equal(deriveSeed(3, 'wQ'), deriveSeed(3, 'wQ'));
+  });
+
+  it('shuffles a copy: a permutation, the same for a seed, the input untouched', () => {
+    const items = Array.from({ length: 50 }, (_, i) => i);
+    const a = shuffled(items, 5);
+    assert.deepEqual(
+      items,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      items,
+    );
+    assert.notDeepEqual(a, items);
+    assert.deepEqual(shuffled(items, 5), a);
+    assert.notDeepEqual(shuffled(items, 6), a);
+    assert.throws(
+      () => shuffled('abc' as unknown as string[], 1),
+      /shuffled: items: expected an array, got string/,
+    );
   });
 });
 

@@ -83,7 +83,7 @@ describe('seq2seq batches', () => {
     );
     assert.throws(
       () => seq2seqDataset(pairs, { sourceVocab: 'abc' as unknown as CharVocab }),
-      /seq2seqDataset: sourceVocab: expected a CharVocab, got string/,
+      /seq2seqDataset: sourceVocab: expected a CharVocab or a WordVocab, got string/,
     );
     const data = seq2seqDataset(pairs, v);
     assert.throws(

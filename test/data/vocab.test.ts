@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { BOS, CharVocab, EOS, PAD } from '../../src/data/vocab';
+import { BOS, CharVocab, EOS, PAD, TokenVocab, WordVocab } from '../../src/data/vocab';
 
 describe('CharVocab: characters with typed PAD/BOS/EOS', () => {
   it('numbers PAD 0, BOS 1, EOS 2, then the alphabet in order (hand-computed ids)', () => {
@@ -63,5 +63,32 @@ describe('CharVocab: characters with typed PAD/BOS/EOS', () => {
       () => CharVocab.fromTexts(['a', 1 as unknown as string]),
       /texts: expected strings, got number at index 1/,
     );
+  });
+});
+
+describe('WordVocab: words with the same PAD/BOS/EOS', () => {
+  it('numbers words after the specials, splits on whitespace, joins with one space', () => {
+    const v = new WordVocab(['und', 'sieben', 'neunzig']);
+    assert.ok(v instanceof TokenVocab && !(v instanceof CharVocab));
+    assert.equal(v.size, 6);
+    assert.deepEqual(v.encode('sieben und neunzig'), [4, 3, 5]);
+    assert.deepEqual(v.encode('  sieben\tund  neunzig '), [4, 3, 5]);
+    assert.equal(v.decode([BOS, 4, 3, 5, EOS, 3]), 'sieben und neunzig');
+    assert.equal(v.decode([PAD]), '');
+    assert.deepEqual(v.split('a  b'), ['a', 'b']);
+    assert.equal(v.token(5), 'neunzig');
+    assert.deepEqual(v.words, ['und', 'sieben', 'neunzig']);
+  });
+
+  it('names unknown words and bad word lists', () => {
+    const v = new WordVocab(['eins', 'zwei']);
+    assert.throws(
+      () => v.encode('eins drei'),
+      /^RangeError: encode: word "drei" at index 1 of "eins drei" is not in the vocabulary \(2 words: "eins", "zwei"\)/,
+    );
+    assert.throws(() => new WordVocab([]), /WordVocab: words: expected at least one word/);
+    assert.throws(() => new WordVocab(['a', 'b c']), /without whitespace, got "b c" at index 1/);
+    assert.throws(() => new WordVocab(['a', 'a']), /word "a" appears twice \(indices 0 and 1\)/);
+    assert.deepEqual(WordVocab.fromTexts(['b a', 'c a']).words, ['a', 'b', 'c']);
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { CharVocab, EOS, BOS } from '../../src/data/vocab';
+import { CharVocab, EOS, BOS, WordVocab } from '../../src/data/vocab';
 import { greedyExactMatch, translate } from '../../src/decode/translate';
 import type { DecoderStep, StepDecoder } from '../../src/decode/step-decoder';
 import { expectNoLeak } from '../helpers/tensors';
@@ -75,6 +75,23 @@ describe('translate and greedyExactMatch', () => {
     assert.deepEqual(translate(decoder, ['35'], opts).outputs, ['36']);
   });
 
+  it("works with word vocabularies: weights cut to each text's words; any reference matches", () => {
+    const words = new WordVocab(['hundert', 'ein', 'eins', 'tausend']);
+    const wopts = { source: words, target: words, maxLen: 6 };
+    const t = translate(new CopyDecoder(words.size), ['ein hundert eins', 'tausend'], wopts);
+    assert.deepEqual(t.outputs, ['ein hundert eins', 'tausend']);
+    assert.deepEqual(t.tokens[0], ['ein', 'hundert', 'eins', '<eos>']);
+    assert.deepEqual(
+      t.weights![1].map((row) => row.length),
+      [1, 1],
+    );
+    // The copy writes the long form: wrong against the short target alone, right with references.
+    const pair = { source: 'ein hundert eins', target: 'hundert eins' };
+    assert.equal(greedyExactMatch(new CopyDecoder(words.size), [pair], wopts), 0);
+    const withRefs = { ...pair, references: ['hundert eins', 'ein hundert eins'] };
+    assert.equal(greedyExactMatch(new CopyDecoder(words.size), [withRefs, pair], wopts), 1 / 2);
+  });
+
   it('leaves no tensors behind', () => {
     const decoder = new CopyDecoder(vocab.size);
     expectNoLeak(() => greedyExactMatch(decoder, [{ source: '42', target: '42' }], opts));
@@ -86,7 +103,7 @@ describe('translate and greedyExactMatch', () => {
     assert.throws(() => translate(decoder, [], opts), /texts: expected a non-empty array/);
     assert.throws(
       () => translate(decoder, ['1'], { ...opts, target: 'digits' as unknown as CharVocab }),
-      /target: expected a CharVocab, got string/,
+      /target: expected a CharVocab or a WordVocab, got string/,
     );
     assert.throws(() => greedyExactMatch(decoder, [], opts), /pairs: expected a non-empty array/);
     assert.throws(() => translate(decoder, ['1'], { ...opts, maxLen: 0 }), /maxLen/);
