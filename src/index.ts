@@ -66,4 +66,5 @@ export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/se
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/luong';
 export * from './models/recipes';
