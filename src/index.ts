@@ -68,3 +68,4 @@ export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
 export * from './models/recipes';
+export * from './experiments/seq2seq-runs';
