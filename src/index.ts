@@ -73,3 +73,4 @@ export * from './models/bahdanau';
 export * from './models/baseline';
 export * from './models/luong';
 export * from './models/recipes';
+export * from './experiments/seq2seq-runs';
