@@ -29,6 +29,7 @@ export * from './data/vocab';
 export * from './data/dates';
 export * from './data/sequences';
 export * from './data/batches';
+export * from './data/mnist';
 export * from './attention/masks';
 export * from './attention/softmax';
 export * from './attention/pooling';
