@@ -50,6 +50,7 @@ export { display, inNotebook, DisplayHandle, type MimeBundle } from './viz/displ
 export { viridis, redBlue, colorAt, type ColormapName, type Rgb } from './viz/colormap';
 export * from './train/losses';
 export * from './eval/metrics';
+export * from './eval/rollout';
 export * from './train/schedules';
 export * from './train/optimizers';
 export * from './train/fit';
@@ -67,4 +68,5 @@ export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/se
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/vit';
 export * from './models/recipes';

@@ -17,7 +17,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../core/random';
+import { createRng, deriveSeed } from '../core/random';
+import { checkInt, checkShape } from '../core/shapes';
 
 /** Image side in pixels (both datasets are 28 x 28 grey images). */
 export const IMAGE_SIZE = 28;
@@ -243,5 +244,73 @@ export function loadFashionMnist(opts: ImageLoadOptions = {}): ImageDataset {
       Array.from({ length: testRaw.labels.length }, (_, i) => i),
     ),
     classNames: FASHION_MNIST_CLASSES,
+  };
+}
+
+/** Options of `imageBatches`. */
+export interface ImageBatchOptions {
+  /** Images per batch. */
+  batchSize: number;
+  /** Seed of the order (reshuffled every epoch) and of the shifts. Defaults to 0. */
+  seed?: number;
+  /** Shift each image by a random whole number of pixels in `[-maxShift, maxShift]`, rows and
+   * columns independently, filling with 0 (augmentation). Defaults to 0 (no shift). */
+  maxShift?: number;
+}
+
+/**
+ * Training batches of an image split for `fit`, as a batch source `(step) -> { x, y }`: each
+ * epoch visits every image once in an order seeded from `seed` and the epoch,
+ * optionally shifting each image by a few pixels. The same step gives the same batch.
+ * @param split `x` `[N, Hi, Wi, C]`, `y` `[N]`; read to the host once, here
+ */
+export function imageBatches(
+  split: ImageSplit,
+  opts: ImageBatchOptions,
+): (step: number) => { x: tf.Tensor4D; y: tf.Tensor1D } {
+  if (split === null || typeof split !== 'object' || !(split.x instanceof tf.Tensor)) {
+    throw new TypeError('split: expected { x: [N, Hi, Wi, C] tensor, y: [N] tensor }');
+  }
+  const dims = checkShape(split.x, ['N', 'Hi', 'Wi', 'C'], 'split.x');
+  checkShape(split.y, ['N'], 'split.y', { dims });
+  const batchSize = checkInt(opts?.batchSize, 'opts.batchSize');
+  const seed = checkInt(opts.seed ?? 0, 'opts.seed', 0);
+  const maxShift = checkInt(opts.maxShift ?? 0, 'opts.maxShift', 0);
+  const [n, hi, wi, c] = split.x.shape;
+  const pixels = split.x.dataSync() as Float32Array;
+  const labels = split.y.dataSync() as Int32Array;
+  const perImage = hi * wi * c;
+  const perEpoch = Math.ceil(n / batchSize);
+  let epochCache: { epoch: number; batches: number[][] } | null = null;
+  return (step: number) => {
+    checkInt(step, 'step', 1);
+    const epoch = Math.floor((step - 1) / perEpoch);
+    if (epochCache?.epoch !== epoch) {
+      const order = permutation(n, deriveSeed(seed, `epoch ${epoch}`));
+      const batches: number[][] = [];
+      for (let i = 0; i < n; i += batchSize) batches.push(order.slice(i, i + batchSize));
+      epochCache = { epoch, batches };
+    }
+    const idx = epochCache.batches[(step - 1) % perEpoch];
+    const x = new Float32Array(idx.length * perImage);
+    const y = new Int32Array(idx.length);
+    const rng = createRng(deriveSeed(seed, `shift ${step}`));
+    idx.forEach((src, i) => {
+      y[i] = labels[src];
+      const from = pixels.subarray(src * perImage, (src + 1) * perImage);
+      if (maxShift === 0) return x.set(from, i * perImage);
+      const dr = rng.int(-maxShift, maxShift + 1);
+      const dc = rng.int(-maxShift, maxShift + 1);
+      for (let r = Math.max(0, dr); r < Math.min(hi, hi + dr); r++) {
+        const rowFrom = (r - dr) * wi * c;
+        const c0 = Math.max(0, dc);
+        const c1 = Math.min(wi, wi + dc);
+        x.set(
+          from.subarray(rowFrom + (c0 - dc) * c, rowFrom + (c1 - dc) * c),
+          i * perImage + (r * wi + c0) * c,
+        );
+      }
+    });
+    return { x: tf.tensor4d(x, [idx.length, hi, wi, c]), y: tf.tensor1d(y, 'int32') };
   };
 }
