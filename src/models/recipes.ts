@@ -23,3 +23,38 @@ export const DATES_RECIPE = {
   /** Updates at most (the time budget or the target usually stops it first). */
   maxSteps: 5000,
 } as const;
+
+/**
+ * Chapter 07: the Vision Transformer on MNIST (and the same recipe on the Fashion-MNIST subset).
+ * Patch size 7 gives 16 tokens (plus the class token): the attention stays cheap on the CPU.
+ */
+export const VIT_MNIST_RECIPE = {
+  /** The model (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
+  model: {
+    numClasses: 10,
+    imageSize: 28,
+    patchSize: 7,
+    dModel: 64,
+    numHeads: 4,
+    numLayers: 2,
+    dHidden: 128,
+    dropout: 0,
+    seed: 0,
+  },
+  /** Images per update. */
+  batchSize: 64,
+  /** Peak learning rate of Adam, reached after `warmup` updates, then a cosine decay. */
+  lr: 2e-3,
+  /** Updates of linear warm-up. */
+  warmup: 50,
+  /** Random shifts of up to this many pixels (augmentation: 7,500 digits are few for a ViT). */
+  maxShift: 2,
+  /** Updates between evaluations on the validation split. */
+  evalEvery: 100,
+  /** Training stops once the validation accuracy reaches this. */
+  targetAccuracy: 0.975,
+  /** Seconds of training the notebook allows in its default mode. */
+  budgetSec: 120,
+  /** Updates at most (the cosine schedule ends there). */
+  maxSteps: 1500,
+} as const;
