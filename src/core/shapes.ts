@@ -19,6 +19,7 @@
  * | `C`  | number of image channels |
  * | `Gh` | patch grid height, `Hi / P` |
  * | `Gw` | patch grid width, `Wi / P` |
+ * | `K`  | number of classes of a classifier |
  *
  * `H` always means heads and `D` always means model width; image and window code use the letters
  * above (or a named window such as `Dw`) so the two never collide.

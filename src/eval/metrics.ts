@@ -146,3 +146,102 @@ export function exactMatch(
   }
   return rows === 0 ? NaN : matched / rows;
 }
+
+function checkLabels(x: unknown, name: string): ArrayLike<number> {
+  const values = x instanceof tf.Tensor ? (x.dataSync() as ArrayLike<number>) : x;
+  if (x instanceof tf.Tensor && x.rank !== 1) {
+    throw new Error(
+      `${name}: expected a [B] tensor of class ids, got shape ${formatShape(x.shape)}`,
+    );
+  }
+  if (!(Array.isArray(values) || ArrayBuffer.isView(values))) {
+    throw new TypeError(`${name}: expected class ids (an array or a [B] tensor), got ${typeof x}`);
+  }
+  return values as ArrayLike<number>;
+}
+
+/**
+ * Class predictions of a classifier over many images, in batches (so memory stays small):
+ * the argmax of `model.apply(images[batch])` for each batch.
+ * @param model anything with `apply(x) -> [B, K]` logits (a `VisionTransformer`, an MLP, ...)
+ * @param images `[N, ...]`
+ * @param batchSize images per forward pass; defaults to 500
+ * @returns `N` predicted class ids
+ */
+export function predictClasses(
+  model: { apply(x: tf.Tensor): tf.Tensor },
+  images: tf.Tensor,
+  batchSize = 500,
+): Int32Array {
+  if (model === null || typeof model !== 'object' || typeof model.apply !== 'function') {
+    throw new TypeError(`model: expected an object with apply(x) -> [B, K], got ${String(model)}`);
+  }
+  assertTensor(images, 'images');
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize: expected a positive integer, got ${String(batchSize)}`);
+  }
+  const n = images.shape[0];
+  const out = new Int32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const ids = tf.tidy(() => {
+      const begin = images.shape.map((_, i) => (i === 0 ? start : 0));
+      const part = images.slice(begin, [size, ...images.shape.slice(1)]);
+      return tf.argMax(model.apply(part), -1); // [B, K] -> [B]
+    });
+    out.set(ids.dataSync() as Int32Array, start);
+    ids.dispose();
+  }
+  return out;
+}
+
+/** Fraction of `predicted[i] === actual[i]`; both `[B]` class ids (arrays or tensors). */
+export function classificationAccuracy(
+  predicted: tf.Tensor | ArrayLike<number>,
+  actual: tf.Tensor | ArrayLike<number>,
+): number {
+  const p = checkLabels(predicted, 'predicted');
+  const a = checkLabels(actual, 'actual');
+  if (p.length !== a.length || p.length === 0) {
+    throw new Error(
+      `actual: expected ${p.length} labels (as many as predicted, at least 1), got ${a.length}`,
+    );
+  }
+  let right = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] === a[i]) right++;
+  return right / p.length;
+}
+
+/**
+ * Confusion matrix: `m[actual][predicted]` counts the examples of class `actual` that were
+ * predicted as class `predicted` (rows: true class, columns: prediction).
+ * @param predicted `[B]` class ids in `[0, numClasses)`
+ * @param actual `[B]` class ids in `[0, numClasses)`
+ */
+export function confusionMatrix(
+  predicted: tf.Tensor | ArrayLike<number>,
+  actual: tf.Tensor | ArrayLike<number>,
+  numClasses: number,
+): number[][] {
+  if (!Number.isInteger(numClasses) || numClasses < 1) {
+    throw new RangeError(`numClasses: expected a positive integer, got ${String(numClasses)}`);
+  }
+  const p = checkLabels(predicted, 'predicted');
+  const a = checkLabels(actual, 'actual');
+  if (p.length !== a.length) {
+    throw new Error(`actual: expected ${p.length} labels (as many as predicted), got ${a.length}`);
+  }
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < p.length; i++) {
+    for (const [name, v] of [
+      ['predicted', p[i]],
+      ['actual', a[i]],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0 || v >= numClasses) {
+        throw new RangeError(`${name}: expected class ids in [0, ${numClasses}), got ${v} at ${i}`);
+      }
+    }
+    m[a[i]][p[i]]++;
+  }
+  return m;
+}

@@ -34,3 +34,45 @@ export const LUONG_RECIPE = {
   /** Local window half-width `Dw` for local-m and local-p (dates are 8-30 characters long). */
   window: 5,
 } as const;
+
+/**
+ * Chapter 07: the Vision Transformer on MNIST (and the same recipe on the Fashion-MNIST subset).
+ * Patch size 7 gives 16 tokens (plus the class token): the attention stays cheap on the CPU.
+ *
+ * Measured 2026-12-02 on the shared 2-core machine (load average 20-30, so about 1.7 s per
+ * update instead of the ~0.5 s measured at load 11): the full 1,000-update schedule reached 94.9%
+ * test accuracy on MNIST (validation 85.8 / 92.4 / 94.4 / 94.8% after 250 / 500 / 750 / 1,000
+ * updates), and 600 updates reached 79.9% on Fashion-MNIST. The issue's targets (97% and 85% in
+ * 120 s) are NOT reached with it yet: the step time (many small kernels; BatchMatMul and Mean
+ * dominate a wasm profile) is the limit, as well as the 7,500 training digits.
+ */
+export const VIT_MNIST_RECIPE = {
+  /** The model (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
+  model: {
+    numClasses: 10,
+    imageSize: 28,
+    patchSize: 7,
+    dModel: 64,
+    numHeads: 4,
+    numLayers: 2,
+    dHidden: 128,
+    dropout: 0,
+    seed: 0,
+  },
+  /** Images per update. */
+  batchSize: 128,
+  /** Peak learning rate of Adam, reached after `warmup` updates, then a cosine decay. */
+  lr: 3e-3,
+  /** Updates of linear warm-up. */
+  warmup: 50,
+  /** Random shifts of up to this many pixels (augmentation: 7,500 digits are few for a ViT). */
+  maxShift: 2,
+  /** Updates between evaluations on the validation split. */
+  evalEvery: 100,
+  /** Training stops once the validation accuracy reaches this. */
+  targetAccuracy: 0.975,
+  /** Seconds of training the notebook allows in its default mode. */
+  budgetSec: 120,
+  /** Updates at most (the cosine schedule ends there). */
+  maxSteps: 1000,
+} as const;

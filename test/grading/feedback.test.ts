@@ -438,6 +438,60 @@ const ROWS: Row[] = [
     earned: 4,
     names: [/no length normalisation/],
   },
+  // 07.1 (7 points: hand 4 x 4 2, loop reference 2, unpatchify 2, round trip without leaks 1).
+  {
+    exercise: 'patchify',
+    what: 'cuts strips with one reshape (unpatchify right)',
+    // Both patchify tests fail; unpatchify alone is right (2); the round trip is not x: 2.
+    code: `exports.patchify = (x, p) => tf.tidy(() => x.reshape([x.shape[0], (x.shape[1] / p) * (x.shape[2] / p), p * p * x.shape[3]]));
+      exports.unpatchify = (t, p, h, w) => tf.tidy(() => t.reshape([t.shape[0], h / p, w / p, p, p, -1]).transpose([0, 1, 3, 2, 4, 5]).reshape([t.shape[0], h, w, -1]));`,
+    earned: 2,
+    names: [/strips of whole rows, not squares/],
+  },
+  // 07.2 (5 points: hand case 2, batch 2, no leaks 1 (its check then a batch case)).
+  {
+    exercise: 'class-token',
+    what: 'appends the class token at the end',
+    code: `exports.prependClassToken = (t, c, p) => tf.tidy(() => tf.add(tf.concat([t, tf.tile(c, [t.shape[0], 1, 1])], 1), p));`,
+    earned: 0,
+    names: [/goes in FRONT of the patches/],
+  },
+  {
+    exercise: 'class-token',
+    what: 'forgets the position embeddings',
+    code: `exports.prependClassToken = (t, c, p) => tf.tidy(() => tf.concat([tf.tile(c, [t.shape[0], 1, 1]), t], 1));`,
+    earned: 0,
+    names: [/add the position embeddings to every token/],
+  },
+  // 07.3 (6 points: identity 1, hand 2-layer case 2, loop reference 2, no leaks 1).
+  {
+    exercise: 'rollout',
+    what: 'multiplies the layers in the wrong order',
+    // Identity attention still gives I (1) and nothing leaks (1): 2.
+    code: `exports.attentionRollout = (att) => tf.tidy(() => {
+        let r = null;
+        for (const a of att) {
+          const m = tf.add(tf.mean(a, 1), tf.eye(a.shape[2]));
+          const l = tf.div(m, tf.sum(m, -1, true));
+          r = r === null ? l : tf.matMul(r, l);
+        }
+        return r;
+      });`,
+    earned: 2,
+    names: [/multiplied in the wrong order/],
+  },
+  {
+    exercise: 'rollout',
+    what: 'leaves out the residual identity',
+    // Identity attention is unchanged without the residual (1), no leaks (1): 2.
+    code: `exports.attentionRollout = (att) => tf.tidy(() => {
+        let r = null;
+        for (const a of att) r = r === null ? tf.mean(a, 1) : tf.matMul(tf.mean(a, 1), r);
+        return r;
+      });`,
+    earned: 2,
+    names: [/add the identity for the residual connection/],
+  },
 ];
 describe('feedback names the mistake, and trivial answers earn what they deserve', function () {
   this.timeout(120_000);

@@ -1,0 +1,387 @@
+/**
+ * The Vision Transformer (Dosovitskiy et al., 2021, "An Image is Worth 16x16 Words"): an image
+ * cut into `P x P` patches is a sequence of `N` tokens. Each flattened patch is mapped to width
+ * `D` by one linear layer (the same as a convolution with a `P x P` kernel and stride `P`), a
+ * learned class token is put in front, learned position embeddings are added, a stack of pre-norm
+ * Transformer encoder blocks mixes the tokens, and an MLP head reads the class token's final
+ * vector to give the class scores.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MultiHeadAttention } from '../attention/multihead';
+import { FeedForward } from '../core/feed-forward';
+import { normalInit } from '../core/init';
+import { LayerNorm } from '../core/layer-norm';
+import { Linear } from '../core/linear';
+import { Module, parameter } from '../core/module';
+import { op } from '../core/op';
+import { deriveSeed } from '../core/random';
+import { checkDtype, checkInt, checkShape, dimOf } from '../core/shapes';
+
+function checkPatchSize(height: number, width: number, patchSize: number): void {
+  checkInt(patchSize, 'patchSize');
+  if (height % patchSize !== 0 || width % patchSize !== 0) {
+    throw new RangeError(
+      `patchSize: expected a divisor of the image height ${height} and width ${width}, got ${patchSize}`,
+    );
+  }
+}
+
+/**
+ * Cuts images into non-overlapping `P x P` patches, row by row (patch `n` is at grid row
+ * `floor(n / Gw)`, column `n % Gw`), each flattened in (row, column, channel) order.
+ * @param images `[B, Hi, Wi, C]`, `Hi` and `Wi` multiples of `patchSize`
+ * @returns `[B, N, P*P*C]` with `N = (Hi / P) * (Wi / P)`
+ */
+export function patchify(images: tf.Tensor, patchSize: number): tf.Tensor3D {
+  return op(
+    'patchify',
+    () => {
+      const d = checkShape(images, ['B', 'Hi', 'Wi', 'C'], 'images');
+      checkPatchSize(d.Hi.size, d.Wi.size, patchSize);
+    },
+    () => {
+      const [b, hi, wi, c] = images.shape as number[];
+      const p = patchSize;
+      const [gh, gw] = [hi / p, wi / p];
+      return images
+        .reshape([b, gh, p, gw, p, c]) // [B, Hi, Wi, C] -> [B, Gh, P, Gw, P, C]
+        .transpose([0, 1, 3, 2, 4, 5]) // -> [B, Gh, Gw, P, P, C]
+        .reshape([b, gh * gw, p * p * c]) as tf.Tensor3D; // -> [B, N, P*P*C]
+    },
+  );
+}
+
+/**
+ * Inverse of `patchify`: puts the patches back in their places.
+ * @param patches `[B, N, P*P*C]` with `N = (height / P) * (width / P)`
+ * @returns `[B, Hi, Wi, C]`
+ */
+export function unpatchify(
+  patches: tf.Tensor,
+  patchSize: number,
+  height: number,
+  width: number,
+): tf.Tensor4D {
+  return op(
+    'unpatchify',
+    () => {
+      checkInt(height, 'height');
+      checkInt(width, 'width');
+      checkPatchSize(height, width, patchSize);
+      const n = (height / patchSize) * (width / patchSize);
+      const d = checkShape(patches, ['B', n, null], 'patches');
+      if (d.B.size > 0 && dimOf(patches, 2) % (patchSize * patchSize) !== 0) {
+        throw new RangeError(
+          `patches: expected a last axis P*P*C, a multiple of ${patchSize * patchSize}, got ${dimOf(patches, 2)}`,
+        );
+      }
+    },
+    () => {
+      const [b, , ppc] = patches.shape as number[];
+      const p = patchSize;
+      const c = ppc / (p * p);
+      const [gh, gw] = [height / p, width / p];
+      return patches
+        .reshape([b, gh, gw, p, p, c]) // [B, N, P*P*C] -> [B, Gh, Gw, P, P, C]
+        .transpose([0, 1, 3, 2, 4, 5]) // -> [B, Gh, P, Gw, P, C]
+        .reshape([b, height, width, c]) as tf.Tensor4D; // -> [B, Hi, Wi, C]
+    },
+  );
+}
+
+/**
+ * Puts the class token in front of every sequence and adds the position embeddings.
+ * @param tokens `[B, N, D]` patch embeddings
+ * @param classToken `[1, 1, D]` (or `[D]`)
+ * @param positions `[1, N+1, D]` (or `[N+1, D]`), row 0 for the class token
+ * @returns `[B, N+1, D]`
+ */
+export function addClassToken(
+  tokens: tf.Tensor,
+  classToken: tf.Tensor,
+  positions: tf.Tensor,
+): tf.Tensor3D {
+  return op(
+    'addClassToken',
+    () => {
+      const dims = checkShape(tokens, ['B', 'N', 'D'], 'tokens');
+      checkShape(classToken, classToken.rank === 1 ? ['D'] : [1, 1, 'D'], 'classToken', { dims });
+      const n1 = dims.N.size + 1;
+      checkShape(positions, positions.rank === 2 ? [n1, 'D'] : [1, n1, 'D'], 'positions', {
+        dims,
+      });
+    },
+    () => {
+      const [b, , d] = tokens.shape as number[];
+      const cls = tf.broadcastTo(classToken.reshape([1, 1, d]), [b, 1, d]); // [D] -> [B, 1, D]
+      const seq = tf.concat([cls, tokens], 1); // [B, N+1, D]
+      return tf.add(seq, positions.reshape([1, -1, d])) as tf.Tensor3D; // + [1, N+1, D]
+    },
+  );
+}
+
+/** Configuration of `PatchEmbedding`. */
+export interface PatchEmbeddingConfig {
+  /** Patch side `P` in pixels. */
+  patchSize: number;
+  /** Image channels `C`. Defaults to 1. */
+  channels?: number;
+  /** Output width `D`. */
+  dModel: number;
+  /** Seed of the initial weights. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * Linear patch embedding: `patchify` then one `Linear` `[P*P*C, D]`. Its weight reshaped to
+ * `[P, P, C, D]` is the filter of the equivalent strided convolution (`asConvFilter`).
+ */
+export class PatchEmbedding extends Module {
+  readonly proj: Linear;
+  readonly patchSize: number;
+  readonly channels: number;
+  readonly dModel: number;
+
+  constructor(config: PatchEmbeddingConfig) {
+    super();
+    this.patchSize = checkInt(config.patchSize, 'patchSize');
+    this.channels = checkInt(config.channels ?? 1, 'channels');
+    this.dModel = checkInt(config.dModel, 'dModel');
+    const p = this.patchSize;
+    this.proj = new Linear({
+      inFeatures: p * p * this.channels,
+      outFeatures: this.dModel,
+      seed: config.seed ?? 0,
+    });
+  }
+
+  /**
+   * @param images `[B, Hi, Wi, C]`
+   * @returns `[B, N, D]`
+   */
+  apply(images: tf.Tensor): tf.Tensor3D {
+    return op(
+      'PatchEmbedding.apply',
+      () => {
+        checkShape(images, ['B', 'Hi', 'Wi', this.channels], 'images');
+        checkDtype(images, 'float32', 'images');
+        checkPatchSize(dimOf(images, 1), dimOf(images, 2), this.patchSize);
+      },
+      () => this.proj.apply(patchify(images, this.patchSize)) as tf.Tensor3D, // [B, N, D]
+    );
+  }
+
+  /** The weight as a convolution filter `[P, P, C, D]` (for `tf.conv2d(images, filter, P, 'valid')`). */
+  asConvFilter(): tf.Tensor4D {
+    const p = this.patchSize;
+    return tf.tidy(
+      () => this.proj.weight.reshape([p, p, this.channels, this.dModel]) as tf.Tensor4D,
+    );
+  }
+}
+
+/** Configuration of `ViTBlock`. */
+export interface ViTBlockConfig {
+  dModel: number;
+  numHeads: number;
+  /** Hidden width of the feed-forward part, `Dff`. */
+  dHidden: number;
+  /** Dropout rate inside the feed-forward part. Defaults to 0. */
+  dropout?: number;
+  seed?: number;
+}
+
+/**
+ * A pre-norm Transformer encoder block: `x + MHA(LN(x))`, then `x + FFN(LN(x))` (GELU).
+ * (Chapter 06's shared `EncoderBlock` is the same computation; this one is kept local to the
+ * ViT until that lands.)
+ */
+export class ViTBlock extends Module {
+  readonly norm1: LayerNorm;
+  readonly attention: MultiHeadAttention;
+  readonly norm2: LayerNorm;
+  readonly ffn: FeedForward;
+
+  constructor(config: ViTBlockConfig) {
+    super();
+    const seed = config.seed ?? 0;
+    this.norm1 = new LayerNorm({ dModel: config.dModel });
+    this.attention = new MultiHeadAttention({
+      dModel: config.dModel,
+      numHeads: config.numHeads,
+      seed: deriveSeed(seed, 'attention'),
+    });
+    this.norm2 = new LayerNorm({ dModel: config.dModel });
+    this.ffn = new FeedForward({
+      dModel: config.dModel,
+      dHidden: config.dHidden,
+      activation: 'gelu',
+      dropout: config.dropout ?? 0,
+      seed: deriveSeed(seed, 'ffn'),
+    });
+  }
+
+  /**
+   * @param x `[B, T, D]`
+   * @returns the new `x` `[B, T, D]` and the attention weights `[B, H, T, T]`
+   */
+  apply(x: tf.Tensor): { output: tf.Tensor3D; weights: tf.Tensor4D } {
+    return op(
+      'ViTBlock.apply',
+      () => checkShape(x, ['B', 'T', this.attention.dModel], 'x'),
+      () => {
+        const h = this.norm1.apply(x);
+        const { output, weights } = this.attention.apply(h, h, h); // [B, T, D], [B, H, T, T]
+        const x1 = tf.add(x, output);
+        const x2 = tf.add(x1, this.ffn.apply(this.norm2.apply(x1))) as tf.Tensor3D;
+        return { output: x2, weights: weights as tf.Tensor4D };
+      },
+    );
+  }
+}
+
+/** Configuration of `VisionTransformer`; every field but `numClasses` has a default. */
+export interface ViTConfig {
+  /** Image side in pixels (square images). Defaults to 28 (MNIST). */
+  imageSize?: number;
+  /** Patch side `P`; must divide `imageSize`. Defaults to 7 (a 4 x 4 grid of 16 patches). */
+  patchSize?: number;
+  /** Image channels `C`. Defaults to 1. */
+  channels?: number;
+  /** Number of classes. */
+  numClasses: number;
+  /** Model width `D`. Defaults to 64. */
+  dModel?: number;
+  /** Heads `H`; must divide `dModel`. Defaults to 4. */
+  numHeads?: number;
+  /** Encoder blocks. Defaults to 2. */
+  numLayers?: number;
+  /** Hidden width of each block's feed-forward part. Defaults to `2 * dModel`. */
+  dHidden?: number;
+  /** Dropout inside the feed-forward parts. Defaults to 0. */
+  dropout?: number;
+  /** Seed of the initial weights. Defaults to 0. */
+  seed?: number;
+}
+
+/** What `VisionTransformer.forward` returns. */
+export interface ViTOutput {
+  /** Class scores `[B, K]` (`K` = `numClasses`). */
+  logits: tf.Tensor2D;
+  /** Attention weights of every block, in order, each `[B, H, N+1, N+1]` (token 0 = class token). */
+  attention: tf.Tensor4D[];
+}
+
+/** The Vision Transformer; see the module comment. */
+export class VisionTransformer extends Module {
+  readonly patchEmbed: PatchEmbedding;
+  readonly classToken: tf.Variable;
+  readonly positions: tf.Variable;
+  readonly blocks: ViTBlock[];
+  readonly norm: LayerNorm;
+  readonly head: Linear;
+  /** The configuration with every default filled in. */
+  readonly config: Required<ViTConfig>;
+
+  constructor(config: ViTConfig) {
+    super();
+    if (config === null || typeof config !== 'object') {
+      throw new TypeError(`config: expected an object { numClasses, ... }, got ${String(config)}`);
+    }
+    const dModel = checkInt(config.dModel ?? 64, 'dModel');
+    const c: Required<ViTConfig> = {
+      imageSize: checkInt(config.imageSize ?? 28, 'imageSize'),
+      patchSize: checkInt(config.patchSize ?? 7, 'patchSize'),
+      channels: checkInt(config.channels ?? 1, 'channels'),
+      numClasses: checkInt(config.numClasses, 'numClasses', 2),
+      dModel,
+      numHeads: checkInt(config.numHeads ?? 4, 'numHeads'),
+      numLayers: checkInt(config.numLayers ?? 2, 'numLayers'),
+      dHidden: checkInt(config.dHidden ?? 2 * dModel, 'dHidden'),
+      dropout: config.dropout ?? 0,
+      seed: checkInt(config.seed ?? 0, 'seed', 0, 2 ** 32 - 1),
+    };
+    checkPatchSize(c.imageSize, c.imageSize, c.patchSize);
+    if (c.dModel % c.numHeads !== 0) {
+      throw new RangeError(
+        `numHeads: expected a divisor of dModel = ${c.dModel}, got ${c.numHeads}`,
+      );
+    }
+    this.config = c;
+    const n = this.numPatches;
+    this.patchEmbed = new PatchEmbedding({
+      patchSize: c.patchSize,
+      channels: c.channels,
+      dModel,
+      seed: deriveSeed(c.seed, 'patchEmbed'),
+    });
+    this.classToken = parameter(normalInit([1, 1, dModel], 0.02, deriveSeed(c.seed, 'cls')));
+    this.positions = parameter(normalInit([1, n + 1, dModel], 0.02, deriveSeed(c.seed, 'pos')));
+    this.blocks = Array.from(
+      { length: c.numLayers },
+      (_, i) =>
+        new ViTBlock({
+          dModel,
+          numHeads: c.numHeads,
+          dHidden: c.dHidden,
+          dropout: c.dropout,
+          seed: deriveSeed(c.seed, `block ${i}`),
+        }),
+    );
+    this.norm = new LayerNorm({ dModel });
+    this.head = new Linear({
+      inFeatures: dModel,
+      outFeatures: c.numClasses,
+      seed: deriveSeed(c.seed, 'head'),
+    });
+  }
+
+  private checkImages(images: tf.Tensor): void {
+    const { imageSize, channels } = this.config;
+    checkShape(images, ['B', imageSize, imageSize, channels], 'images');
+    checkDtype(images, 'float32', 'images');
+  }
+
+  /** Number of patches `N` per image. */
+  get numPatches(): number {
+    return (this.config.imageSize / this.config.patchSize) ** 2;
+  }
+
+  /**
+   * @param images `[B, Hi, Wi, C]` float32, `Hi = Wi = imageSize`
+   * @returns class scores `[B, K]` and every block's attention weights `[B, H, N+1, N+1]`
+   */
+  forward(images: tf.Tensor): ViTOutput {
+    return op(
+      'VisionTransformer.forward',
+      () => this.checkImages(images),
+      () => {
+        const tokens = this.patchEmbed.apply(images); // [B, N, D]
+        let x = addClassToken(tokens, this.classToken, this.positions); // [B, N+1, D]
+        const attention: tf.Tensor4D[] = [];
+        for (const block of this.blocks) {
+          const { output, weights } = block.apply(x);
+          x = output;
+          attention.push(weights);
+        }
+        const [b, , d] = x.shape;
+        const cls = x.slice([0, 0, 0], [b, 1, d]).reshape([b, d]); // [B, N+1, D] -> [B, D]
+        const logits = this.head.apply(this.norm.apply(cls)) as tf.Tensor2D; // [B, K]
+        return { logits, attention };
+      },
+    );
+  }
+
+  /** Class scores only: `forward(images).logits`, `[B, K]`. */
+  apply(images: tf.Tensor): tf.Tensor2D {
+    return op(
+      'VisionTransformer.apply',
+      () => this.checkImages(images),
+      () => {
+        const { logits, attention } = this.forward(images);
+        tf.dispose(attention);
+        return logits;
+      },
+    );
+  }
+}

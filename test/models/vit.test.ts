@@ -1,0 +1,187 @@
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import {
+  addClassToken,
+  PatchEmbedding,
+  patchify,
+  unpatchify,
+  VisionTransformer,
+} from '../../src/models/vit';
+import { crossEntropy } from '../../src/train/losses';
+import { expectNoLeak } from '../helpers/tensors';
+
+/** The values of a tensor the test made, which it then frees. */
+function take(t: tf.Tensor): unknown {
+  const v = t.arraySync();
+  t.dispose();
+  return v;
+}
+
+/** The flat values of a tensor the test made, which it then frees. */
+function flat(t: tf.Tensor): number[] {
+  const v = Array.from(t.dataSync());
+  t.dispose();
+  return v;
+}
+
+describe('Vision Transformer parts', () => {
+  it('patchify cuts a 4 x 4 image into 2 x 2 patches row by row (hand-written)', async () => {
+    await expectNoLeak(() => {
+      const img = tf.tidy(() => tf.range(0, 16).reshape([1, 4, 4, 1]));
+      assert.deepEqual(take(patchify(img, 2)), [
+        [
+          [0, 1, 4, 5],
+          [2, 3, 6, 7],
+          [8, 9, 12, 13],
+          [10, 11, 14, 15],
+        ],
+      ]);
+      // Two channels: a patch is flattened (row, column, channel).
+      const rgb = tf.tidy(() => tf.range(0, 8).reshape([1, 2, 2, 2]));
+      assert.deepEqual(take(patchify(rgb, 2)), [[[0, 1, 2, 3, 4, 5, 6, 7]]]);
+      tf.dispose([img, rgb]);
+    });
+  });
+
+  it('unpatchify inverts patchify exactly (rectangular, 3 channels)', async () => {
+    await expectNoLeak(() => {
+      const x = tf.randomNormal([2, 6, 4, 3], 0, 1, 'float32', 3);
+      const p = patchify(x, 2);
+      assert.deepEqual(p.shape, [2, 6, 12]);
+      const back = unpatchify(p, 2, 6, 4);
+      assert.deepEqual(back.shape, [2, 6, 4, 3]);
+      assert.equal(
+        tf.tidy(() => back.sub(x).abs().max().dataSync()[0]),
+        0,
+      );
+      tf.dispose([x, p, back]);
+    });
+  });
+
+  it('rejects a patch size that does not divide the image, naming it', () => {
+    const x = tf.zeros([1, 5, 4, 1]);
+    assert.throws(
+      () => patchify(x, 2),
+      /patchify: patchSize: expected a divisor of the image height 5/,
+    );
+    assert.throws(
+      () => unpatchify(tf.zeros([1, 3, 4]), 2, 4, 4),
+      /patches: expected shape \[B, 4, \?\]/,
+    );
+    x.dispose();
+  });
+
+  for (const backend of ['cpu', 'wasm']) {
+    it(`linear patch embedding equals a P x P convolution with stride P (${backend})`, async () => {
+      const before = tf.getBackend();
+      await tf.setBackend(backend);
+      try {
+        await expectNoLeak(() => {
+          const embed = new PatchEmbedding({ patchSize: 4, channels: 2, dModel: 5, seed: 1 });
+          const x = tf.randomUniform([2, 8, 12, 2], 0, 1, 'float32', 9);
+          const viaLinear = tf.tidy(() => embed.apply(x).sub(embed.proj.bias!));
+          const filter = embed.asConvFilter();
+          const viaConv = tf.conv2d(x as tf.Tensor4D, filter, 4, 'valid'); // [B, Gh, Gw, D]
+          assert.deepEqual(viaConv.shape, [2, 2, 3, 5]);
+          const diff = tf.tidy(() =>
+            viaLinear
+              .sub(viaConv.reshape([2, 6, 5]))
+              .abs()
+              .max(),
+          );
+          assert.ok(diff.dataSync()[0] < 1e-5, `max difference ${diff.dataSync()[0]}`);
+          tf.dispose([x, viaLinear, filter, viaConv, diff]);
+          embed.dispose();
+        });
+      } finally {
+        await tf.setBackend(before);
+      }
+    });
+  }
+
+  it('addClassToken puts the class token first and adds positions (hand-written)', async () => {
+    await expectNoLeak(() => {
+      const tokens = tf.tensor3d([
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ]); // [1, 2, 2]
+      const cls = tf.tensor3d([[[10, 20]]]);
+      const pos = tf.tensor2d([
+        [0.5, 0.5],
+        [1, 1],
+        [2, 2],
+      ]);
+      assert.deepEqual(take(addClassToken(tokens, cls, pos)), [
+        [
+          [10.5, 20.5],
+          [2, 3],
+          [5, 6],
+        ],
+      ]);
+      assert.throws(
+        () => addClassToken(tokens, cls, tokens),
+        /positions: expected shape \[1, 3, D\]/,
+      );
+      tf.dispose([tokens, cls, pos]);
+    });
+  });
+
+  it('VisionTransformer: logits [B, K], one [B, H, N+1, N+1] attention per layer, rows sum to 1', async () => {
+    const vit = new VisionTransformer({
+      numClasses: 3,
+      imageSize: 8,
+      patchSize: 4,
+      dModel: 8,
+      numHeads: 2,
+      numLayers: 3,
+    });
+    await expectNoLeak(() => {
+      const x = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 1);
+      const { logits, attention } = vit.forward(x);
+      assert.deepEqual(logits.shape, [2, 3]);
+      assert.equal(attention.length, 3);
+      for (const a of attention) {
+        assert.deepEqual(a.shape, [2, 2, 5, 5]);
+        const rows = flat(a.sum(-1));
+        rows.forEach((r) => assert.ok(Math.abs(r - 1) < 1e-5));
+      }
+      tf.dispose([x, logits, ...attention]);
+    });
+    // Parameters, counted by hand: embed 16*8+8, cls 8, pos 5*8, 3 blocks of
+    // (2 LN 2*16, MHA 4*(64+8), FFN 8*16+16+16*8+8), final LN 16, head 8*3+3.
+    const block = 2 * 16 + 4 * 72 + (8 * 16 + 16 + 16 * 8 + 8);
+    assert.equal(vit.numParameters(), 136 + 8 + 40 + 3 * block + 16 + 27);
+    assert.throws(
+      () => vit.apply(tf.zeros([1, 7, 8, 1])),
+      /VisionTransformer.apply: images: expected shape \[B, 8, 8, 1\]/,
+    );
+    vit.dispose();
+  });
+
+  it('the gradient reaches every weight, the class token and the positions included', async () => {
+    const vit = new VisionTransformer({
+      numClasses: 2,
+      imageSize: 4,
+      patchSize: 2,
+      dModel: 4,
+      numHeads: 2,
+    });
+    await expectNoLeak(() => {
+      const x = tf.randomUniform([3, 4, 4, 1], 0, 1, 'float32', 2);
+      const y = tf.tensor1d([0, 1, 1], 'int32');
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(vit.apply(x), y),
+        vit.variables(),
+      );
+      for (const [name, v] of vit.namedVariables()) {
+        const g = grads[v.name];
+        assert.ok(g, `no gradient for ${name}`);
+        assert.ok(flat(tf.tidy(() => g.abs().sum()))[0] > 0, `zero gradient for ${name}`);
+      }
+      tf.dispose([x, y, value, grads]);
+    });
+    vit.dispose();
+  });
+});
