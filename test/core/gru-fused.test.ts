@@ -1,0 +1,98 @@
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { silenceCpuNodeHint } from '../../src/backend/wasm-fixes';
+import { GRUCell } from '../../src/core/gru';
+import { fusedGruActive, setFusedGru } from '../../src/core/gru-fused';
+import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
+
+const close = { atol: 1e-5, rtol: 1e-5 };
+
+/** A GRU step's output, weighted so that every element's gradient differs, summed. */
+function stepLoss(cell: GRUCell, weight: tf.Tensor) {
+  return (xp: tf.Tensor, h: tf.Tensor, wH: tf.Tensor, bH: tf.Tensor): tf.Scalar =>
+    tf.sum(tf.mul(cell.applyGates(xp, [h], wH, bH)[0], weight));
+}
+
+/** Inputs of one step: one direction (`n` 0) or `n` directions stacked on a leading axis. */
+function stepInputs(n: number, b: number, d: number, seed: number): tf.Tensor[] {
+  const lead = n === 0 ? [] : [n];
+  const u = (shape: number[], k: number): tf.Tensor =>
+    tf.randomUniform(shape, -1.5, 1.5, 'float32', seed + k);
+  return [
+    u([...lead, b, 3 * d], 1), // xp
+    u([...lead, b, d], 2), // h
+    u([...lead, d, 3 * d], 3), // wH
+    u(n === 0 ? [3 * d] : [n, 1, 3 * d], 4), // bH
+    u([...lead, b, d], 5), // output weights of the loss
+  ];
+}
+
+/** Value and gradients of every input, fused or plain. */
+function run(fused: boolean, inputs: tf.Tensor[]): tf.Tensor[] {
+  const previous = setFusedGru(fused);
+  try {
+    const cell = new GRUCell({ inputSize: 1, hiddenSize: inputs[1].shape.at(-1)! });
+    try {
+      const f = stepLoss(cell, inputs[4]);
+      return tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads(f)(inputs.slice(0, 4));
+        return [value, ...grads];
+      });
+    } finally {
+      cell.dispose();
+    }
+  } finally {
+    setFusedGru(previous);
+  }
+}
+
+describe('fused GRU step (gru-fused.ts)', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    for (const n of [0, 2]) {
+      it(`equals the plain ops on ${backend}, ${n === 0 ? 'one direction' : 'two stacked directions'}: value and gradients of xp, h, wH, bH (1e-5)`, async () => {
+        const original = tf.getBackend();
+        const cpu = tf.findBackend('cpu');
+        if (cpu !== null) silenceCpuNodeHint(cpu);
+        await tf.setBackend(backend);
+        try {
+          await expectNoLeak(() => {
+            assert.ok(fusedGruActive(), `expected the fused step on ${backend}`);
+            const inputs = stepInputs(n, 3, 4, 10 * n + (backend === 'cpu' ? 1 : 0));
+            const fused = run(true, inputs);
+            const plain = run(false, inputs);
+            const names = ['value', 'd xp', 'd h', 'd wH', 'd bH'];
+            fused.forEach((t, i) => {
+              assert.deepEqual(t.shape, plain[i].shape, names[i]);
+              expectTensorsClose(t, plain[i], { ...close, label: names[i] });
+            });
+            // not vacuous: every gradient has non-zero entries
+            for (const g of fused.slice(1))
+              assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 1e-3);
+            tf.dispose([inputs, fused, plain]);
+          }, `fused GRU ${backend}`);
+        } finally {
+          await tf.setBackend(original);
+        }
+      });
+    }
+  }
+
+  it('has gradients equal to central finite differences (stacked directions, wasm)', () => {
+    assert.ok(fusedGruActive());
+    const inputs = stepInputs(2, 2, 2, 77);
+    const cell = new GRUCell({ inputSize: 1, hiddenSize: 2 });
+    checkGradients(stepLoss(cell, inputs[4]), inputs.slice(0, 4), { label: 'fused GRU' });
+    cell.dispose();
+    tf.dispose(inputs);
+  });
+
+  it('is off after setFusedGru(false), and rejects a non-boolean', () => {
+    const previous = setFusedGru(false);
+    try {
+      assert.equal(fusedGruActive(), false);
+    } finally {
+      setFusedGru(previous);
+    }
+    assert.throws(() => setFusedGru('yes' as unknown as boolean), /on: expected true or false/);
+  });
+});
