@@ -2,6 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { silenceCpuNodeHint } from '../../src/backend/wasm-fixes';
 import { GRUCell } from '../../src/core/gru';
+import { parameter } from '../../src/core/module';
+import { GRU } from '../../src/core/recurrent';
 import { fusedGruActive, setFusedGru } from '../../src/core/gru-fused';
 import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 
@@ -75,6 +77,42 @@ describe('fused GRU step (gru-fused.ts)', () => {
         }
       });
     }
+  }
+
+  for (const bidirectional of [false, true]) {
+    it(`runs a ${bidirectional ? 'bidirectional' : 'one-way'} GRU layer as one op equal to the plain steps: outputs, final state, gradients of x, h0 and every weight (1e-5)`, async () => {
+      await expectNoLeak(() => {
+        const layer = new GRU({ inputSize: 3, hiddenSize: 4, bidirectional, seed: 3 });
+        const dirs = bidirectional ? 2 : 1;
+        const x = parameter(tf.randomUniform([3, 5, 3], -1, 1, 'float32', 4));
+        const h0 = parameter(tf.randomUniform([3, 4 * dirs], -1, 1, 'float32', 5));
+        const validLens = tf.tensor1d([5, 2, 4], 'int32');
+        const wOut = tf.randomUniform([3, 5, 4 * dirs], -1, 1, 'float32', 6);
+        const wFinal = tf.randomUniform([3, 4 * dirs], -1, 1, 'float32', 7);
+        const vars = [x, h0, ...layer.variables()];
+        const both = (fused: boolean): tf.Tensor[] => {
+          const previous = setFusedGru(fused);
+          try {
+            return tf.tidy(() => {
+              const loss = (): tf.Scalar => {
+                const r = layer.apply(x, { validLens, initialState: h0 });
+                return tf.add(tf.sum(tf.mul(r.outputs, wOut)), tf.sum(tf.mul(r.final, wFinal)));
+              };
+              const { value, grads } = tf.variableGrads(loss, vars);
+              return [value, ...vars.map((v) => grads[v.name])];
+            });
+          } finally {
+            setFusedGru(previous);
+          }
+        };
+        const fused = both(true);
+        const plain = both(false);
+        const names = ['loss', 'd x', 'd h0', ...layer.namedVariables().map(([n]) => `d ${n}`)];
+        fused.forEach((t, i) => expectTensorsClose(t, plain[i], { ...close, label: names[i] }));
+        tf.dispose([fused, plain, x, h0, validLens, wOut, wFinal]);
+        layer.dispose();
+      }, 'fused GRU layer');
+    });
   }
 
   it('has gradients equal to central finite differences (stacked directions, wasm)', () => {
