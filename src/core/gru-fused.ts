@@ -17,7 +17,7 @@
  *
  * The two element-wise kernels are JavaScript loops over the backend's own memory (the wasm heap,
  * or the cpu backend's arrays), registered for the `wasm` and `cpu` backends; on any other backend
- * (or with `setFusedGru(false)`) the plain ops of `GRUCell.applyGates` run instead. Equal to the
+ * (or with `setFusedOps(false)`) the plain ops of `GRUCell.applyGates` run instead. Equal to the
  * plain step within float32 rounding (`test/core/gru-fused.test.ts`: values and gradients, 1e-5).
  *
  * Backward of the gate math, with `a_r, a_z, a_n` the pre-activations and `g = dL/dh'`:
@@ -41,17 +41,23 @@ const BACKENDS = ['wasm', 'cpu'] as const;
 let enabled = true;
 
 /**
- * Turns the fused GRU step on or off (it is on by default); returns the previous setting. Off,
- * every GRU step runs the plain ops (for comparisons and benchmarks).
+ * Turns the fused ops of the recurrent models on or off (on by default): the GRU step and
+ * sequence here, and the attention step of `BahdanauSeq2Seq`'s decoder. Returns the previous
+ * setting. Off, they run the plain ops (for comparisons and benchmarks).
  */
-export function setFusedGru(on: boolean): boolean {
+export function setFusedOps(on: boolean): boolean {
   if (typeof on !== 'boolean') throw new TypeError(`on: expected true or false, got ${String(on)}`);
   const previous = enabled;
   enabled = on;
   return previous;
 }
 
-/** Whether `gruStep` runs fused on the active backend. */
+/** Whether the fused ops are on (`setFusedOps`), whatever the backend. */
+export function fusedOpsEnabled(): boolean {
+  return enabled;
+}
+
+/** Whether the fused GRU ops run on the active backend (on, and wasm or cpu). */
 export function fusedGruActive(): boolean {
   if (!enabled) return false;
   const name = tf.getBackend();

@@ -4,7 +4,8 @@ import { silenceCpuNodeHint } from '../../src/backend/wasm-fixes';
 import { GRUCell } from '../../src/core/gru';
 import { parameter } from '../../src/core/module';
 import { GRU } from '../../src/core/recurrent';
-import { fusedGruActive, setFusedGru } from '../../src/core/gru-fused';
+import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
+import { fusedGruActive, setFusedOps } from '../../src/core/gru-fused';
 import { checkGradients, expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 
 const close = { atol: 1e-5, rtol: 1e-5 };
@@ -31,7 +32,7 @@ function stepInputs(n: number, b: number, d: number, seed: number): tf.Tensor[] 
 
 /** Value and gradients of every input, fused or plain. */
 function run(fused: boolean, inputs: tf.Tensor[]): tf.Tensor[] {
-  const previous = setFusedGru(fused);
+  const previous = setFusedOps(fused);
   try {
     const cell = new GRUCell({ inputSize: 1, hiddenSize: inputs[1].shape.at(-1)! });
     try {
@@ -44,7 +45,7 @@ function run(fused: boolean, inputs: tf.Tensor[]): tf.Tensor[] {
       cell.dispose();
     }
   } finally {
-    setFusedGru(previous);
+    setFusedOps(previous);
   }
 }
 
@@ -91,7 +92,7 @@ describe('fused GRU step (gru-fused.ts)', () => {
         const wFinal = tf.randomUniform([3, 4 * dirs], -1, 1, 'float32', 7);
         const vars = [x, h0, ...layer.variables()];
         const both = (fused: boolean): tf.Tensor[] => {
-          const previous = setFusedGru(fused);
+          const previous = setFusedOps(fused);
           try {
             return tf.tidy(() => {
               const loss = (): tf.Scalar => {
@@ -102,7 +103,7 @@ describe('fused GRU step (gru-fused.ts)', () => {
               return [value, ...vars.map((v) => grads[v.name])];
             });
           } finally {
-            setFusedGru(previous);
+            setFusedOps(previous);
           }
         };
         const fused = both(true);
@@ -124,13 +125,76 @@ describe('fused GRU step (gru-fused.ts)', () => {
     tf.dispose(inputs);
   });
 
-  it('is off after setFusedGru(false), and rejects a non-boolean', () => {
-    const previous = setFusedGru(false);
+  it('is off after setFusedOps(false), and rejects a non-boolean', () => {
+    const previous = setFusedOps(false);
     try {
       assert.equal(fusedGruActive(), false);
     } finally {
-      setFusedGru(previous);
+      setFusedOps(previous);
     }
-    assert.throws(() => setFusedGru('yes' as unknown as boolean), /on: expected true or false/);
+    assert.throws(() => setFusedOps('yes' as unknown as boolean), /on: expected true or false/);
+  });
+});
+
+describe('fused attention step of BahdanauSeq2Seq', () => {
+  it('equals the plain ops: logits, attention weights and the gradient of every variable through both (1e-5)', async () => {
+    await expectNoLeak(() => {
+      const model = new BahdanauSeq2Seq({
+        srcVocab: 7,
+        tgtVocab: 6,
+        embedDim: 3,
+        encoderHidden: 4,
+        decoderHidden: 5,
+        attentionHidden: 3,
+        seed: 2,
+      });
+      const src = tf.tensor2d(
+        [
+          [1, 2, 3, 4],
+          [5, 6, 0, 0],
+          [2, 2, 1, 0],
+        ],
+        undefined,
+        'int32',
+      );
+      const srcLens = tf.tensor1d([4, 2, 3], 'int32');
+      const tgtIn = tf.tensor2d(
+        [
+          [1, 2, 3],
+          [4, 5, 1],
+          [3, 3, 2],
+        ],
+        undefined,
+        'int32',
+      );
+      const wLogits = tf.randomUniform([3, 3, 6], -1, 1, 'float32', 8);
+      const wWeights = tf.randomUniform([3, 3, 4], -1, 1, 'float32', 9);
+      const vars = model.variables();
+      const both = (fused: boolean): tf.Tensor[] => {
+        const previous = setFusedOps(fused);
+        try {
+          return tf.tidy(() => {
+            const out = model.forward(src, srcLens, tgtIn);
+            const loss = (): tf.Scalar => {
+              const r = model.forward(src, srcLens, tgtIn);
+              return tf.add(
+                tf.sum(tf.mul(r.logits, wLogits)),
+                tf.sum(tf.mul(r.weights!, wWeights)),
+              );
+            };
+            const { value, grads } = tf.variableGrads(loss, vars);
+            return [out.logits, out.weights!, value, ...vars.map((v) => grads[v.name])];
+          });
+        } finally {
+          setFusedOps(previous);
+        }
+      };
+      const fused = both(true);
+      const plain = both(false);
+      const names = ['logits', 'weights', 'loss', ...model.namedVariables().map(([n]) => `d ${n}`)];
+      fused.forEach((t, i) => expectTensorsClose(t, plain[i], { ...close, label: names[i] }));
+      tf.dispose([fused, plain, src, srcLens, tgtIn, wLogits, wWeights]);
+      model.dispose();
+    }, 'fused attention step');
   });
 });
