@@ -373,6 +373,8 @@ export function gruSequenceFused(
         const dhps: tf.Tensor[] = new Array<tf.Tensor>(steps);
         let dhm: tf.Tensor | null = null;
         let dhz: tf.Tensor | null = null;
+        // W_h^T once for all steps (a transpose flag would transpose it again at every step)
+        const wT = wS.rank === 3 ? tf.transpose(wS, [0, 2, 1]) : tf.transpose(wS); // [(N,) D, 3D] -> [(N,) 3D, D]
         for (let t = steps - 1; t >= 0; t--) {
           const [dxp, dhp, dz] = runGatesGrad(
             dy,
@@ -387,7 +389,7 @@ export function gruSequenceFused(
           dxps[t] = dxp;
           dhps[t] = dhp;
           dhz = dz;
-          dhm = tf.matMul(dhp, wS, false, true); // [(N,) B, 3D] x [(N,) D, 3D]^T -> [(N,) B, D]
+          dhm = tf.matMul(dhp, wT); // [(N,) B, 3D] x [(N,) 3D, D] -> [(N,) B, D]
         }
         const dh0 = steps === 0 ? tf.zerosLike(hInit) : tf.add(dhz!, dhm!); // [(N,) B, D]
         // weight gradient, all steps in one product: sum_t h_{t-1}^T dhp_t
