@@ -36,8 +36,20 @@ import { gradeBatch } from './grading/batch';
 import { formatProfile, profileStep } from './bench/profile';
 import { datesTarget, vitTarget } from './bench/targets';
 import { DATES_RECIPE, VIT_MNIST_RECIPE } from '../src/models/recipes';
-import { miniGptStep, seq2seqStep, type TrainStep } from './bench/train-steps';
-import { measureTrainStep, medianMs, type TrainResult } from './bench/timing';
+import {
+  TINY_GPT,
+  TINY_SEQ2SEQ,
+  miniGptStep,
+  seq2seqStep,
+  type TrainStep,
+} from './bench/train-steps';
+import {
+  measureTrainStep,
+  medianMs,
+  memoryOverSteps,
+  type MemoryMark,
+  type TrainResult,
+} from './bench/timing';
 import { peerTable, runPeer } from './bench/peer';
 import { courseTable, courseTiming, courseTotals } from './bench/course';
 import { resolveNames } from './notebooks/cli';
@@ -244,6 +256,45 @@ async function trainTable(): Promise<TrainResult[]> {
   return results;
 }
 
+/** Steps of the memory check, and the steps at which it reads memory. */
+const MEMORY_STEPS = 1000;
+const MEMORY_MARKS = [1, 500, 1000];
+
+/** Tensor count and memory of tiny versions of both rows over 1,000 training steps. */
+function memoryTable(): Array<{ row: string; flat: boolean; marks: MemoryMark[] }> {
+  const rows = [
+    { row: 'seq2seq (tiny shapes)', make: () => seq2seqStep(TINY_SEQ2SEQ) },
+    { row: 'mini-GPT (tiny shapes)', make: () => miniGptStep(TINY_GPT) },
+  ].map(({ row, make }) => {
+    progress(`${row}: ${MEMORY_STEPS} training steps...`);
+    const marks = memoryOverSteps(make, MEMORY_STEPS, MEMORY_MARKS);
+    const first = marks[0];
+    const flat = marks.every(
+      (m) =>
+        m.tensors === first.tensors && m.bytes === first.bytes && m.heapBytes === first.heapBytes,
+    );
+    return { row, flat, marks };
+  });
+  const mib = (b: number | null): string =>
+    b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(1)} MiB`;
+  console.log('');
+  printTable(
+    [
+      'memory over 1,000 steps',
+      ...MEMORY_MARKS.map((s) => `step ${s}: tensors, bytes, wasm heap`),
+      'flat',
+    ],
+    rows.map((r) => [
+      r.row,
+      ...r.marks.map(
+        (m) => `${m.tensors}, ${m.bytes.toLocaleString('en-US')}, ${mib(m.heapBytes)}`,
+      ),
+      r.flat ? 'yes' : 'NO',
+    ]),
+  );
+  return rows;
+}
+
 /** Prints where one training step's time goes: forward alone, then the whole step. */
 async function profileTable(name: string | undefined): Promise<void> {
   const make = name === undefined ? undefined : TRAIN_STEPS[name];
@@ -354,7 +405,10 @@ async function main(args: string[]): Promise<void> {
   if (run('backend')) record.backendRows = await backendTable(info);
   if (run('train')) {
     if (!run('backend')) console.log(info.summary);
+    // the memory check first, so that the wasm heap it reports is not the big rows' high-water mark
+    const memory = memoryTable();
     record.train = await trainTable();
+    record.memory = memory;
   }
   if (run('targets')) {
     // Twice the notebook's budget, so a slower machine still says how long the target took.

@@ -14,6 +14,7 @@
  * mapping to PyTorch's `weight_ih_l0`).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedGruActive, gruStepFused } from './gru-fused';
 import { RecurrentCell, type RecurrentCellConfig } from './recurrent-cell';
 
 /** One GRU step, `h' = GRU(x, h)`; the sequence layer is `GRU` in `recurrent.ts`. */
@@ -45,6 +46,8 @@ export class GRUCell extends RecurrentCell {
   applyGates(xp: tf.Tensor, states: tf.Tensor[], wH: tf.Tensor, bH: tf.Tensor): tf.Tensor[] {
     const d = this.hiddenSize;
     const h = states[0];
+    // The same equations as one op with a hand-written backward (`gru-fused.ts`), where available.
+    if (fusedGruActive()) return [gruStepFused(xp, h, wH, bH)];
     const hp =
       wH.rank === 2
         ? tf.fused.matMul({ a: h as tf.Tensor2D, b: wH as tf.Tensor2D, bias: bH }) // [B, D] x [D, 3D] + [3D] -> [B, 3D], one kernel

@@ -24,9 +24,15 @@
  * both directions in the same loop, stacked on a leading axis, so it costs about as many ops as
  * one direction. Measured on wasm (2-core machine, shared): a bidirectional GRU at `B` 128, `S`
  * 24, `I` 32, `D` 64, forward plus backward, ~100-125 ms, in about 1,850 kernel calls.
+ *
+ * On the wasm and cpu backends a GRU layer runs its whole recurrence as one op with a hand-written
+ * backward through time (`gruSequenceFused` in `gru-fused.ts`): per step one product and one
+ * element-wise kernel each way, and one weight-gradient product for all steps (the same numbers;
+ * `setFusedOps(false)` gives the plain loop below). The LSTM always runs the plain loop.
  */
 import * as tf from '@tensorflow/tfjs';
 import { GRUCell } from './gru';
+import { fusedGruActive, gruSequenceFused } from './gru-fused';
 import { LSTMCell } from './lstm';
 import { Module } from './module';
 import { deriveSeed } from './random';
@@ -154,33 +160,41 @@ function runDirections(
         .reshape([steps, batch, g]), // [S*B, G*D] -> [S, B, G*D]
   );
   // 2) the recurrence; two directions stacked on a leading axis
-  let perStep: tf.Tensor[];
   let wH: tf.Tensor = cell.wH;
   let bH: tf.Tensor = cell.bH;
   let states = directions[0].initial;
   if (both) {
-    perStep = tf.unstack(tf.stack(projected, 1)); // 2 x [S, B, G*D] -> [S, 2, B, G*D] -> S x [2, B, G*D]
     wH = tf.stack(directions.map((dir) => dir.cell.wH)); // 2 x [D, G*D] -> [2, D, G*D]
     bH = tf.stack(directions.map((dir) => dir.cell.bH)).reshape([2, 1, g]); // -> [2, 1, G*D]
     states = states.map((_, k) => tf.stack(directions.map((dir) => dir.initial[k]))); // [2, B, D]
-  } else {
-    perStep = tf.unstack(projected[0]); // [S, B, G*D] -> S x [B, G*D]
   }
-  const history: tf.Tensor[][] = states.map(() => []); // per state, S x [(2,) B, D]
-  for (let t = 0; t < steps; t++) {
-    states = cell.applyGates(perStep[t], states, wH, bH);
-    states.forEach((s, k) => history[k].push(s));
+  let all: tf.Tensor[]; // per state, [S, (2,) B, D]
+  if (cell instanceof GRUCell && steps > 0 && fusedGruActive()) {
+    // the whole recurrence as one op with a hand-written backward through time (gru-fused.ts)
+    const xs = both ? tf.stack(projected, 1) : projected[0]; // [S, (2,) B, G*D]
+    all = [gruSequenceFused(xs, states[0], wH, bH)];
+  } else {
+    const perStep = both
+      ? tf.unstack(tf.stack(projected, 1)) // 2 x [S, B, G*D] -> [S, 2, B, G*D] -> S x [2, B, G*D]
+      : tf.unstack(projected[0]); // [S, B, G*D] -> S x [B, G*D]
+    const history: tf.Tensor[][] = states.map(() => []); // per state, S x [(2,) B, D]
+    for (let t = 0; t < steps; t++) {
+      states = cell.applyGates(perStep[t], states, wH, bH);
+      states.forEach((s, k) => history[k].push(s));
+    }
+    all = history.map((seq) => tf.stack(seq)); // S x [(2,) B, D] -> [S, (2,) B, D]
   }
   // 3) per direction: [S, B, D] sequences of every state, and the loop's last states
-  const sequences = history.map((seq) => {
-    const all = tf.stack(seq); // S x [(2,) B, D] -> [S, (2,) B, D]
-    return both ? tf.unstack(all, 1) : [all]; // -> per direction [S, B, D]
-  });
-  const lastStates = states.map((s) => (both ? tf.unstack(s) : [s])); // per direction [B, D]
+  const sequences = all.map((seq) => (both ? tf.unstack(seq, 1) : [seq])); // -> per direction [S, B, D]
   return directions.map((dir, i) => {
     let outputs = sequences[0][i]; // [S, B, D]
-    let finals = lastStates.map((s) => s[i]);
-    if (padding !== null) {
+    let finals: tf.Tensor[];
+    if (padding === null) {
+      // the last step's states, [S, B, D] -> [B, D] (the initial ones when S = 0)
+      finals = sequences.map((seq, k) =>
+        steps > 0 ? seq[i].slice([steps - 1], [1]).squeeze([0]) : dir.initial[k],
+      );
+    } else {
       // final states at each sequence's last real step; zero outputs at padding
       const { lastRows, nonEmpty } = padding;
       finals = sequences.map((seq, k) => {

@@ -27,6 +27,7 @@ import { AdditiveAttention, additiveScores } from '../attention/scoring';
 import { sequenceMask } from '../attention/masks';
 import { Embedding } from '../core/embedding';
 import { GRUCell } from '../core/gru';
+import { fusedOpsEnabled } from '../core/gru-fused';
 import { Linear } from '../core/linear';
 import { Module } from '../core/module';
 import { op } from '../core/op';
@@ -261,19 +262,31 @@ export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState
     state: BahdanauState,
   ): { s: tf.Tensor2D; context: tf.Tensor2D; weights: tf.Tensor2D } {
     const { s: prev, memory, keys, padBias } = state;
-    // 1) scores e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)
-    const q = this.attention.wQ.apply(prev).expandDims(1); // [B, Ddec] -> [B, A] -> [B, 1, A]
-    const scores = additiveScores(q, keys, this.attention.v); // [B, 1, S]
-    // 2) weights over the real positions, context c_i = sum_j a_ij h_j
-    //    Padding: the mask was turned into an additive bias once per source (`start`), so a step
-    //    costs an add and a softmax; equal to `maskedSoftmax(scores, { validLens })`, exactly 0 at
-    //    padding (every source has a real position), with ~10 kernels per step fewer.
-    const a = tf.softmax(tf.add(scores, padBias.expandDims(1))) as tf.Tensor3D; // [B, 1, S] + [B, 1, S]
-    const context = tf.matMul(a, memory).squeeze([1]) as tf.Tensor2D; // [B, 1, S] x [B, S, 2 Denc] -> [B, 2 Denc]
+    let a: tf.Tensor2D; // [B, S]
+    let context: tf.Tensor2D; // [B, 2 Denc]
+    if (fusedOpsEnabled()) {
+      // steps 1) and 2) below as one op with a hand-written backward (same values)
+      const q = this.attention.wQ.apply(prev); // [B, Ddec] -> [B, A]
+      const m = memory.shape[2];
+      const both = additiveAttendStep(q, keys, this.attention.v, padBias, memory); // [B, 2 Denc + S]
+      context = both.slice([0, 0], [-1, m]) as tf.Tensor2D; // -> [B, 2 Denc]
+      a = both.slice([0, m], [-1, -1]) as tf.Tensor2D; // -> [B, S]
+    } else {
+      // 1) scores e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)
+      const q = this.attention.wQ.apply(prev).expandDims(1); // [B, Ddec] -> [B, A] -> [B, 1, A]
+      const scores = additiveScores(q, keys, this.attention.v); // [B, 1, S]
+      // 2) weights over the real positions, context c_i = sum_j a_ij h_j
+      //    Padding: the mask was turned into an additive bias once per source (`start`), so a step
+      //    costs an add and a softmax; equal to `maskedSoftmax(scores, { validLens })`, exactly 0 at
+      //    padding (every source has a real position), with ~10 kernels per step fewer.
+      const a3 = tf.softmax(tf.add(scores, padBias.expandDims(1))) as tf.Tensor3D; // [B, 1, S] + [B, 1, S]
+      context = tf.matMul(a3, memory).squeeze([1]) as tf.Tensor2D; // [B, 1, S] x [B, S, 2 Denc] -> [B, 2 Denc]
+      a = a3.squeeze([1]) as tf.Tensor2D; // [B, 1, S] -> [B, S]
+    }
     // 3) s_i = GRU([E_y y_{i-1} ; c_i], s_{i-1})
     const xp = tf.add(yp, tf.matMul(context, wXc)); // [B, 2 Denc] x [2 Denc, 3 Ddec] -> [B, 3 Ddec]
     const s = this.cell.stepProjected(xp, [prev])[0] as tf.Tensor2D; // [B, Ddec]
-    return { s, context, weights: a.squeeze([1]) as tf.Tensor2D }; // [B, 1, S] -> [B, S]
+    return { s, context, weights: a };
   }
 
   private checkStep(prev: unknown, state: unknown): void {
@@ -292,4 +305,65 @@ export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState
     checkShape(st.padBias, [batch, srcLen], 'state.padBias');
     checkDtype(st.padBias, 'float32', 'state.padBias');
   }
+}
+
+/**
+ * One decoder step's additive attention as a single op with a hand-written backward
+ * (`tf.customGrad`): the scores `e = v_a^T tanh(q + k_j)`, the weights `a = softmax(e + padBias)`
+ * and the context `c = sum_j a_j h_j`, equal to `decodeOne`'s plain steps 1) and 2). Its backward
+ * runs about half the kernels autograd replays for the same ops (`tanh'` from the saved
+ * features, the softmax gradient in three ops):
+ *
+ * ```text
+ * da = dc h^T + d(a)            ds = a (da - sum_j a_j da_j)          (softmax)
+ * dpre = ds v (1 - f^2)         dq = sum_j dpre_j, dk = dpre, dv = sum f ds, dh = a^T dc
+ * ```
+ * @param q `[B, A]` the query `W_a s_{i-1}`
+ * @param keys `[B, S, A]` `U_a h_j`
+ * @param v `[A]`
+ * @param padBias `[B, S]` 0 at real positions, `-1e9` at padding
+ * @param memory `[B, S, M]` the annotations `h_j`
+ * @returns `[B, M + S]`: the context, then the weights
+ */
+function additiveAttendStep(
+  q: tf.Tensor,
+  keys: tf.Tensor3D,
+  v: tf.Tensor,
+  padBias: tf.Tensor2D,
+  memory: tf.Tensor3D,
+): tf.Tensor2D {
+  const [batch, srcLen, hidden] = keys.shape;
+  const width = memory.shape[2];
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qq, kk, vv, pb, mem] = args as tf.Tensor[];
+    const save = args[5] as tf.GradSaveFunc;
+    const feats = tf.tanh(tf.add(qq.reshape([batch, 1, hidden]), kk)); // [B, 1, A] + [B, S, A] -> [B, S, A]
+    const scores = tf
+      .matMul(feats.reshape([batch * srcLen, hidden]), vv.reshape([hidden, 1])) // [B*S, A] x [A, 1] -> [B*S, 1]
+      .reshape([batch, srcLen]); // -> [B, S]
+    const a = tf.softmax(tf.add(scores, pb)); // [B, S]
+    const context = tf.matMul(a.reshape([batch, 1, srcLen]), mem).reshape([batch, width]); // [B, 1, S] x [B, S, M] -> [B, M]
+    save([feats, a, vv, mem]);
+    return {
+      value: tf.concat([context, a], 1), // [B, M] ; [B, S] -> [B, M + S]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [f, aS, vS, memS] = saved;
+        const [dc, dA] = tf.split(dy, [width, srcLen], 1); // [B, M + S] -> [B, M], [B, S]
+        const dc3 = dc.reshape([batch, 1, width]); // [B, 1, M]
+        const da = tf.add(tf.matMul(dc3, memS, false, true).reshape([batch, srcLen]), dA); // [B, 1, M] x [B, S, M]^T -> [B, S]
+        const dMem = tf.matMul(aS.reshape([batch, srcLen, 1]), dc3); // [B, S, 1] x [B, 1, M] -> [B, S, M]
+        const ds = tf.mul(aS, tf.sub(da, tf.sum(tf.mul(aS, da), 1, true))); // softmax backward, [B, S]
+        const dPre = tf.mul(
+          tf.mul(ds.reshape([batch, srcLen, 1]), vS), // [B, S, 1] * [A] -> [B, S, A]
+          tf.sub(1, tf.square(f)), // tanh' = 1 - f^2
+        );
+        const dq = tf.sum(dPre, 1); // [B, S, A] -> [B, A]
+        const dv = tf
+          .matMul(f.reshape([batch * srcLen, hidden]), ds.reshape([batch * srcLen, 1]), true) // [B*S, A]^T x [B*S, 1] -> [A, 1]
+          .reshape([hidden]);
+        return [dq, dPre, dv, ds, dMem];
+      },
+    };
+  });
+  return attend(q, keys, v, padBias, memory) as tf.Tensor2D;
 }

@@ -91,3 +91,48 @@ export function measureTrainStep(make: () => TrainStep): TrainResult {
     step.dispose();
   }
 }
+
+/** Memory after a given number of training steps. */
+export interface MemoryMark {
+  step: number;
+  /** Live tensors (`tf.memory().numTensors`). */
+  tensors: number;
+  /** Bytes held by live tensors (`tf.memory().numBytes`). */
+  bytes: number;
+  /** Size of the wasm heap in bytes (it only grows), or `null` on another backend. */
+  heapBytes: number | null;
+}
+
+/** The wasm backend's heap size, or `null` when the active backend is not wasm. */
+export function wasmHeapBytes(): number | null {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.buffer.byteLength ?? null;
+}
+
+/**
+ * Runs `steps` full training steps (the loss read back each time, as `fit()` does every few
+ * steps) and records memory after each step listed in `marks`. Flat memory means the numbers at
+ * the later marks equal those at the first.
+ */
+export function memoryOverSteps(
+  make: () => TrainStep,
+  steps: number,
+  marks: number[],
+): MemoryMark[] {
+  const step = make();
+  try {
+    const out: MemoryMark[] = [];
+    for (let i = 1; i <= steps; i++) {
+      const loss = step.run();
+      loss.dataSync();
+      loss.dispose();
+      if (marks.includes(i)) {
+        const m = tf.memory();
+        out.push({ step: i, tensors: m.numTensors, bytes: m.numBytes, heapBytes: wasmHeapBytes() });
+      }
+    }
+    return out;
+  } finally {
+    step.dispose();
+  }
+}

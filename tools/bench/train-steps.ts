@@ -27,6 +27,20 @@ import { Adam } from '../../src/train/optimizers';
 export const SEQ2SEQ = { B: 128, S: 24, T: 11, V: 40, E: 32, enc: 64, dec: 128, attn: 64 };
 /** Shapes of the mini-GPT row. */
 export const MINI_GPT = { B: 16, T: 64, V: 65, D: 128, H: 4, layers: 2, ff: 512 };
+/** Tiny versions of both rows, for checks that run many steps (memory over 1,000 steps). */
+export const TINY_SEQ2SEQ: Seq2SeqShapes = {
+  B: 4,
+  S: 6,
+  T: 4,
+  V: 12,
+  E: 8,
+  enc: 8,
+  dec: 16,
+  attn: 8,
+};
+export const TINY_GPT: GptShapes = { B: 2, T: 8, V: 12, D: 16, H: 2, layers: 2, ff: 32 };
+export type Seq2SeqShapes = typeof SEQ2SEQ;
+export type GptShapes = typeof MINI_GPT;
 
 /** A pre-norm Transformer block: `x + attn(ln(x))`, then `x + ffn(ln(x))`. */
 class Block extends Module {
@@ -35,9 +49,9 @@ class Block extends Module {
   readonly ln2: LayerNorm;
   readonly ffn: FeedForward;
 
-  constructor(seed: number) {
+  constructor(seed: number, shapes: GptShapes) {
     super();
-    const { D, H, ff } = MINI_GPT;
+    const { D, H, ff } = shapes;
     this.ln1 = new LayerNorm({ dModel: D });
     this.attn = new MultiHeadAttention({ dModel: D, numHeads: H, seed });
     this.ln2 = new LayerNorm({ dModel: D });
@@ -54,14 +68,19 @@ class Block extends Module {
 
 /** A character-level GPT: tied token embedding, learned positions, pre-norm blocks. */
 class MiniGPT extends Module {
-  readonly tokens = new Embedding({ vocabSize: MINI_GPT.V, dModel: MINI_GPT.D, seed: 11 });
-  readonly positions = new LearnedPositionalEmbedding({
-    maxLen: MINI_GPT.T,
-    dModel: MINI_GPT.D,
-    seed: 12,
-  });
-  readonly blocks = Array.from({ length: MINI_GPT.layers }, (_, i) => new Block(20 + 10 * i));
-  readonly lnF = new LayerNorm({ dModel: MINI_GPT.D });
+  readonly tokens: Embedding;
+  readonly positions: LearnedPositionalEmbedding;
+  readonly blocks: Block[];
+  readonly lnF: LayerNorm;
+
+  constructor(shapes: GptShapes) {
+    super();
+    const { V, D, T, layers } = shapes;
+    this.tokens = new Embedding({ vocabSize: V, dModel: D, seed: 11 });
+    this.positions = new LearnedPositionalEmbedding({ maxLen: T, dModel: D, seed: 12 });
+    this.blocks = Array.from({ length: layers }, (_, i) => new Block(20 + 10 * i, shapes));
+    this.lnF = new LayerNorm({ dModel: D });
+  }
 
   /** @param ids `[B, T]` int32 @returns logits `[B, T, V]` (output projection tied: `h E^T`) */
   logits(ids: tf.Tensor): tf.Tensor3D {
@@ -117,8 +136,8 @@ function makeStep(
 }
 
 /** The seq2seq training step on random character data with varied source and target lengths. */
-export function seq2seqStep(): TrainStep {
-  const { B, S, T, V, E, enc, dec, attn } = SEQ2SEQ;
+export function seq2seqStep(shapes: Seq2SeqShapes = SEQ2SEQ): TrainStep {
+  const { B, S, T, V, E, enc, dec, attn } = shapes;
   const model = new BahdanauSeq2Seq({
     srcVocab: V,
     tgtVocab: V,
@@ -141,9 +160,9 @@ export function seq2seqStep(): TrainStep {
 }
 
 /** The mini-GPT training step: next-character prediction on random ids. */
-export function miniGptStep(): TrainStep {
-  const { B, T, V, D, H, layers } = MINI_GPT;
-  const model = new MiniGPT();
+export function miniGptStep(shapes: GptShapes = MINI_GPT): TrainStep {
+  const { B, T, V, D, H, layers } = shapes;
+  const model = new MiniGPT(shapes);
   const ids = ints([B, T + 1], V, 6);
   const input = ids.slice([0, 0], [B, T]);
   const target = ids.slice([0, 1], [B, T]);
