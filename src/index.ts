@@ -66,4 +66,6 @@ export { selfCheck, type SelfCheckReport, type SelfCheckTest } from './course/se
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/transformer-blocks';
+export * from './models/transformer';
 export * from './models/recipes';
