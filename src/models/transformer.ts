@@ -32,6 +32,7 @@ import { deriveSeed } from '../core/random';
 import { Embedding } from '../core/embedding';
 import { checkInt, checkShape, dimOf, withInputsChecked } from '../core/shapes';
 import type { Seq2SeqBatch } from '../data/batches';
+import { greedyDecode } from '../decode/greedy';
 import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
 import { maskedCrossEntropy } from '../train/losses';
 import {
@@ -538,5 +539,63 @@ export function recomputingDecoder(model: TransformerSeq2Seq): StepDecoder<Recom
           }),
       ) as unknown as DecoderStep<RecomputeState>;
     },
+  };
+}
+
+/** What `decodingSpeed` measured: greedy decoding with the key/value cache and without. */
+export interface DecodingSpeed {
+  /** Tokens generated per run (every example's tokens, the end token included). */
+  tokens: number;
+  /** Generated tokens per second with the cache (the model's own `step`). */
+  cachedTokensPerSec: number;
+  /** Generated tokens per second recomputing the whole prefix at every step (`recomputingDecoder`). */
+  recomputedTokensPerSec: number;
+  /** `cachedTokensPerSec / recomputedTokensPerSec`. */
+  speedup: number;
+  /** Whether both decoded exactly the same tokens (they must). */
+  sameTokens: boolean;
+}
+
+/**
+ * Times greedy decoding of `src` with the key/value cache against full recomputation of the
+ * prefix at every step (the best of `repeats` runs each, after one warm-up run), and checks that
+ * both produce the same tokens.
+ * @param src `[B, S]` int32
+ * @param opts `maxLen` tokens at most per example, `srcValidLens` `[B]`, `repeats` (default 3)
+ */
+export function decodingSpeed(
+  model: TransformerSeq2Seq,
+  src: tf.Tensor2D,
+  opts: { maxLen: number; srcValidLens?: tf.Tensor1D; repeats?: number },
+): DecodingSpeed {
+  if (!(model instanceof TransformerSeq2Seq)) {
+    throw new TypeError(`model: expected a TransformerSeq2Seq, got ${String(model)}`);
+  }
+  if (opts === null || typeof opts !== 'object') {
+    throw new TypeError(`opts: expected { maxLen, srcValidLens?, repeats? }, got ${String(opts)}`);
+  }
+  const repeats = checkInt(opts.repeats ?? 3, 'repeats');
+  const decodeOpts = { maxLen: opts.maxLen, srcValidLens: opts.srcValidLens };
+  const time = (decoder: StepDecoder<unknown>) => {
+    let best = Infinity;
+    let tokens: number[][] = greedyDecode(decoder, src, decodeOpts).tokens; // warm-up
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      tokens = greedyDecode(decoder, src, decodeOpts).tokens;
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    return { seconds: best, tokens };
+  };
+  const cached = time(model as StepDecoder<unknown>);
+  const slow = time(recomputingDecoder(model) as StepDecoder<unknown>);
+  const count = cached.tokens.reduce((n, row) => n + row.length, 0);
+  const cachedRate = count / cached.seconds;
+  const slowRate = count / slow.seconds;
+  return {
+    tokens: count,
+    cachedTokensPerSec: cachedRate,
+    recomputedTokensPerSec: slowRate,
+    speedup: cachedRate / slowRate,
+    sameTokens: JSON.stringify(cached.tokens) === JSON.stringify(slow.tokens),
   };
 }

@@ -14,6 +14,7 @@ import { createRng } from '../../src/core/random';
 import { DecoderBlock, EncoderBlock } from '../../src/models/transformer-blocks';
 import {
   TransformerSeq2Seq,
+  decodingSpeed,
   recomputingDecoder,
   type TransformerConfig,
 } from '../../src/models/transformer';
@@ -325,6 +326,24 @@ describe('Transformer blocks and model: properties', () => {
     tf.dispose([long, bad, x]);
     disposeState(state);
     block.dispose();
+    model.dispose();
+  });
+});
+
+describe('decodingSpeed', () => {
+  it('decodes the same tokens with and without the cache, and reports rates', async () => {
+    const model = new TransformerSeq2Seq(TINY);
+    const src = ids(randomIds(4, 6, TINY.srcVocab, 9));
+    const r = await expectNoLeak(() => decodingSpeed(model, src, { maxLen: 12, repeats: 1 }));
+    assert.equal(r.sameTokens, true);
+    assert.ok(r.tokens >= 4 && r.tokens <= 4 * 12, `tokens ${r.tokens}`);
+    assert.ok(r.cachedTokensPerSec > 0 && r.recomputedTokensPerSec > 0);
+    assert.ok(Math.abs(r.speedup - r.cachedTokensPerSec / r.recomputedTokensPerSec) < 1e-9);
+    assert.throws(
+      () => decodingSpeed(model, src, { maxLen: 4, repeats: 0 }),
+      /repeats: expected an integer >= 1, got number 0/,
+    );
+    src.dispose();
     model.dispose();
   });
 });
