@@ -77,5 +77,7 @@ export * from './models/bahdanau';
 export * from './models/baseline';
 export * from './models/luong';
 export * from './models/vit';
+export * from './models/transformer-blocks';
+export * from './models/transformer';
 export * from './models/recipes';
 export * from './experiments/seq2seq-runs';

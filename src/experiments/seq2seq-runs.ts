@@ -13,6 +13,7 @@ import type { Seq2SeqBatch, Seq2SeqDataset, TextPair } from '../data/batches';
 import type { StepDecoder } from '../decode/step-decoder';
 import { greedyExactMatch, translate, type TranslateOptions } from '../decode/translate';
 import { fit, type FitResult, type StopReason } from '../train/fit';
+import type { Schedule } from '../train/schedules';
 
 /** An encoder-decoder that trains through `loss(batch)` and decodes step by step (chapter 03's). */
 export interface Seq2SeqLearner extends Module, StepDecoder<unknown> {
@@ -24,8 +25,8 @@ export interface Seq2SeqLearner extends Module, StepDecoder<unknown> {
 export interface Seq2SeqRecipe {
   /** Pairs per update. */
   batchSize: number;
-  /** Adam's learning rate. */
-  lr: number;
+  /** Adam's learning rate, or a schedule of it (the Transformer's warm-up). */
+  lr: number | Schedule;
   /** Global gradient-norm clip. */
   clipNorm: number;
   /** Updates between greedy evaluations on the validation pairs. */

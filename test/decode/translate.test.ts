@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
-import { CharVocab, EOS, BOS, WordVocab } from '../../src/data/vocab';
+import { CharVocab, WordVocab } from '../../src/data/vocab';
 import { greedyExactMatch, translate } from '../../src/decode/translate';
 import { CopyDecoder } from '../helpers/copy-decoder';
 import { expectNoLeak } from '../helpers/tensors';
