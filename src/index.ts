@@ -69,4 +69,6 @@ export * from './course/claims';
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/transformer-blocks';
+export * from './models/transformer';
 export * from './models/recipes';
