@@ -59,6 +59,8 @@ export * from './train/checkpoint';
 export * from './decode/step-decoder';
 export * from './decode/greedy';
 export * from './decode/translate';
+export * from './decode/beam';
+export { markovDecoder, type MarkovDecoderState } from './decode/table-decoder';
 export * from './viz/figure';
 export * from './viz/figures';
 export * from './viz/table';
@@ -69,6 +71,10 @@ export * from './course/claims';
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+<<<<<<< HEAD
 export * from './models/transformer-blocks';
 export * from './models/transformer';
+=======
+export * from './models/luong';
+>>>>>>> luong
 export * from './models/recipes';
