@@ -71,10 +71,7 @@ export * from './course/claims';
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
-<<<<<<< HEAD
 export * from './models/transformer-blocks';
 export * from './models/transformer';
-=======
 export * from './models/luong';
->>>>>>> luong
 export * from './models/recipes';
