@@ -14,6 +14,7 @@
  * | `P`  | patch size |
  * | `N`  | number of patches |
  * | `L`  | maximum length (positional tables, padded batches) |
+ * | `t`  | target positions decoded so far (the length of a decoder's key/value cache) |
  * | `Hi` | image height in pixels |
  * | `Wi` | image width in pixels |
  * | `C`  | number of image channels |
