@@ -8,10 +8,10 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBook, type BookResult } from '../../tools/book/build';
+import type { BookResult } from '../../tools/book/build';
+import { fastCourseBook } from '../helpers/course-book';
 import { scriptJson } from '../../tools/book/outputs';
 import { serveBook, type RunningServer } from '../../tools/book/serve';
-import { courseNotebooks } from '../../tools/notebooks/cli';
 import {
   hasChromium,
   layoutProblems,
@@ -60,11 +60,7 @@ if (!hasChromium() && process.env.CI !== 'true') {
       assert.ok(hasChromium(), 'CI must install chromium (see .ci/run)');
       mkdirSync(ARTIFACTS, { recursive: true });
       dir = mkdtempSync(join(ROOT, 'build', 'test-book-browser-'));
-      book = await buildBook({
-        notebooks: courseNotebooks(),
-        outDir: join(dir, 'book'),
-        fast: true,
-      });
+      book = await fastCourseBook(); // shared with the course test: every notebook runs once
       server = await serveBook(book.outDir, 0);
       inspector = await openInspector(server.url);
     });

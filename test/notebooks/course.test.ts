@@ -1,23 +1,22 @@
 /**
- * Every notebook in notebooks/ executes in the runner (fast mode), so CI catches a broken chapter
+ * Every notebook in notebooks/ executes in the runner (fast mode, in the shared test book), so CI catches a broken chapter
  * the day it breaks, and is committed clean: no outputs, the tslab kernel, a valid nbformat 4.5.
  * Its prose states only numbers that the run printed (tools/notebooks/prose.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { courseNotebooks } from '../../tools/notebooks/cli';
-import { runNotebook } from '../../tools/notebooks/runner';
 import type { Notebook } from '../../tools/notebooks/nbformat';
 import { notebookSchemaErrors } from '../helpers/nbschema';
 import { unbackedProseNumbers } from '../../tools/notebooks/prose';
+import { fastCourseBook } from '../helpers/course-book';
 
 const notebooks = courseNotebooks();
 
 describe('course notebooks', function () {
-  this.timeout(5 * 60_000);
-  const outDir = mkdtempSync(join(tmpdir(), 'course-notebooks-'));
+  // the first test waits for the whole fast-mode book (every notebook, about a minute each)
+  this.timeout(45 * 60_000);
 
   for (const path of notebooks) {
     const name = basename(path);
@@ -35,7 +34,11 @@ describe('course notebooks', function () {
       });
 
       it('executes without errors in fast mode, and its prose quotes only numbers it printed', async () => {
-        const r = await runNotebook(path, { outDir, fast: true });
+        const book = await fastCourseBook(); // every notebook runs once, shared with the browser test
+        const outcome = book.chapters.find((c) => c.name === basename(path, '.ipynb'));
+        assert.ok(outcome, `${name} is missing from the fast-mode book`);
+        const r = outcome.result;
+        assert.ok(r, `${name} was not run (${outcome.status})`);
         assert.equal(
           r.status,
           'passed',
