@@ -67,4 +67,5 @@ export * from './course/claims';
 export * from './models/encoder';
 export * from './models/bahdanau';
 export * from './models/baseline';
+export * from './models/luong';
 export * from './models/recipes';

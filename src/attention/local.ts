@@ -9,7 +9,7 @@ import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { deriveSeed } from '../core/random';
 import { op } from '../core/op';
-import { checkInt, dimOf } from '../core/shapes';
+import { checkDtype, checkInt, checkShape, dimOf } from '../core/shapes';
 import { attentionMask, combineMasks, type AttentionMaskOptions } from './masks';
 import { checkAttentionInputs } from './pooling';
 import { maskedSoftmax } from './softmax';
@@ -39,26 +39,47 @@ export type LocalPResult = {
 };
 
 /**
- * In-window mask `|s - p| <= Dw and s < L`, as a float 0/1 tensor with a zero gradient: the window
- * edges are piecewise constant in `p`, and tfjs has no gradient for comparisons. The gradient of
- * `p` flows through the Gaussian instead, as in the paper.
+ * The window of local attention as a float 0/1 mask: `1` where `|s - p| <= Dw` and `s < L`, so
+ * the window is truncated at the sentence edges and at the valid length. The mask has a zero
+ * gradient (the window edges are piecewise constant in `p`, and tfjs has no gradient for
+ * comparisons): the gradient of `p` flows through the Gaussian instead, as in the paper.
+ * Shared by `LocalPAttention` and `LuongSeq2Seq`'s local-m and local-p.
+ * @param positions `[B, T]` centres `p` (real numbers)
+ * @param lens `[B, 1]` or `[B, T]` float32 valid lengths `L`
+ * @param keyLen `S`, the padded source length
+ * @param window `Dw >= 0`, the window half-width
+ * @returns `[B, T, S]` float32, 1 inside the truncated window and 0 elsewhere
  */
-function windowMask(
+export function localWindowMask(
   positions: tf.Tensor2D,
   lens: tf.Tensor,
   keyLen: number,
   window: number,
 ): tf.Tensor3D {
-  const masked = tf.customGrad(((p: tf.Tensor, l: tf.Tensor) => {
-    const s = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
-    const inWindow = tf.lessEqual(tf.abs(tf.sub(s, p.expandDims(2))), window); // [B, T, S]
-    const valid = tf.less(s, l.expandDims(2)); // [B, 1 or T] -> [B, 1 or T, 1] vs [1, 1, S]
-    return {
-      value: tf.logicalAnd(inWindow, valid).cast('float32'),
-      gradFunc: () => [tf.zerosLike(p), tf.zerosLike(l)],
-    };
-  }) as Parameters<typeof tf.customGrad>[0]);
-  return masked(positions, lens) as tf.Tensor3D;
+  return op(
+    'localWindowMask',
+    () => {
+      const dims = checkShape(positions, ['B', 'T'], 'positions');
+      checkShape(lens, ['B', null], 'lens', { dims });
+      checkDtype(lens, 'float32', 'lens');
+      checkInt(keyLen, 'keyLen');
+      if (typeof window !== 'number' || !(window >= 0)) {
+        throw new RangeError(`window: expected a number >= 0, got ${String(window)}`);
+      }
+    },
+    () => {
+      const masked = tf.customGrad(((p: tf.Tensor, l: tf.Tensor) => {
+        const s = tf.range(0, keyLen).reshape([1, 1, keyLen]); // [1, 1, S]
+        const inWindow = tf.lessEqual(tf.abs(tf.sub(s, p.expandDims(2))), window); // [B, T, S]
+        const valid = tf.less(s, l.expandDims(2)); // [B, 1 or T] -> [B, 1 or T, 1] vs [1, 1, S]
+        return {
+          value: tf.logicalAnd(inWindow, valid).cast('float32'),
+          gradFunc: () => [tf.zerosLike(p), tf.zerosLike(l)],
+        };
+      }) as Parameters<typeof tf.customGrad>[0]);
+      return masked(positions, lens) as tf.Tensor3D;
+    },
+  );
 }
 
 /**
@@ -131,7 +152,7 @@ export class LocalPAttention extends Module {
         const positions = tf.mul(tf.sigmoid(logits), tf.sub(lens, 1)) as tf.Tensor2D; // [B, T]
         // 2) general scores, softmax inside the window: [B, T, Dk] x [B, S, Dk]^T -> [B, T, S]
         const scores = tf.matMul(this.wA.apply(query), key, false, true);
-        const inWindow = tf.cast(windowMask(positions, lens, keyLen, window), 'bool');
+        const inWindow = tf.cast(localWindowMask(positions, lens, keyLen, window), 'bool');
         const { keep, bias } = attentionMask(
           { causal: opts.causal, mask: opts.mask },
           scores.shape,

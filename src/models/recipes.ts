@@ -23,3 +23,14 @@ export const DATES_RECIPE = {
   /** Updates at most (the time budget or the target usually stops it first). */
   maxSteps: 5000,
 } as const;
+
+/**
+ * Chapter 04: Luong's models on chapter 03's dates, trained the same way (same batch size, rate,
+ * clipping, evaluation and target) so that its comparison table is fair to Bahdanau; only the
+ * attention-specific choices differ.
+ */
+export const LUONG_RECIPE = {
+  ...DATES_RECIPE,
+  /** Local window half-width `Dw` for local-m and local-p (dates are 8-30 characters long). */
+  window: 5,
+} as const;
