@@ -59,6 +59,7 @@ export * from './decode/greedy';
 export * from './decode/translate';
 export * from './viz/figure';
 export * from './viz/figures';
+export * from './viz/diagram';
 export * from './viz/table';
 export { progress, Progress, type ProgressOptions } from './viz/progress';
 export { byMode, isFastMode } from './course/fast-mode';
