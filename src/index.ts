@@ -57,6 +57,8 @@ export * from './train/checkpoint';
 export * from './decode/step-decoder';
 export * from './decode/greedy';
 export * from './decode/translate';
+export * from './decode/beam';
+export { markovDecoder, type MarkovDecoderState } from './decode/table-decoder';
 export * from './viz/figure';
 export * from './viz/figures';
 export * from './viz/diagram';

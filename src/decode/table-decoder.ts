@@ -90,3 +90,93 @@ export function tableDecoder(
   }
   return { ...tokens, start: tableDecoderStart, step: tableDecoderStep };
 }
+
+/** The state of a `markovDecoder`: each example's table of next-token log-probabilities. */
+export interface MarkovDecoderState {
+  /** `[B, V, V]` float32: `logProbs[b][prev][next]`. */
+  logProbs: tf.Tensor3D;
+}
+
+/**
+ * A hand-made `StepDecoder` with uncertain predictions, for testing search (beam search against
+ * greedy decoding): the next token depends only on the previous one, with probabilities given as
+ * tables. `src[b][0]` picks example `b`'s table; the logits of a step are `log tables[i][prev]`.
+ *
+ * A trap for greedy decoding, with bos 0, eos 1 and tokens 2, 3:
+ * `[[0, 0, 0.6, 0.4], [0, 1, 0, 0], [0, 0.3, 0.35, 0.35], [0, 0.99, 0.01, 0]]`: greedy takes 2
+ * (0.6), after which no continuation has more than 0.35; the sequence `3, eos` has probability
+ * `0.4 * 0.99 = 0.396`, the best overall, which a beam of width 2 finds.
+ * @param tables `[N][V][V]` probabilities (each row sums to 1; a 0 gives a `-Infinity` logit)
+ * @param tokens optional `bos` and `eos` token ids the decoder announces
+ */
+export function markovDecoder(
+  tables: readonly number[][][],
+  tokens: { bos?: number; eos?: number } = {},
+): StepDecoder<MarkovDecoderState> {
+  if (!Array.isArray(tables) || tables.length === 0) {
+    throw new TypeError('tables: expected a non-empty array of [V][V] probability tables');
+  }
+  const v = tables[0].length;
+  tables.forEach((table, i) => {
+    if (!Array.isArray(table) || table.length !== v) {
+      throw new RangeError(`tables[${i}]: expected ${v} rows (V), got ${String(table?.length)}`);
+    }
+    table.forEach((row, r) => {
+      const sum = Array.isArray(row) ? row.reduce((a, x) => a + x, 0) : NaN;
+      if (
+        !Array.isArray(row) ||
+        row.length !== v ||
+        row.some((x) => !(x >= 0)) ||
+        Math.abs(sum - 1) > 1e-6
+      ) {
+        throw new RangeError(
+          `tables[${i}][${r}]: expected ${v} probabilities >= 0 summing to 1, got ${JSON.stringify(row)}`,
+        );
+      }
+    });
+  });
+  if (tokens === null || typeof tokens !== 'object') {
+    throw new TypeError(`tokens: expected { bos?, eos? }, got ${String(tokens)}`);
+  }
+  const logTables = tables.map((t: number[][]) => t.map((row: number[]) => row.map(Math.log)));
+  return {
+    ...tokens,
+    start(src: tf.Tensor2D): MarkovDecoderState {
+      return op(
+        'markovDecoder.start',
+        () => {
+          checkShape(src, ['B', 'S'], 'src');
+          checkDtype(src, 'int32', 'src');
+          const bad = Array.from(src.dataSync()).find((t) => t < 0 || t >= tables.length);
+          if (bad !== undefined) {
+            throw new RangeError(
+              `src: expected table indices in [0, ${tables.length}), got ${bad}`,
+            );
+          }
+        },
+        () => {
+          const which = src.slice([0, 0], [-1, 1]).reshape([-1]); // [B, S] -> [B]
+          // -Infinity stays -Infinity in float32: a ruled-out token
+          const all = tf.tensor3d(logTables as number[][][], [tables.length, v, v]);
+          return { logProbs: tf.gather(all, which) }; // [N, V, V] at [B] -> [B, V, V]
+        },
+      ) as unknown as MarkovDecoderState;
+    },
+    step(prev: tf.Tensor1D, state: MarkovDecoderState): DecoderStep<MarkovDecoderState> {
+      return op(
+        'markovDecoder.step',
+        () => {
+          const dims = checkShape(state?.logProbs, ['B', v, v], 'state.logProbs');
+          checkShape(prev, ['B'], 'prev', { dims });
+          checkDtype(prev, 'int32', 'prev');
+        },
+        () => {
+          const b = prev.shape[0];
+          const rows = tf.add(tf.mul(tf.range(0, b, 1, 'int32'), tf.scalar(v, 'int32')), prev); // [B]: row b V + prev
+          const logits = tf.gather(state.logProbs.reshape([b * v, v]), rows) as tf.Tensor2D; // [B*V, V] at [B] -> [B, V]
+          return { logits, state: { logProbs: state.logProbs } } as unknown as tf.TensorContainer;
+        },
+      ) as unknown as DecoderStep<MarkovDecoderState>;
+    },
+  };
+}

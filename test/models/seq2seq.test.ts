@@ -11,7 +11,6 @@ import { fit, tensorDataset } from '../../src/train/fit';
 import { expectNoLeak, expectTensorsClose } from '../helpers/tensors';
 import { randomSeq2SeqBatch, stepwise } from '../helpers/seq2seq';
 
-const PAD = 0;
 const BOS = 1;
 const EOS = 2;
 /** Tiny sizes: every test runs in well under a second, except the overfit one. */
