@@ -102,10 +102,13 @@ function run(answer: typeof Answers.generalAttention, c: Case): Result {
 const matches = (got: unknown, want: number[][]) =>
   got instanceof tf.Tensor && describeMismatch(got, want, { atol: 1e-4 }) === null;
 
+const PREV_HINT =
+  "the query is the previous state hPrev (Bahdanau's): Luong attends with the CURRENT state h";
+
 /** The known mistake the weights show, if any. */
 function weightsHint(got: unknown, c: Case): string {
   if (matches(got, reference(c, { prev: true }).weights)) {
-    return "the query is the previous state hPrev (Bahdanau's): Luong attends with the CURRENT state h";
+    return PREV_HINT;
   }
   if (matches(got, reference(c, { noMask: true }).weights)) {
     return `padding is not masked: source b has srcValidLens[b] (${JSON.stringify(c.lens)}) real positions; set the scores of the others to -1e9 before the softmax`;
@@ -165,7 +168,7 @@ export const generalAttentionSpec = defineExercise<typeof Answers>({
         for (const c of CASES()) {
           const got = run(generalAttention, c).context;
           let hint = 'c = sum_s a_s memory_s: [B, 1, S] x [B, S, M] -> [B, M]';
-          if (matches(got, reference(c, { prev: true }).context)) hint = weightsHint(got, c);
+          if (matches(got, reference(c, { prev: true }).context)) hint = PREV_HINT;
           expectClose(got, reference(c).context, {
             call: `${call(c)}.context`,
             atol: 1e-5,
@@ -182,7 +185,9 @@ export const generalAttentionSpec = defineExercise<typeof Answers>({
         for (const c of CASES()) {
           const got = run(generalAttention, c).attentional;
           let hint = 'h~ = tanh(concat([c, h]) wC): the context first, then the current state';
-          if (matches(got, reference(c, { swap: true }).attentional)) {
+          if (matches(got, reference(c, { prev: true }).attentional)) {
+            hint = PREV_HINT;
+          } else if (matches(got, reference(c, { swap: true }).attentional)) {
             hint =
               'the concatenation is in the wrong order: W_c [c_t ; h_t] puts the context FIRST, tf.concat([context, h], 1)';
           } else if (matches(got, reference(c, { noTanh: true }).attentional)) {

@@ -85,7 +85,8 @@ export function localWindowMask(
 /**
  * Local-p attention with Luong's "general" score.
  * 1) `p_t = (L - 1) sigmoid(v_p^T tanh(W_p h_t))` (the paper scales by the source length `S`; we
- *    scale by the last valid index `L - 1` so that `p_t` never points at padding);
+ *    scale by the last valid index `L - 1` so that `p_t` never points at padding; chapter 04's
+ *    `LuongSeq2Seq` follows the paper instead, `p_t = L sigmoid(...)`, see `src/models/luong.ts`);
  * 2) `align_t(s) = softmax over the window of h_t^T W_a h_s`;
  * 3) `a_t(s) = align_t(s) exp(-(s - p_t)^2 / (2 sigma^2))`, `sigma = Dw / 2`, not renormalised.
  * Parameters: `wP: [Dq, A]`, `vP: [A]`, `wA: [Dq, Dk]`.

@@ -115,10 +115,10 @@ describe('batch grading', function () {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('writes the gradebook with the points worked out by hand (RFC 4180 quoting)', () => {
-    // Chapter 00 only, so chapters 01 to 03 are missing files (0); possible = 69 graded + 3 hidden.
+    // Chapter 00 only, so chapters 01 to 04 are missing files (0); possible = 90 graded + 3 hidden.
     // ann: all right (4, 6, 5; hidden 3). ben: nan (softmax 3, hidden 1). cat: loop-in-call
     // (hard-vs-soft 3). dan: exit-at-import (entropy 0). eve, fay: unsafe archives. gus: empty.
-    const zeros = '0,0,0,0,0,0,0,0,0';
+    const zeros = '0,0,0,0,0,0,0,0,0,0,0,0';
     const csv = fs.readFileSync(path.join(out, 'gradebook.csv'), 'utf8');
     const lines = csv.split('\r\n');
     assert.equal(lines.pop(), '', 'the file ends with CRLF');
@@ -131,27 +131,29 @@ describe('batch grading', function () {
         '02-scoring-functions/masked-softmax (5),02-scoring-functions/additive-scores (5),' +
         '02-scoring-functions/scaled-dot-product (8),03-bahdanau-attention/gru-step (5),' +
         '03-bahdanau-attention/attention-step (7),03-bahdanau-attention/greedy-loop (5),' +
+        '04-luong-attention/general-attention (7),04-luong-attention/local-p (7),' +
+        '04-luong-attention/beam-step (7),' +
         'hidden 00-minds-and-machines/softmax-temperature (3),' +
         'total,possible,note,isolation',
     );
     const row = (name: string) => lines.find((l) => l.startsWith(`${name},`)) ?? '';
-    assert.equal(row('ann'), `ann,5,4,6,${zeros},3,18,72,,bubblewrap`);
-    assert.equal(row('ben'), `ben,3,4,6,${zeros},1,14,72,,bubblewrap`);
-    assert.equal(row('cat'), `cat,5,4,3,${zeros},3,15,72,,bubblewrap`);
-    assert.equal(row('"dan, ""jr"""'), `"dan, ""jr""",5,0,6,${zeros},3,14,72,,bubblewrap`);
+    assert.equal(row('ann'), `ann,5,4,6,${zeros},3,18,93,,bubblewrap`);
+    assert.equal(row('ben'), `ben,3,4,6,${zeros},1,14,93,,bubblewrap`);
+    assert.equal(row('cat'), `cat,5,4,3,${zeros},3,15,93,,bubblewrap`);
+    assert.equal(row('"dan, ""jr"""'), `"dan, ""jr""",5,0,6,${zeros},3,14,93,,bubblewrap`);
     assert.match(
       row('eve'),
       // yauzl rejects the name before our own check would: either way, nothing is unpacked.
-      /^eve,(0,){14}72,"?not graded: (unsafe path in archive|invalid relative path): .*\.\.\/\.\.\/escape-/,
+      /^eve,(0,){17}93,"?not graded: (unsafe path in archive|invalid relative path): .*\.\.\/\.\.\/escape-/,
     );
     assert.match(
       row('fay'),
-      /^fay,(0,){14}72,"not graded: unsafe path in archive: ""\.\.\/escape-/,
+      /^fay,(0,){17}93,"not graded: unsafe path in archive: ""\.\.\/escape-/,
     );
-    assert.match(row('gus'), /^gus,(0,){14}72,not graded: no chapter folders \(NN-slug\/\) found/);
+    assert.match(row('gus'), /^gus,(0,){17}93,not graded: no chapter folders \(NN-slug\/\) found/);
     assert.match(
       row('hal'),
-      /^hal,(0,){14}72,"?not graded: cannot unpack .*entropy\.ts\/inner\.ts/,
+      /^hal,(0,){17}93,"?not graded: cannot unpack .*entropy\.ts\/inner\.ts/,
     );
     // Control characters escaped; ivy and IVY kept apart by the hash of their raw names.
     assert.match(row('\\x1b[2J\\x0djay'), /no chapter folders/);
@@ -178,7 +180,7 @@ describe('batch grading', function () {
       files.map((f) => path.join('feedback', f)).sort(),
     );
     const cat = fs.readFileSync(path.join(out, 'feedback', 'cat.md'), 'utf8');
-    assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/72 points\*\*/);
+    assert.match(cat, /^# Feedback for cat\n\n\*\*Total: 15\/93 points\*\*/);
     assert.match(
       cat,
       /❌ hardSelect: one-hot weights at the highest score \(0\/1\)\n\n {2}```text\n {2}hardSelect\(\.\.\.\): your code timed out after 2 s/,

@@ -82,6 +82,29 @@ const GREEDY = `function loop(decoder, src, bos, eos, maxLen, mode) {
   });
 }`;
 
+/** Luong's general attention in CommonJS for the 04.1 rows: `useHPrev` attends with h_{t-1}. */
+const LUONG_GENERAL = `function general(h, hPrev, memory, lens, wA, wC, useHPrev) {
+  const q = tf.matMul(useHPrev ? hPrev : h, wA).expandDims(1);
+  const e = tf.matMul(q, memory, false, true).squeeze([1]);
+  const valid = tf.less(tf.range(0, memory.shape[1], 1, 'int32').expandDims(0), lens.expandDims(1));
+  const weights = tf.softmax(tf.where(valid, e, tf.fill(e.shape, -1e9)));
+  const context = tf.matMul(weights.expandDims(1), memory).squeeze([1]);
+  return { weights, context, attentional: tf.tanh(tf.matMul(tf.concat([context, h], 1), wC)) };
+}`;
+
+/** The local-p window in CommonJS for the 04.2 rows: `sigmaD` uses sigma = D, `noCut` ignores L. */
+const LOCAL_P = `function localP(h, scores, lens, wP, vP, D, sigmaD, noCut) {
+  const L = lens.toFloat().expandDims(1);
+  const p = tf.mul(L, tf.sigmoid(tf.matMul(tf.tanh(tf.matMul(h, wP)), vP.expandDims(1))));
+  const s = tf.range(0, scores.shape[1]).expandDims(0);
+  const off = tf.sub(s, p);
+  let inside = tf.lessEqual(tf.abs(off), D);
+  if (!noCut) inside = tf.logicalAnd(inside, tf.less(s, L));
+  const align = tf.softmax(tf.where(inside, scores, tf.fill(scores.shape, -1e9)));
+  const sigma = sigmaD ? D : D / 2;
+  return { positions: p.squeeze([1]), weights: tf.mul(align, tf.exp(tf.div(tf.square(off), -2 * sigma * sigma))) };
+}`;
+
 const ROWS: Row[] = [
   // 00.1 (5 points: match 2, limits 1, stable 1, RangeError 1).
   {
@@ -370,8 +393,52 @@ const ROWS: Row[] = [
     earned: 0,
     names: [/every step was fed the bos/],
   },
+  {
+    exercise: 'general-attention',
+    what: "attends with the previous state (Bahdanau's query)",
+    // Only the padding test passes (the weights are still masked): 1 of 7.
+    code: `${LUONG_GENERAL}
+      exports.generalAttention = (h, hp, m, l, wA, wC) => tf.tidy(() => general(h, hp, m, l, wA, wC, true));`,
+    earned: 1,
+    names: [/Luong attends with the CURRENT state h/],
+    never: [/padding is not masked/],
+  },
+  {
+    exercise: 'local-p',
+    what: 'uses sigma = D',
+    // Centres (2) and the zeros outside the window (1) are right; the weights are not: 3 of 7.
+    code: `${LOCAL_P}
+      exports.localPWeights = (h, sc, l, wP, vP, D) => tf.tidy(() => localP(h, sc, l, wP, vP, D, true, false));`,
+    earned: 3,
+    names: [/sigma = D \/ 2, not D/],
+  },
+  {
+    exercise: 'local-p',
+    what: 'does not cut the window at the valid length',
+    // Only the centres are right (rows of length 2 and 1 get weight at padding): 2 of 7.
+    code: `${LOCAL_P}
+      exports.localPWeights = (h, sc, l, wP, vP, D) => tf.tidy(() => localP(h, sc, l, wP, vP, D, false, true));`,
+    earned: 2,
+    names: [/not truncated at the valid length/, /outside the window or at padding/],
+  },
+  {
+    exercise: 'beam-step',
+    what: 'ranks by raw log-probabilities (no length normalisation)',
+    // The alpha = 0 cases pass (2 + 2); alpha = 1 and alpha = 0.6 fail: 4 of 7.
+    code: `exports.beamStep = (beams, lp, k, eos, alpha) => {
+      const c = [];
+      beams.forEach((b, i) => lp[i].forEach((x, v) => { if (x > -Infinity) c.push({ tokens: [...b.tokens, v], logProb: b.logProb + x, parent: i, score: b.logProb + x }); }));
+      c.sort((a, b) => b.score - a.score);
+      const live = [], finished = [];
+      for (let r = 0; r < c.length && live.length < k; r++) {
+        if (c[r].tokens[c[r].tokens.length - 1] === eos) { if (r < k) finished.push(c[r]); } else live.push(c[r]);
+      }
+      return { live, finished };
+    };`,
+    earned: 4,
+    names: [/no length normalisation/],
+  },
 ];
-
 describe('feedback names the mistake, and trivial answers earn what they deserve', function () {
   this.timeout(120_000);
   const specs = loadSpecs(path.join(ROOT, 'graded'));

@@ -26,9 +26,9 @@ describe('answers that call the library under test', function () {
     }
   });
 
-  it('score 0 in each of the twelve exercises, and the feedback names the withheld function', () => {
+  it('score 0 in each of the fifteen exercises, and the feedback names the withheld function', () => {
     const report = gradeSubmission({ answers: ANSWERS });
-    assert.equal(report.exercises.length, 12, report.exercises.map((e) => e.exercise).join(', '));
+    assert.equal(report.exercises.length, 15, report.exercises.map((e) => e.exercise).join(', '));
     for (const ex of report.exercises) {
       assert.equal(ex.earned, 0, `${ex.exercise} earned ${ex.earned} of ${ex.possible}`);
       const said = ex.tests.map((t) => t.feedback).join('\n');
