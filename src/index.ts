@@ -67,6 +67,7 @@ export * from './decode/beam';
 export { markovDecoder, type MarkovDecoderState } from './decode/table-decoder';
 export * from './viz/figure';
 export * from './viz/figures';
+export * from './viz/diagram';
 export * from './viz/table';
 export { progress, Progress, type ProgressOptions } from './viz/progress';
 export { byMode, isFastMode } from './course/fast-mode';

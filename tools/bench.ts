@@ -10,8 +10,9 @@
  * Then the two training steps of the training engine (a seq2seq step and a mini-GPT step, built only
  * from `src/` parts; see bench/train-steps.ts): ms per step and examples per second.
  * Then time to target with the chapters' recipes (`src/models/recipes.ts`; chapter 03: the
- * Bahdanau model on dates until 99.5% validation exact match; chapter 06: the Transformer, the
- * same way), see bench/targets.ts.
+ * Bahdanau model, chapter 04: Luong's global dot attention, chapter 06: the Transformer, each on
+ * dates until 99.5% validation exact match; chapter 07: the ViT on MNIST and Fashion-MNIST), see
+ * bench/targets.ts.
  * Progress goes to stderr, the results to stdout, and a JSON record (machine, backend, threads,
  * Node version, every row) to build/bench/latest.json or `--json <file>`.
  * `npm run bench -- peer` times the two training steps in PyTorch side by side (bench/peer.ts);
@@ -35,7 +36,13 @@ import { MultiHeadAttention } from '../src/attention/multihead';
 import { finiteChecksEnabled, setFiniteChecks } from '../src/core/shapes';
 import { gradeBatch } from './grading/batch';
 import { formatProfile, profileStep } from './bench/profile';
-import { datesTarget, transformerDatesTarget, vitTarget, type TargetResult } from './bench/targets';
+import {
+  datesTarget,
+  luongTarget,
+  transformerDatesTarget,
+  vitTarget,
+  type TargetResult,
+} from './bench/targets';
 import { DATES_RECIPE, TRANSFORMER_DATES_RECIPE, VIT_MNIST_RECIPE } from '../src/models/recipes';
 import {
   TINY_GPT,
@@ -417,6 +424,8 @@ async function main(args: string[]): Promise<void> {
     const budget = 2 * DATES_RECIPE.budgetSec;
     progress(`chapter 03: training on dates until the target or ${budget} s...`);
     results.push(await datesTarget(budget));
+    progress(`chapter 04: training Luong's model on dates until the target or ${budget} s...`);
+    results.push(await luongTarget(budget));
     const budget06 = 2 * TRANSFORMER_DATES_RECIPE.budgetSec;
     progress(`chapter 06: training the Transformer on dates until the target or ${budget06} s...`);
     results.push(await transformerDatesTarget(budget06));
