@@ -127,7 +127,8 @@ function panelRoom(p: Panel, cell: Box, shared: boolean): Room {
   const top = lines === 0 ? 6 : PANEL_TITLE_PX + (lines - 1) * 15;
   if (p.kind === 'heatmap') {
     const geo = heatmapGeometry(p, cell);
-    const xTicksPx = geo.rotateX ? labelsPx(geo.xLabels) + 8 : 18;
+    // unrotated labels: one line of text plus the 6 px `ticklabelstandoff` set below
+    const xTicksPx = geo.rotateX ? labelsPx(geo.xLabels) + 8 : 24;
     return {
       left: labelsPx(geo.yLabels) + 10 + (p.yTitle ? AXIS_TITLE_PX : 0),
       right: shared ? 8 : COLORBAR_PX,
