@@ -29,22 +29,19 @@ import { Embedding } from '../core/embedding';
 import { GRUCell } from '../core/gru';
 import { fusedOpsEnabled } from '../core/gru-fused';
 import { Linear } from '../core/linear';
-import { Module } from '../core/module';
 import { op } from '../core/op';
 import { deriveSeed } from '../core/random';
 import { assertTensor, checkDtype, checkShape } from '../core/shapes';
-import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
-import { maskedCrossEntropy } from '../train/losses';
-import type { Seq2SeqBatch } from '../data/batches';
+import type { DecoderStep } from '../decode/step-decoder';
 import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
 import {
   checkIds,
-  checkSeq2SeqBatch,
   checkSource,
   projectTargets,
   resolveSeq2SeqConfig,
   type ResolvedSeq2SeqConfig,
 } from './seq2seq-parts';
+import { Seq2SeqModule, type Seq2SeqOutput } from './seq2seq-module';
 
 /**
  * The score given to padded source positions: far below any real score, so that
@@ -68,13 +65,7 @@ export interface BahdanauState {
   padBias: tf.Tensor2D;
 }
 
-/** A teacher-forced pass: every step's logits and attention weights. */
-export interface Seq2SeqOutput {
-  /** `[B, T, V]` */
-  logits: tf.Tensor3D;
-  /** `[B, T, S]` the attention weights `a_ij` (absent for the baseline). */
-  weights?: tf.Tensor3D;
-}
+export type { Seq2SeqOutput } from './seq2seq-module';
 
 /**
  * Bahdanau et al.'s attention encoder-decoder (see the module comment). Trains with `fit()`
@@ -86,7 +77,7 @@ export interface Seq2SeqOutput {
  * const out = ah.greedyDecode(model, src, { maxLen: 11, srcValidLens: srcLens });
  * ```
  */
-export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState> {
+export class BahdanauSeq2Seq extends Seq2SeqModule<BahdanauState> {
   readonly config: ResolvedSeq2SeqConfig;
   readonly encoder: BiGRUEncoder;
   readonly tgtEmbed: Embedding;
@@ -134,27 +125,6 @@ export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState
       outFeatures: c.tgtVocab,
       seed: seed('out'),
     });
-  }
-
-  get bos(): number | undefined {
-    return this.config.bos;
-  }
-
-  get eos(): number | undefined {
-    return this.config.eos;
-  }
-
-  /**
-   * Encodes the source and returns the decoder's initial state (`StepDecoder.start`).
-   * @param src `[B, S]` int32
-   * @param srcValidLens `[B]` int32 in `[1, S]`; defaults to `S`
-   */
-  start(src: tf.Tensor2D, srcValidLens?: tf.Tensor1D): BahdanauState {
-    return op(
-      'BahdanauSeq2Seq.start',
-      () => checkSource(src, srcValidLens, this.config.srcVocab),
-      () => this.startState(src, srcValidLens) as unknown as tf.TensorContainer,
-    ) as unknown as BahdanauState;
   }
 
   /**
@@ -215,26 +185,8 @@ export class BahdanauSeq2Seq extends Module implements StepDecoder<BahdanauState
     ) as unknown as Seq2SeqOutput;
   }
 
-  /** Teacher-forced logits `[B, T, V]` of a batch (see `forward`). */
-  logits(batch: Seq2SeqBatch): tf.Tensor3D {
-    return op(
-      'BahdanauSeq2Seq.logits',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => this.forward(batch.src, batch.srcLens, batch.tgtIn).logits,
-    );
-  }
-
-  /** Mean cross-entropy over the real target tokens of a batch, for `fit()`. */
-  loss(batch: Seq2SeqBatch): tf.Scalar {
-    return op(
-      'BahdanauSeq2Seq.loss',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => maskedCrossEntropy(this.logits(batch), batch.tgtOut, { validLens: batch.tgtLens }),
-    );
-  }
-
   /** Encoder, `U_a h_j`, the source mask and `s_0` (no checks). */
-  private startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): BahdanauState {
+  protected startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): BahdanauState {
     const [batch, srcLen] = src.shape;
     const enc = this.encoder.encode(src, srcLens); // [B, S, 2 Denc]
     const keys = this.attention.wK.apply(enc.outputs) as tf.Tensor3D; // [B, S, 2 Denc] -> [B, S, A]

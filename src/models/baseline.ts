@@ -21,23 +21,19 @@ import * as tf from '@tensorflow/tfjs';
 import { Embedding } from '../core/embedding';
 import { GRUCell } from '../core/gru';
 import { Linear } from '../core/linear';
-import { Module } from '../core/module';
 import { op } from '../core/op';
 import { deriveSeed } from '../core/random';
 import { checkShape } from '../core/shapes';
-import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
-import { maskedCrossEntropy } from '../train/losses';
-import type { Seq2SeqOutput } from './bahdanau';
-import type { Seq2SeqBatch } from '../data/batches';
+import type { DecoderStep } from '../decode/step-decoder';
 import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
 import {
   checkIds,
-  checkSeq2SeqBatch,
   checkSource,
   projectTargets,
   resolveSeq2SeqConfig,
   type ResolvedSeq2SeqConfig,
 } from './seq2seq-parts';
+import { Seq2SeqModule, type Seq2SeqOutput } from './seq2seq-module';
 
 /** The decoding state of `BaselineSeq2Seq`: no per-position tensor, only the summary. */
 export interface BaselineState {
@@ -48,7 +44,7 @@ export interface BaselineState {
 }
 
 /** The encoder-decoder without attention (see the module comment); `attentionHidden` is unused. */
-export class BaselineSeq2Seq extends Module implements StepDecoder<BaselineState> {
+export class BaselineSeq2Seq extends Seq2SeqModule<BaselineState> {
   readonly config: ResolvedSeq2SeqConfig;
   readonly encoder: BiGRUEncoder;
   readonly tgtEmbed: Embedding;
@@ -88,27 +84,6 @@ export class BaselineSeq2Seq extends Module implements StepDecoder<BaselineState
       outFeatures: c.tgtVocab,
       seed: seed('out'),
     });
-  }
-
-  get bos(): number | undefined {
-    return this.config.bos;
-  }
-
-  get eos(): number | undefined {
-    return this.config.eos;
-  }
-
-  /**
-   * Encodes the source into its summary `c` and `s_0` (`StepDecoder.start`).
-   * @param src `[B, S]` int32
-   * @param srcValidLens `[B]` int32 in `[1, S]`; defaults to `S`
-   */
-  start(src: tf.Tensor2D, srcValidLens?: tf.Tensor1D): BaselineState {
-    return op(
-      'BaselineSeq2Seq.start',
-      () => checkSource(src, srcValidLens, this.config.srcVocab),
-      () => this.startState(src, srcValidLens) as unknown as tf.TensorContainer,
-    ) as unknown as BaselineState;
   }
 
   /**
@@ -168,25 +143,7 @@ export class BaselineSeq2Seq extends Module implements StepDecoder<BaselineState
     ) as unknown as Seq2SeqOutput;
   }
 
-  /** Teacher-forced logits `[B, T, V]` of a batch. */
-  logits(batch: Seq2SeqBatch): tf.Tensor3D {
-    return op(
-      'BaselineSeq2Seq.logits',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => this.forward(batch.src, batch.srcLens, batch.tgtIn).logits,
-    );
-  }
-
-  /** Mean cross-entropy over the real target tokens of a batch, for `fit()`. */
-  loss(batch: Seq2SeqBatch): tf.Scalar {
-    return op(
-      'BaselineSeq2Seq.loss',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => maskedCrossEntropy(this.logits(batch), batch.tgtOut, { validLens: batch.tgtLens }),
-    );
-  }
-
-  private startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): BaselineState {
+  protected startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): BaselineState {
     const summary = this.encoder.encode(src, srcLens).final; // [B, 2 Denc]
     const s = tf.tanh(this.init.apply(summary)) as tf.Tensor2D; // [B, 2 Denc] -> [B, Ddec]
     return { s, summary };

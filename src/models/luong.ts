@@ -46,23 +46,20 @@ import { Embedding } from '../core/embedding';
 import { GRUCell } from '../core/gru';
 import { lecunUniform } from '../core/init';
 import { Linear } from '../core/linear';
-import { Module, parameter } from '../core/module';
+import { parameter } from '../core/module';
 import { op } from '../core/op';
 import { deriveSeed } from '../core/random';
 import { assertTensor, checkDtype, checkInt, checkShape } from '../core/shapes';
-import type { DecoderStep, StepDecoder } from '../decode/step-decoder';
-import { maskedCrossEntropy } from '../train/losses';
-import type { Seq2SeqBatch } from '../data/batches';
+import type { DecoderStep } from '../decode/step-decoder';
 import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
-import type { Seq2SeqOutput } from './bahdanau';
 import {
   checkConfigObject,
   checkIds,
-  checkSeq2SeqBatch,
   checkSource,
   resolveSeq2SeqConfig,
   type ResolvedSeq2SeqConfig,
 } from './seq2seq-parts';
+import { Seq2SeqModule, type Seq2SeqOutput } from './seq2seq-module';
 
 /** Score `0` for real source positions and this for padding or outside a local window. */
 const PAD_SCORE = -1e9;
@@ -184,7 +181,7 @@ function resolveLuongConfig(config: LuongConfig): ResolvedLuongConfig {
  * const { logits, weights, positions } = model.forward(src, srcLens, tgtIn); // positions: p_t
  * ```
  */
-export class LuongSeq2Seq extends Module implements StepDecoder<LuongState> {
+export class LuongSeq2Seq extends Seq2SeqModule<LuongState> {
   readonly config: ResolvedLuongConfig;
   readonly encoder: BiGRUEncoder;
   readonly tgtEmbed: Embedding;
@@ -268,27 +265,6 @@ export class LuongSeq2Seq extends Module implements StepDecoder<LuongState> {
     });
   }
 
-  get bos(): number | undefined {
-    return this.config.bos;
-  }
-
-  get eos(): number | undefined {
-    return this.config.eos;
-  }
-
-  /**
-   * Encodes the source and returns the decoder's initial state (`StepDecoder.start`).
-   * @param src `[B, S]` int32
-   * @param srcValidLens `[B]` int32 in `[1, S]`; defaults to `S`
-   */
-  start(src: tf.Tensor2D, srcValidLens?: tf.Tensor1D): LuongState {
-    return op(
-      'LuongSeq2Seq.start',
-      () => checkSource(src, srcValidLens, this.config.srcVocab),
-      () => this.startState(src, srcValidLens) as unknown as tf.TensorContainer,
-    ) as unknown as LuongState;
-  }
-
   /**
    * One decoding step (`StepDecoder.step`): update the GRU, attend with `h_t`, score.
    * @param prev `[B]` int32 the previous token `y_{t-1}`
@@ -348,26 +324,8 @@ export class LuongSeq2Seq extends Module implements StepDecoder<LuongState> {
     ) as unknown as LuongOutput;
   }
 
-  /** Teacher-forced logits `[B, T, V]` of a batch (see `forward`). */
-  logits(batch: Seq2SeqBatch): tf.Tensor3D {
-    return op(
-      'LuongSeq2Seq.logits',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => this.forward(batch.src, batch.srcLens, batch.tgtIn).logits,
-    );
-  }
-
-  /** Mean cross-entropy over the real target tokens of a batch, for `fit()`. */
-  loss(batch: Seq2SeqBatch): tf.Scalar {
-    return op(
-      'LuongSeq2Seq.loss',
-      () => checkSeq2SeqBatch(batch, this.config.srcVocab, this.config.tgtVocab),
-      () => maskedCrossEntropy(this.logits(batch), batch.tgtOut, { validLens: batch.tgtLens }),
-    );
-  }
-
   /** Encoder, keys, the source mask, `h_0` and `h~_0 = 0` (no checks). */
-  private startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): LuongState {
+  protected startState(src: tf.Tensor2D, srcLens?: tf.Tensor1D): LuongState {
     const [batch, srcLen] = src.shape;
     const c = this.config;
     const enc = this.encoder.encode(src, srcLens); // [B, S, 2 Denc]
