@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MultiHeadAttention } from '../attention/multihead';
 import { FeedForward } from '../core/feed-forward';
-import { normalInit } from '../core/init';
+import { lecunUniform, normalInit } from '../core/init';
 import { LayerNorm } from '../core/layer-norm';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
@@ -180,6 +180,79 @@ export class PatchEmbedding extends Module {
   }
 }
 
+/** Configuration of `ConvStem`. */
+export interface ConvStemConfig {
+  /** Input channels `C`. Defaults to 1. */
+  inChannels?: number;
+  /** Output channels (feature maps) `F`. */
+  outChannels: number;
+  /** Odd kernel side `k`. Defaults to 3. */
+  kernelSize?: number;
+  /** Seed of the initial filter. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * A small convolutional stem for a *hybrid* ViT (Dosovitskiy et al., 2021, section 3.1, "Hybrid
+ * Architecture"): one `k x k` convolution with stride 1 and zero padding that keeps the image size
+ * ('same'), a bias and a ReLU, `[B, Hi, Wi, C] -> [B, Hi, Wi, F]`. The patches are then cut from
+ * these `F` feature maps instead of the raw pixels, so each token starts from local stroke
+ * detectors (edges, line ends) shared over the image instead of raw grey levels: the
+ * convolution's built-in assumption that a pattern means the same wherever it appears.
+ */
+export class ConvStem extends Module {
+  /** `[k, k, C, F]` */
+  readonly filter: tf.Variable;
+  /** `[F]` */
+  readonly bias: tf.Variable;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+
+  constructor(config: ConvStemConfig) {
+    super();
+    if (config === null || typeof config !== 'object') {
+      throw new TypeError(`config: expected an object { outChannels, ... }, got ${String(config)}`);
+    }
+    this.inChannels = checkInt(config.inChannels ?? 1, 'inChannels');
+    this.outChannels = checkInt(config.outChannels, 'outChannels');
+    this.kernelSize = checkInt(config.kernelSize ?? 3, 'kernelSize');
+    if (this.kernelSize % 2 !== 1) {
+      throw new RangeError(`kernelSize: expected an odd number, got ${this.kernelSize}`);
+    }
+    const k = this.kernelSize;
+    const fanIn = k * k * this.inChannels;
+    // He-style variance 2 / fanIn (uniform with a = sqrt(6 / fanIn)), since a ReLU follows.
+    this.filter = parameter(
+      tf.tidy(() =>
+        tf.mul(
+          lecunUniform([k, k, this.inChannels, this.outChannels], fanIn, config.seed ?? 0),
+          Math.SQRT2,
+        ),
+      ),
+    );
+    this.bias = parameter(tf.zeros([this.outChannels]));
+  }
+
+  /**
+   * @param images `[B, Hi, Wi, C]` float32
+   * @returns feature maps `[B, Hi, Wi, F]`, `relu(conv(images) + bias)`
+   */
+  apply(images: tf.Tensor): tf.Tensor4D {
+    return op(
+      'ConvStem.apply',
+      () => {
+        checkShape(images, ['B', 'Hi', 'Wi', this.inChannels], 'images');
+        checkDtype(images, 'float32', 'images');
+      },
+      () => {
+        const maps = tf.conv2d(images as tf.Tensor4D, this.filter as tf.Tensor4D, 1, 'same'); // [B, Hi, Wi, F]
+        return tf.relu(tf.add(maps, this.bias)) as tf.Tensor4D;
+      },
+    );
+  }
+}
+
 /** Configuration of `ViTBlock`. */
 export interface ViTBlockConfig {
   dModel: number;
@@ -260,6 +333,11 @@ export interface ViTConfig {
   dHidden?: number;
   /** Dropout inside the feed-forward parts. Defaults to 0. */
   dropout?: number;
+  /**
+   * Feature maps of a 3 x 3 convolutional stem (`ConvStem`) in front of the patch embedding, which
+   * makes the model a *hybrid* ViT; 0 (the default) is the plain ViT, patches of raw pixels.
+   */
+  stemChannels?: number;
   /** Seed of the initial weights. Defaults to 0. */
   seed?: number;
 }
@@ -272,8 +350,13 @@ export interface ViTOutput {
   attention: tf.Tensor4D[];
 }
 
-/** The Vision Transformer; see the module comment. */
+/**
+ * The Vision Transformer; see the module comment. With `stemChannels > 0` it is the hybrid
+ * variant: the patches are cut from the feature maps of a small `ConvStem`.
+ */
 export class VisionTransformer extends Module {
+  /** The hybrid's convolutional stem, `null` in the plain ViT. */
+  readonly stem: ConvStem | null;
   readonly patchEmbed: PatchEmbedding;
   readonly classToken: tf.Variable;
   readonly positions: tf.Variable;
@@ -299,6 +382,7 @@ export class VisionTransformer extends Module {
       numLayers: checkInt(config.numLayers ?? 2, 'numLayers'),
       dHidden: checkInt(config.dHidden ?? 2 * dModel, 'dHidden'),
       dropout: config.dropout ?? 0,
+      stemChannels: checkInt(config.stemChannels ?? 0, 'stemChannels', 0),
       seed: checkInt(config.seed ?? 0, 'seed', 0, 2 ** 32 - 1),
     };
     checkPatchSize(c.imageSize, c.imageSize, c.patchSize);
@@ -309,9 +393,17 @@ export class VisionTransformer extends Module {
     }
     this.config = c;
     const n = this.numPatches;
+    this.stem =
+      c.stemChannels > 0
+        ? new ConvStem({
+            inChannels: c.channels,
+            outChannels: c.stemChannels,
+            seed: deriveSeed(c.seed, 'stem'),
+          })
+        : null;
     this.patchEmbed = new PatchEmbedding({
       patchSize: c.patchSize,
-      channels: c.channels,
+      channels: c.stemChannels > 0 ? c.stemChannels : c.channels,
       dModel,
       seed: deriveSeed(c.seed, 'patchEmbed'),
     });
@@ -356,7 +448,8 @@ export class VisionTransformer extends Module {
       'VisionTransformer.forward',
       () => this.checkImages(images),
       () => {
-        const tokens = this.patchEmbed.apply(images); // [B, N, D]
+        // [B, Hi, Wi, C] (plain) or [B, Hi, Wi, F] (hybrid) -> [B, N, D]
+        const tokens = this.patchEmbed.apply(this.stem ? this.stem.apply(images) : images);
         let x = addClassToken(tokens, this.classToken, this.positions); // [B, N+1, D]
         const attention: tf.Tensor4D[] = [];
         for (const block of this.blocks) {
