@@ -39,15 +39,21 @@ export const LUONG_RECIPE = {
  * Chapter 07: the Vision Transformer on MNIST (and the same recipe on the Fashion-MNIST subset).
  * Patch size 7 gives 16 tokens (plus the class token): the attention stays cheap on the CPU.
  *
- * Measured 2026-12-02 on the shared 2-core machine (load average 20-30, so about 1.7 s per
- * update instead of the ~0.5 s measured at load 11): the full 1,000-update schedule reached 94.9%
- * test accuracy on MNIST (validation 85.8 / 92.4 / 94.4 / 94.8% after 250 / 500 / 750 / 1,000
- * updates), and 600 updates reached 79.9% on Fashion-MNIST. The issue's targets (97% and 85% in
- * 120 s) are NOT reached with it yet: the step time (many small kernels; BatchMatMul and Mean
- * dominate a wasm profile) is the limit, as well as the 7,500 training digits.
+ * Evidence (2026-12-02, shared 2-core machine under heavy load, so progress is counted in
+ * updates; test accuracy on the fixed 2,000 test digits):
+ * - plain ViT (`model`), shifts of 2 px: 87.8% after 300 updates, 94.9% after 1,000 (validation
+ *   85.8 / 92.4 / 94.4 / 94.8% after 250 / 500 / 750 / 1,000); Fashion-MNIST 79.9% after 600.
+ * - hybrid ViT (`hybridModel`, a 3 x 3 convolutional stem of 16 maps before the patches):
+ *   92.4% after 300 updates with the same shifts; with 8 maps and rotations / scalings added,
+ *   93.3% after 450 updates.
+ * At about 0.3 s per update on an idle machine (the plain model; the 8-map stem costs about 3%
+ * more, the 16-map stem about 40% more, measured interleaved) 120 s allow about 400 updates, so
+ * the issue's 97% on MNIST in 120 s is NOT reached by either model on this stack; see the branch
+ * report (issue 19) for the curves. A convolution's prior is what this little data rewards: the
+ * stem is the largest single gain measured per update.
  */
 export const VIT_MNIST_RECIPE = {
-  /** The model (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
+  /** The plain ViT (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
   model: {
     numClasses: 10,
     imageSize: 28,
@@ -59,6 +65,24 @@ export const VIT_MNIST_RECIPE = {
     dropout: 0,
     seed: 0,
   },
+  /**
+   * The hybrid ViT: the same Transformer, its patches cut from the 16 feature maps of a 3 x 3
+   * convolution (`stemChannels`). With rotations and scalings, 450 updates gave 94.9% test
+   * accuracy with 16 maps and 93.3% with 8; interleaved step timings (under load) put the
+   * 16-map stem at 5-35% more time per update than raw pixels, 8 maps at about the same.
+   */
+  hybridModel: {
+    numClasses: 10,
+    imageSize: 28,
+    patchSize: 7,
+    dModel: 64,
+    numHeads: 4,
+    numLayers: 2,
+    dHidden: 128,
+    dropout: 0,
+    stemChannels: 16,
+    seed: 0,
+  },
   /** Images per update. */
   batchSize: 128,
   /** Peak learning rate of Adam, reached after `warmup` updates, then a cosine decay. */
@@ -67,6 +91,10 @@ export const VIT_MNIST_RECIPE = {
   warmup: 50,
   /** Random shifts of up to this many pixels (augmentation: 7,500 digits are few for a ViT). */
   maxShift: 2,
+  /** Random rotations of up to this many degrees (augmentation, bilinear resampling). */
+  maxRotation: 10,
+  /** Random scalings by up to this fraction (augmentation, bilinear resampling). */
+  maxScale: 0.1,
   /** Updates between evaluations on the validation split. */
   evalEvery: 100,
   /** Training stops once the validation accuracy reaches this. */
