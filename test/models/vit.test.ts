@@ -5,6 +5,7 @@ import {
   ConvStem,
   PatchEmbedding,
   patchify,
+  ViTBlock,
   unpatchify,
   VisionTransformer,
 } from '../../src/models/vit';
@@ -269,5 +270,30 @@ describe('Vision Transformer parts', () => {
     assert.equal(plain.stem, null);
     plain.dispose();
     vit.dispose();
+  });
+
+  it('ViTBlock is the pre-norm GELU block: x + MHA(LN1 x), then + FFN(LN2 .) with a GELU', async () => {
+    const block = new ViTBlock({ dModel: 4, numHeads: 2, dHidden: 6, seed: 3 });
+    await expectNoLeak(() => {
+      const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 8);
+      const { output, weights } = block.apply(x);
+      const want = tf.tidy(() => {
+        const h = block.norm1.apply(x);
+        const a = block.selfAttn.apply(h, h, h).output;
+        const x1 = tf.add(x, a);
+        // the feed-forward part written out: GELU (erf form) between its two linear layers
+        const n2 = block.norm2.apply(x1) as tf.Tensor3D;
+        const [w1, b1, w2, b2] = block.ffn.variables();
+        const z = tf.add(tf.matMul(n2.reshape([6, 4]), w1), b1); // [B*T, D] -> [B*T, Dff]
+        const gelu = tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.div(z, Math.SQRT2))));
+        const f = tf.add(tf.matMul(gelu, w2), b2).reshape([2, 3, 4]); // -> [B, T, D]
+        return tf.add(x1, f);
+      });
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(output, want))).dataSync()[0]);
+      assert.ok(gap < 1e-5, `block vs written-out computation: ${gap}`);
+      assert.deepEqual(weights.shape, [2, 2, 3, 3]);
+      tf.dispose([x, output, weights, want]);
+    });
+    block.dispose();
   });
 });
