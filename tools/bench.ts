@@ -429,10 +429,14 @@ async function main(args: string[]): Promise<void> {
     const budget06 = 2 * TRANSFORMER_DATES_RECIPE.budgetSec;
     progress(`chapter 06: training the Transformer on dates until the target or ${budget06} s...`);
     results.push(await transformerDatesTarget(budget06));
-    for (const dataset of ['mnist', 'fashion-mnist'] as const) {
-      const vitBudget = 2 * VIT_MNIST_RECIPE.budgetSec;
-      progress(`chapter 07: the ViT on ${dataset} until the target or ${vitBudget} s...`);
-      results.push(await vitTarget(dataset, vitBudget));
+    for (const variant of ['plain', 'hybrid'] as const) {
+      for (const dataset of ['mnist', 'fashion-mnist'] as const) {
+        const vitBudget = 2 * VIT_MNIST_RECIPE.budgetSec;
+        progress(
+          `chapter 07: the ${variant} ViT on ${dataset} until the target or ${vitBudget} s...`,
+        );
+        results.push(await vitTarget(dataset, vitBudget, variant));
+      }
     }
     console.log('');
     printTable(

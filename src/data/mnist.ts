@@ -256,6 +256,74 @@ export interface ImageBatchOptions {
   /** Shift each image by a random whole number of pixels in `[-maxShift, maxShift]`, rows and
    * columns independently, filling with 0 (augmentation). Defaults to 0 (no shift). */
   maxShift?: number;
+  /**
+   * Rotate each image about its centre by a random angle in `[-maxRotation, maxRotation]` degrees
+   * (augmentation). Defaults to 0.
+   */
+  maxRotation?: number;
+  /**
+   * Scale each image about its centre by a random factor in `[1 - maxScale, 1 + maxScale]`
+   * (augmentation). Defaults to 0.
+   */
+  maxScale?: number;
+}
+
+/**
+ * Resamples one image `[Hi, Wi, C]` (row-major in `from`) into `to` under a rotation by `angle`
+ * radians and a scaling by `scale` about the image centre, followed by a shift of `dr` rows and
+ * `dc` columns: output pixel `q` takes the bilinear interpolation of the input at
+ * `centre + R(-angle) (q - centre - shift) / scale`, 0 outside the image.
+ */
+export function affineResample(
+  from: Float32Array,
+  to: Float32Array,
+  shape: readonly [number, number, number],
+  t: { angle: number; scale: number; dr: number; dc: number },
+): void {
+  if (!Array.isArray(shape) || shape.length !== 3) {
+    throw new TypeError(`shape: expected [Hi, Wi, C], got ${String(shape)}`);
+  }
+  const [hi, wi, c] = shape.map((d, i) => checkInt(d, `shape[${i}]`));
+  for (const [name, arr] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!(arr instanceof Float32Array) || arr.length !== hi * wi * c) {
+      throw new TypeError(
+        `${name}: expected a Float32Array of Hi*Wi*C = ${hi * wi * c} pixels, got ${arr instanceof Float32Array ? `length ${arr.length}` : typeof arr}`,
+      );
+    }
+  }
+  for (const key of ['angle', 'scale', 'dr', 'dc'] as const) {
+    if (typeof t?.[key] !== 'number' || !Number.isFinite(t[key])) {
+      throw new TypeError(`t.${key}: expected a finite number, got ${String(t?.[key])}`);
+    }
+  }
+  if (t.scale <= 0) throw new RangeError(`t.scale: expected a factor > 0, got ${t.scale}`);
+  const cy = (hi - 1) / 2;
+  const cx = (wi - 1) / 2;
+  const cos = Math.cos(t.angle) / t.scale;
+  const sin = Math.sin(t.angle) / t.scale;
+  const at = (r: number, col: number, ch: number): number =>
+    r < 0 || r >= hi || col < 0 || col >= wi ? 0 : from[(r * wi + col) * c + ch];
+  for (let r = 0; r < hi; r++) {
+    for (let col = 0; col < wi; col++) {
+      const y = r - cy - t.dr;
+      const x = col - cx - t.dc;
+      // inverse map: rotate by -angle, divide by the scale
+      const sy = cy + cos * y - sin * x;
+      const sx = cx + sin * y + cos * x;
+      const r0 = Math.floor(sy);
+      const c0 = Math.floor(sx);
+      const fy = sy - r0;
+      const fx = sx - c0;
+      for (let ch = 0; ch < c; ch++) {
+        to[(r * wi + col) * c + ch] =
+          (1 - fy) * ((1 - fx) * at(r0, c0, ch) + fx * at(r0, c0 + 1, ch)) +
+          fy * ((1 - fx) * at(r0 + 1, c0, ch) + fx * at(r0 + 1, c0 + 1, ch));
+      }
+    }
+  }
 }
 
 /**
@@ -276,6 +344,17 @@ export function imageBatches(
   const batchSize = checkInt(opts?.batchSize, 'opts.batchSize');
   const seed = checkInt(opts.seed ?? 0, 'opts.seed', 0);
   const maxShift = checkInt(opts.maxShift ?? 0, 'opts.maxShift', 0);
+  const maxRotation = opts.maxRotation ?? 0;
+  if (typeof maxRotation !== 'number' || !(maxRotation >= 0 && maxRotation <= 180)) {
+    throw new RangeError(
+      `opts.maxRotation: expected degrees in [0, 180], got ${String(maxRotation)}`,
+    );
+  }
+  const maxScale = opts.maxScale ?? 0;
+  if (typeof maxScale !== 'number' || !(maxScale >= 0 && maxScale < 1)) {
+    throw new RangeError(`opts.maxScale: expected a fraction in [0, 1), got ${String(maxScale)}`);
+  }
+  const affine = maxRotation > 0 || maxScale > 0;
   const [n, hi, wi, c] = split.x.shape;
   const pixels = split.x.dataSync() as Float32Array;
   const labels = split.y.dataSync() as Int32Array;
@@ -298,9 +377,15 @@ export function imageBatches(
     idx.forEach((src, i) => {
       y[i] = labels[src];
       const from = pixels.subarray(src * perImage, (src + 1) * perImage);
-      if (maxShift === 0) return x.set(from, i * perImage);
+      if (maxShift === 0 && !affine) return x.set(from, i * perImage);
       const dr = rng.int(-maxShift, maxShift + 1);
       const dc = rng.int(-maxShift, maxShift + 1);
+      if (affine) {
+        const angle = ((2 * rng.uniform() - 1) * maxRotation * Math.PI) / 180;
+        const scale = 1 + (2 * rng.uniform() - 1) * maxScale;
+        const to = x.subarray(i * perImage, (i + 1) * perImage);
+        return affineResample(from, to, [hi, wi, c], { angle, scale, dr, dc });
+      }
       for (let r = Math.max(0, dr); r < Math.min(hi, hi + dr); r++) {
         const rowFrom = (r - dr) * wi * c;
         const c0 = Math.max(0, dc);

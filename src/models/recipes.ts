@@ -39,15 +39,28 @@ export const LUONG_RECIPE = {
  * Chapter 07: the Vision Transformer on MNIST (and the same recipe on the Fashion-MNIST subset).
  * Patch size 7 gives 16 tokens (plus the class token): the attention stays cheap on the CPU.
  *
- * Measured 2026-12-02 on the shared 2-core machine (load average 20-30, so about 1.7 s per
- * update instead of the ~0.5 s measured at load 11): the full 1,000-update schedule reached 94.9%
- * test accuracy on MNIST (validation 85.8 / 92.4 / 94.4 / 94.8% after 250 / 500 / 750 / 1,000
- * updates), and 600 updates reached 79.9% on Fashion-MNIST. The issue's targets (97% and 85% in
- * 120 s) are NOT reached with it yet: the step time (many small kernels; BatchMatMul and Mean
- * dominate a wasm profile) is the limit, as well as the 7,500 training digits.
+ * Evidence (2026-12-02, shared 2-core machine under load, so progress is counted in updates;
+ * batches of 128, Adam at 3e-3 after 50 warm-up updates, cosine decay to the run's length; test
+ * accuracy on the fixed 2,000 test digits, validation on the 500 validation digits):
+ * - plain ViT (`model`), shifts of 2 px: 87.8% after 300 updates, 94.9% after 1,000 (validation
+ *   85.8 / 92.4 / 94.4 / 94.8% after 250 / 500 / 750 / 1,000); Fashion-MNIST 79.9% after 600.
+ * - hybrid ViT (`hybridModel`, a 3 x 3 convolutional stem of 16 maps before the patches), shifts:
+ *   92.4% after 300 updates; 94.85% after 450 (validation 76.8 / 89.6 / 92.4 / 94.4 / 95.0% after
+ *   100 / 200 / 300 / 400 / 450). With rotations and scalings added 94.9%; with 8 maps 94.4%
+ *   (93.3% with rotations and scalings). Fashion-MNIST, 16 maps with rotations and scalings:
+ *   79.2% after 450 updates (validation 80.5%).
+ * - the bench's own runs (`vitTarget`, this recipe, 400 updates): the hybrid 94.7% test accuracy
+ *   in 153 s at load 3-5, the plain ViT 89.9% in 208 s at load 7-9. Same run with a peak rate of 5e-3: 94.65%; with label smoothing 0.1:
+ *   94.0%. Neither helps, so the recipe keeps 3e-3 and no smoothing.
+ * - time per update, interleaved in one process at load 6.5: plain 368 ms, hybrid 496 ms (16 maps)
+ *   and 485 ms (8 maps); the stem's convolution and the 16 times wider patch embedding cost that.
+ * So 120 s allow about 300-400 updates on an idle machine, and neither model reaches the issue's
+ * 97% on MNIST (nor 85% on Fashion-MNIST) in 120 s on this stack: the hybrid gets closest, about
+ * 94-95%. The convolution's prior is the largest gain measured per update; the plain ViT stays
+ * the chapter's main model, the hybrid is shown beside it.
  */
 export const VIT_MNIST_RECIPE = {
-  /** The model (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
+  /** The plain ViT (`ViTConfig`): 7 x 7 patches, width 64, 4 heads, 2 blocks, GELU MLP of 128. */
   model: {
     numClasses: 10,
     imageSize: 28,
@@ -59,6 +72,24 @@ export const VIT_MNIST_RECIPE = {
     dropout: 0,
     seed: 0,
   },
+  /**
+   * The hybrid ViT: the same Transformer, its patches cut from the 16 feature maps of a 3 x 3
+   * convolution (`stemChannels`). With rotations and scalings, 450 updates gave 94.9% test
+   * accuracy with 16 maps and 93.3% with 8; interleaved step timings (under load) put the
+   * 16-map stem at 5-35% more time per update than raw pixels, 8 maps at about the same.
+   */
+  hybridModel: {
+    numClasses: 10,
+    imageSize: 28,
+    patchSize: 7,
+    dModel: 64,
+    numHeads: 4,
+    numLayers: 2,
+    dHidden: 128,
+    dropout: 0,
+    stemChannels: 16,
+    seed: 0,
+  },
   /** Images per update. */
   batchSize: 128,
   /** Peak learning rate of Adam, reached after `warmup` updates, then a cosine decay. */
@@ -67,14 +98,26 @@ export const VIT_MNIST_RECIPE = {
   warmup: 50,
   /** Random shifts of up to this many pixels (augmentation: 7,500 digits are few for a ViT). */
   maxShift: 2,
+  /**
+   * Random rotations of up to this many degrees (augmentation by bilinear resampling): off. With
+   * the 8-map hybrid, 10 degrees and scalings by 10% gave 93.3% test accuracy after 450 updates,
+   * against 94.4% with shifts alone: no help at the length a 120 s budget allows.
+   */
+  maxRotation: 0,
+  /** Random scalings by up to this fraction (augmentation by bilinear resampling): off, as above. */
+  maxScale: 0,
   /** Updates between evaluations on the validation split. */
   evalEvery: 100,
   /** Training stops once the validation accuracy reaches this. */
   targetAccuracy: 0.975,
   /** Seconds of training the notebook allows in its default mode. */
   budgetSec: 120,
-  /** Updates at most (the cosine schedule ends there). */
-  maxSteps: 1000,
+  /**
+   * Updates at most (the cosine schedule ends there): about what 120 s allow on an idle 2-core
+   * machine (0.3-0.35 s per update), so that a run stopped by the budget has also finished its
+   * decay. The plain ViT reached 94.9% with 1,000 updates, but those take about five minutes.
+   */
+  maxSteps: 400,
 } as const;
 
 /**

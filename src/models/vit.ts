@@ -7,15 +7,14 @@
  * vector to give the class scores.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MultiHeadAttention } from '../attention/multihead';
-import { FeedForward } from '../core/feed-forward';
-import { normalInit } from '../core/init';
+import { lecunUniform, normalInit } from '../core/init';
 import { LayerNorm } from '../core/layer-norm';
 import { Linear } from '../core/linear';
 import { Module, parameter } from '../core/module';
 import { op } from '../core/op';
 import { deriveSeed } from '../core/random';
 import { checkDtype, checkInt, checkShape, dimOf } from '../core/shapes';
+import { EncoderBlock } from './transformer-blocks';
 
 function checkPatchSize(height: number, width: number, patchSize: number): void {
   checkInt(patchSize, 'patchSize');
@@ -180,63 +179,112 @@ export class PatchEmbedding extends Module {
   }
 }
 
+/** Configuration of `ConvStem`. */
+export interface ConvStemConfig {
+  /** Input channels `C`. Defaults to 1. */
+  inChannels?: number;
+  /** Output channels (feature maps) `F`. */
+  outChannels: number;
+  /** Odd kernel side `k`. Defaults to 3. */
+  kernelSize?: number;
+  /** Seed of the initial filter. Defaults to 0. */
+  seed?: number;
+}
+
+/**
+ * A small convolutional stem for a *hybrid* ViT (Dosovitskiy et al., 2021, section 3.1, "Hybrid
+ * Architecture"): one `k x k` convolution with stride 1 and zero padding that keeps the image size
+ * ('same'), a bias and a ReLU, `[B, Hi, Wi, C] -> [B, Hi, Wi, F]`. The patches are then cut from
+ * these `F` feature maps instead of the raw pixels, so each token starts from local stroke
+ * detectors (edges, line ends) shared over the image instead of raw grey levels: the
+ * convolution's built-in assumption that a pattern means the same wherever it appears.
+ */
+export class ConvStem extends Module {
+  /** `[k, k, C, F]` */
+  readonly filter: tf.Variable;
+  /** `[F]` */
+  readonly bias: tf.Variable;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+
+  constructor(config: ConvStemConfig) {
+    super();
+    if (config === null || typeof config !== 'object') {
+      throw new TypeError(`config: expected an object { outChannels, ... }, got ${String(config)}`);
+    }
+    this.inChannels = checkInt(config.inChannels ?? 1, 'inChannels');
+    this.outChannels = checkInt(config.outChannels, 'outChannels');
+    this.kernelSize = checkInt(config.kernelSize ?? 3, 'kernelSize');
+    if (this.kernelSize % 2 !== 1) {
+      throw new RangeError(`kernelSize: expected an odd number, got ${this.kernelSize}`);
+    }
+    const k = this.kernelSize;
+    const fanIn = k * k * this.inChannels;
+    // He-style variance 2 / fanIn (uniform with a = sqrt(6 / fanIn)), since a ReLU follows.
+    this.filter = parameter(
+      tf.tidy(() =>
+        tf.mul(
+          lecunUniform([k, k, this.inChannels, this.outChannels], fanIn, config.seed ?? 0),
+          Math.SQRT2,
+        ),
+      ),
+    );
+    this.bias = parameter(tf.zeros([this.outChannels]));
+  }
+
+  /**
+   * @param images `[B, Hi, Wi, C]` float32
+   * @returns feature maps `[B, Hi, Wi, F]`, `relu(conv(images) + bias)`
+   */
+  apply(images: tf.Tensor): tf.Tensor4D {
+    return op(
+      'ConvStem.apply',
+      () => {
+        checkShape(images, ['B', 'Hi', 'Wi', this.inChannels], 'images');
+        checkDtype(images, 'float32', 'images');
+      },
+      () => {
+        const maps = tf.conv2d(images as tf.Tensor4D, this.filter as tf.Tensor4D, 1, 'same'); // [B, Hi, Wi, F]
+        return tf.relu(tf.add(maps, this.bias)) as tf.Tensor4D;
+      },
+    );
+  }
+}
+
 /** Configuration of `ViTBlock`. */
 export interface ViTBlockConfig {
   dModel: number;
   numHeads: number;
   /** Hidden width of the feed-forward part, `Dff`. */
   dHidden: number;
-  /** Dropout rate inside the feed-forward part. Defaults to 0. */
+  /** Dropout rate on the residual branches and inside the feed-forward part. Defaults to 0. */
   dropout?: number;
   seed?: number;
 }
 
 /**
- * A pre-norm Transformer encoder block: `x + MHA(LN(x))`, then `x + FFN(LN(x))` (GELU).
- * (Chapter 06's shared `EncoderBlock` is the same computation; this one is kept local to the
- * ViT until that lands.)
+ * A pre-norm Transformer encoder block with a GELU: `x + MHA(LN(x))`, then `x + FFN(LN(x))`.
+ * It is chapter 06's `EncoderBlock` with the ViT's settings (`norm: 'pre'`, `activation:
+ * 'gelu'`), so the ViT shares its code and every speed-up of it. `apply(x)` returns the new `x`
+ * `[B, T, D]` and the attention weights `[B, H, T, T]`.
  */
-export class ViTBlock extends Module {
-  readonly norm1: LayerNorm;
-  readonly attention: MultiHeadAttention;
-  readonly norm2: LayerNorm;
-  readonly ffn: FeedForward;
-
+export class ViTBlock extends EncoderBlock {
   constructor(config: ViTBlockConfig) {
-    super();
-    const seed = config.seed ?? 0;
-    this.norm1 = new LayerNorm({ dModel: config.dModel });
-    this.attention = new MultiHeadAttention({
+    if (config === null || typeof config !== 'object') {
+      throw new TypeError(
+        `config: expected an object { dModel, numHeads, dHidden, ... }, got ${String(config)}`,
+      );
+    }
+    super({
       dModel: config.dModel,
       numHeads: config.numHeads,
-      seed: deriveSeed(seed, 'attention'),
-    });
-    this.norm2 = new LayerNorm({ dModel: config.dModel });
-    this.ffn = new FeedForward({
-      dModel: config.dModel,
       dHidden: config.dHidden,
-      activation: 'gelu',
       dropout: config.dropout ?? 0,
-      seed: deriveSeed(seed, 'ffn'),
+      norm: 'pre',
+      activation: 'gelu',
+      seed: config.seed ?? 0,
     });
-  }
-
-  /**
-   * @param x `[B, T, D]`
-   * @returns the new `x` `[B, T, D]` and the attention weights `[B, H, T, T]`
-   */
-  apply(x: tf.Tensor): { output: tf.Tensor3D; weights: tf.Tensor4D } {
-    return op(
-      'ViTBlock.apply',
-      () => checkShape(x, ['B', 'T', this.attention.dModel], 'x'),
-      () => {
-        const h = this.norm1.apply(x);
-        const { output, weights } = this.attention.apply(h, h, h); // [B, T, D], [B, H, T, T]
-        const x1 = tf.add(x, output);
-        const x2 = tf.add(x1, this.ffn.apply(this.norm2.apply(x1))) as tf.Tensor3D;
-        return { output: x2, weights: weights as tf.Tensor4D };
-      },
-    );
   }
 }
 
@@ -258,8 +306,13 @@ export interface ViTConfig {
   numLayers?: number;
   /** Hidden width of each block's feed-forward part. Defaults to `2 * dModel`. */
   dHidden?: number;
-  /** Dropout inside the feed-forward parts. Defaults to 0. */
+  /** Dropout of every block (residual branches and feed-forward part). Defaults to 0. */
   dropout?: number;
+  /**
+   * Feature maps of a 3 x 3 convolutional stem (`ConvStem`) in front of the patch embedding, which
+   * makes the model a *hybrid* ViT; 0 (the default) is the plain ViT, patches of raw pixels.
+   */
+  stemChannels?: number;
   /** Seed of the initial weights. Defaults to 0. */
   seed?: number;
 }
@@ -272,8 +325,13 @@ export interface ViTOutput {
   attention: tf.Tensor4D[];
 }
 
-/** The Vision Transformer; see the module comment. */
+/**
+ * The Vision Transformer; see the module comment. With `stemChannels > 0` it is the hybrid
+ * variant: the patches are cut from the feature maps of a small `ConvStem`.
+ */
 export class VisionTransformer extends Module {
+  /** The hybrid's convolutional stem, `null` in the plain ViT. */
+  readonly stem: ConvStem | null;
   readonly patchEmbed: PatchEmbedding;
   readonly classToken: tf.Variable;
   readonly positions: tf.Variable;
@@ -299,6 +357,7 @@ export class VisionTransformer extends Module {
       numLayers: checkInt(config.numLayers ?? 2, 'numLayers'),
       dHidden: checkInt(config.dHidden ?? 2 * dModel, 'dHidden'),
       dropout: config.dropout ?? 0,
+      stemChannels: checkInt(config.stemChannels ?? 0, 'stemChannels', 0),
       seed: checkInt(config.seed ?? 0, 'seed', 0, 2 ** 32 - 1),
     };
     checkPatchSize(c.imageSize, c.imageSize, c.patchSize);
@@ -309,9 +368,17 @@ export class VisionTransformer extends Module {
     }
     this.config = c;
     const n = this.numPatches;
+    this.stem =
+      c.stemChannels > 0
+        ? new ConvStem({
+            inChannels: c.channels,
+            outChannels: c.stemChannels,
+            seed: deriveSeed(c.seed, 'stem'),
+          })
+        : null;
     this.patchEmbed = new PatchEmbedding({
       patchSize: c.patchSize,
-      channels: c.channels,
+      channels: c.stemChannels > 0 ? c.stemChannels : c.channels,
       dModel,
       seed: deriveSeed(c.seed, 'patchEmbed'),
     });
@@ -356,7 +423,8 @@ export class VisionTransformer extends Module {
       'VisionTransformer.forward',
       () => this.checkImages(images),
       () => {
-        const tokens = this.patchEmbed.apply(images); // [B, N, D]
+        // [B, Hi, Wi, C] (plain) or [B, Hi, Wi, F] (hybrid) -> [B, N, D]
+        const tokens = this.patchEmbed.apply(this.stem ? this.stem.apply(images) : images);
         let x = addClassToken(tokens, this.classToken, this.positions); // [B, N+1, D]
         const attention: tf.Tensor4D[] = [];
         for (const block of this.blocks) {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { classificationAccuracy, confusionMatrix, predictClasses } from '../../src/eval/metrics';
-import { imageBatches } from '../../src/data/mnist';
+import { affineResample, imageBatches } from '../../src/data/mnist';
 import { expectNoLeak } from '../helpers/tensors';
 
 describe('classification metrics', () => {
@@ -100,5 +100,118 @@ describe('imageBatches', () => {
       assert.ok(moved > 0, 'no image was shifted');
       tf.dispose(split);
     });
+  });
+
+  it('rotations and scalings are reproducible, keep pixels in range and change every image', async () => {
+    await expectNoLeak(() => {
+      // 4 images 8 x 8 in [0, 1]
+      const x = tf.randomUniform([4, 8, 8, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const split = { x: x, y: tf.tensor1d([0, 1, 2, 3], 'int32') };
+      const source = imageBatches(split, { batchSize: 4, seed: 3, maxRotation: 15, maxScale: 0.1 });
+      const [a, b] = [source(1), source(1)];
+      assert.deepEqual(a.x.dataSync(), b.x.dataSync());
+      const xs = a.x.dataSync();
+      assert.ok(
+        xs.every((v) => v >= 0 && v <= 1 + 1e-6),
+        'a resampled pixel left [0, 1]',
+      );
+      // Bilinear resampling under a random angle changes the images.
+      const original = x.dataSync();
+      const ys = Array.from(a.y.dataSync());
+      const changed = ys.filter((label, i) =>
+        xs.slice(i * 64, i * 64 + 64).some((v, k) => Math.abs(v - original[label * 64 + k]) > 1e-3),
+      );
+      assert.equal(changed.length, 4);
+      tf.dispose([a, b, split]);
+    });
+    const split = { x: tf.zeros([2, 4, 4, 1]) as tf.Tensor4D, y: tf.tensor1d([0, 1], 'int32') };
+    assert.throws(
+      () => imageBatches(split, { batchSize: 2, maxRotation: -1 }),
+      /opts.maxRotation: expected degrees in \[0, 180\], got -1/,
+    );
+    assert.throws(
+      () => imageBatches(split, { batchSize: 2, maxScale: 1 }),
+      /opts.maxScale: expected a fraction in \[0, 1\), got 1/,
+    );
+    tf.dispose(split);
+  });
+});
+
+describe('affineResample (hand-computed)', () => {
+  const image3 = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]); // 3 x 3, row by row
+  const resample = (
+    from: Float32Array,
+    shape: [number, number, number],
+    t: { angle: number; scale: number; dr: number; dc: number },
+  ): number[] => {
+    const to = new Float32Array(from.length);
+    affineResample(from, to, shape, t);
+    return Array.from(to);
+  };
+  const close = (got: number[], want: number[]): void => {
+    assert.equal(got.length, want.length);
+    got.forEach((v, i) =>
+      assert.ok(Math.abs(v - want[i]) < 1e-5, `pixel ${i}: ${v} vs ${want[i]}`),
+    );
+  };
+
+  it('the identity copies; a whole-pixel shift moves with zero fill', () => {
+    close(resample(image3, [3, 3, 1], { angle: 0, scale: 1, dr: 0, dc: 0 }), [...image3]);
+    // one row down, one column left: out(r, c) = in(r - 1, c + 1)
+    close(
+      resample(image3, [3, 3, 1], { angle: 0, scale: 1, dr: 1, dc: -1 }),
+      [0, 0, 0, 2, 3, 0, 5, 6, 0],
+    );
+  });
+
+  it('a quarter turn about the centre permutes the pixels (rows point down)', () => {
+    // out(r, c) = in(2 - c, r): the first row of the output is the first column read upwards
+    close(
+      resample(image3, [3, 3, 1], { angle: Math.PI / 2, scale: 1, dr: 0, dc: 0 }),
+      [7, 4, 1, 8, 5, 2, 9, 6, 3],
+    );
+    // two channels move together
+    const two = Float32Array.from([...image3].flatMap((v) => [v, -v]));
+    const turned = resample(two, [3, 3, 2], { angle: Math.PI / 2, scale: 1, dr: 0, dc: 0 });
+    close(
+      turned.filter((_, i) => i % 2 === 0),
+      [7, 4, 1, 8, 5, 2, 9, 6, 3],
+    );
+    close(
+      turned.filter((_, i) => i % 2 === 1),
+      [-7, -4, -1, -8, -5, -2, -9, -6, -3],
+    );
+  });
+
+  it('zooming by 2 about the centre interpolates between pixels', () => {
+    // 5 x 5 image with value 10 r + c; out(r, c) = in(2 + (r - 2) / 2, 2 + (c - 2) / 2), and
+    // bilinear interpolation of a linear function is exact: 10 (2 + (r - 2) / 2) + 2 + (c - 2) / 2.
+    const ramp = Float32Array.from({ length: 25 }, (_, i) => 10 * Math.floor(i / 5) + (i % 5));
+    const want = Array.from({ length: 25 }, (_, i) => {
+      const [r, c] = [Math.floor(i / 5), i % 5];
+      return 10 * (2 + (r - 2) / 2) + 2 + (c - 2) / 2;
+    });
+    close(resample(ramp, [5, 5, 1], { angle: 0, scale: 2, dr: 0, dc: 0 }), want);
+    // shrinking by 2 reads outside the image at the border: out(0, 0) = in(-2, -2) = 0
+    const shrunk = resample(ramp, [5, 5, 1], { angle: 0, scale: 0.5, dr: 0, dc: 0 });
+    assert.equal(shrunk[0], 0);
+    assert.equal(shrunk[12], ramp[12]); // the centre stays
+  });
+
+  it('rejects bad arguments, naming them', () => {
+    const to = new Float32Array(9);
+    const t = { angle: 0, scale: 1, dr: 0, dc: 0 };
+    assert.throws(
+      () => affineResample(image3, new Float32Array(8), [3, 3, 1], t),
+      /to: expected a Float32Array of Hi\*Wi\*C = 9 pixels, got length 8/,
+    );
+    assert.throws(
+      () => affineResample(image3, to, [3, 3, 1], { ...t, scale: 0 }),
+      /t.scale: expected a factor > 0, got 0/,
+    );
+    assert.throws(
+      () => affineResample(image3, to, [3, 3, 1], { ...t, angle: NaN }),
+      /t.angle: expected a finite number, got NaN/,
+    );
   });
 });

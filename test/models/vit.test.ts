@@ -2,8 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
   addClassToken,
+  ConvStem,
   PatchEmbedding,
   patchify,
+  ViTBlock,
   unpatchify,
   VisionTransformer,
 } from '../../src/models/vit';
@@ -183,5 +185,115 @@ describe('Vision Transformer parts', () => {
       tf.dispose([x, y, value, grads]);
     });
     vit.dispose();
+  });
+
+  it('ConvStem: a 3 x 3 same convolution, bias and ReLU, equal to a direct sum (2 channels in)', async () => {
+    const stem = new ConvStem({ inChannels: 2, outChannels: 3, seed: 4 });
+    stem.bias.assign(tf.tensor1d([0.1, -0.2, 0.3]));
+    await expectNoLeak(() => {
+      const x = tf.randomNormal([2, 4, 5, 2], 0, 1, 'float32', 6);
+      const got = stem.apply(x);
+      assert.deepEqual(got.shape, [2, 4, 5, 3]);
+      // Reference: sum over the 3 x 3 window (zero outside), channels in, plus bias, then ReLU.
+      const xs = x.arraySync() as number[][][][];
+      const w = stem.filter.arraySync() as number[][][][]; // [k, k, C, F]
+      const b = [0.1, -0.2, 0.3];
+      const want: number[] = [];
+      for (let n = 0; n < 2; n++)
+        for (let r = 0; r < 4; r++)
+          for (let c = 0; c < 5; c++)
+            for (let f = 0; f < 3; f++) {
+              let sum = b[f];
+              for (let i = 0; i < 3; i++)
+                for (let j = 0; j < 3; j++)
+                  for (let ch = 0; ch < 2; ch++) {
+                    const [rr, cc] = [r + i - 1, c + j - 1];
+                    if (rr >= 0 && rr < 4 && cc >= 0 && cc < 5)
+                      sum += xs[n][rr][cc][ch] * w[i][j][ch][f];
+                  }
+              want.push(Math.max(0, sum));
+            }
+      const values = flat(got);
+      values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${i}: ${v} vs ${want[i]}`));
+      assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), 'the ReLU is exercised');
+      x.dispose();
+    });
+    assert.throws(
+      () => stem.apply(tf.zeros([1, 4, 4, 1])),
+      /ConvStem.apply: images: expected shape \[B, Hi, Wi, 2\]/,
+    );
+    assert.throws(
+      () => new ConvStem({ outChannels: 4, kernelSize: 2 }),
+      /kernelSize: expected an odd number, got 2/,
+    );
+    stem.dispose();
+  });
+
+  it('the hybrid ViT (stemChannels > 0) cuts its patches from the stem, and every weight learns', async () => {
+    const vit = new VisionTransformer({
+      numClasses: 2,
+      imageSize: 4,
+      patchSize: 2,
+      dModel: 4,
+      numHeads: 2,
+      stemChannels: 3,
+    });
+    // the patch embedding reads P*P*F = 2*2*3 numbers per patch
+    assert.deepEqual(vit.patchEmbed.proj.weight.shape, [12, 4]);
+    assert.deepEqual(
+      vit
+        .namedVariables()
+        .slice(0, 2)
+        .map(([name]) => name),
+      ['stem.filter', 'stem.bias'],
+    );
+    await expectNoLeak(() => {
+      const x = tf.randomUniform([3, 4, 4, 1], 0, 1, 'float32', 2);
+      const y = tf.tensor1d([0, 1, 1], 'int32');
+      // forward = stem, then the plain pipeline on the feature maps
+      const maps = vit.stem!.apply(x); // [B, Hi, Wi, F]
+      assert.deepEqual(maps.shape, [3, 4, 4, 3]);
+      const tokens = vit.patchEmbed.apply(maps);
+      assert.deepEqual(tokens.shape, [3, 4, 4]);
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(vit.apply(x), y),
+        vit.variables(),
+      );
+      for (const [name, v] of vit.namedVariables()) {
+        const g = grads[v.name];
+        assert.ok(g, `no gradient for ${name}`);
+        assert.ok(flat(tf.tidy(() => g.abs().sum()))[0] > 0, `zero gradient for ${name}`);
+      }
+      tf.dispose([x, y, maps, tokens, value, grads]);
+    });
+    const plain = new VisionTransformer({ numClasses: 2 });
+    assert.equal(plain.stem, null);
+    plain.dispose();
+    vit.dispose();
+  });
+
+  it('ViTBlock is the pre-norm GELU block: x + MHA(LN1 x), then + FFN(LN2 .) with a GELU', async () => {
+    const block = new ViTBlock({ dModel: 4, numHeads: 2, dHidden: 6, seed: 3 });
+    await expectNoLeak(() => {
+      const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 8);
+      const { output, weights } = block.apply(x);
+      const want = tf.tidy(() => {
+        const h = block.norm1.apply(x);
+        const a = block.selfAttn.apply(h, h, h).output;
+        const x1 = tf.add(x, a);
+        // the feed-forward part written out: GELU (erf form) between its two linear layers
+        const n2 = block.norm2.apply(x1) as tf.Tensor3D;
+        const [w1, b1, w2, b2] = block.ffn.variables();
+        const z = tf.add(tf.matMul(n2.reshape([6, 4]), w1), b1); // [B*T, D] -> [B*T, Dff]
+        const gelu = tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.div(z, Math.SQRT2))));
+        const f = tf.add(tf.matMul(gelu, w2), b2).reshape([2, 3, 4]); // -> [B, T, D]
+        return tf.add(x1, f);
+      });
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(output, want))).dataSync()[0]);
+      assert.ok(gap < 1e-5, `block vs written-out computation: ${gap}`);
+      assert.deepEqual(weights.shape, [2, 2, 3, 3]);
+      tf.dispose([x, output, weights, want]);
+    });
+    block.dispose();
   });
 });
