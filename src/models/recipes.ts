@@ -117,7 +117,10 @@ export const TRANSFORMER_DATES_RECIPE = {
   peakLr: 1e-2,
   /** Warm-up updates (a short ramp is enough in pre-norm; 200 left less of the run at the peak). */
   warmup: 100,
-  /** The rate at the end of the cosine decay, `maxSteps` (a twentieth of the peak). */
+  /**
+   * The rate at the end of the cosine decay, at `maxSteps` (a twentieth of the peak; decaying to
+   * 1e-4 instead: 98.6% valid at 800 updates, the target not reached).
+   */
   minLr: 5e-4,
   /** Gradients are clipped to this global norm. */
   clipNorm: 1,
