@@ -16,6 +16,7 @@
  * Progress goes to stderr, the results to stdout, and a JSON record (machine, backend, threads,
  * Node version, every row) to build/bench/latest.json or `--json <file>`.
  * `npm run bench -- peer` times the two training steps in PyTorch side by side (bench/peer.ts);
+ * `-- targets [chapters]` (e.g. `targets 06`) measures only those chapters' targets;
  * `-- course [names]` runs every notebook in default and fast mode (bench/course.ts).
  * `npm run bench -- backend`, `-- train`, `-- targets` or `-- grading` runs one part; `-- profile seq2seq` (or
  * `gpt`) prints where one training step's time goes, per kernel, forward and whole step. Nothing
@@ -390,6 +391,16 @@ async function main(args: string[]): Promise<void> {
   const profileRow = parts.includes('profile') ? unknown.shift() : undefined;
   // `course` takes notebook names or number prefixes (default: every notebook)
   const courseNames = parts.includes('course') ? unknown.splice(0) : [];
+  // `targets` takes chapter numbers (default: every chapter), e.g. `targets 06`
+  const chapters = parts.includes('targets') ? unknown.splice(0) : [];
+  const chapterNames = ['03', '04', '06', '07'];
+  const badChapter = chapters.find((c) => !chapterNames.includes(c));
+  if (badChapter !== undefined) {
+    throw new Error(
+      `bench targets: expected chapters ${chapterNames.join(', ')}, got ${badChapter}`,
+    );
+  }
+  const chapter = (c: string) => chapters.length === 0 || chapters.includes(c);
   if (unknown.length > 0) {
     throw new Error(
       `bench: expected parts ${PARTS.join(', ')} (profile takes a row name), got ${unknown.join(', ')}`,
@@ -422,14 +433,22 @@ async function main(args: string[]): Promise<void> {
     // Twice the notebook's budget, so a slower machine still says how long the target took.
     const results: TargetResult[] = [];
     const budget = 2 * DATES_RECIPE.budgetSec;
-    progress(`chapter 03: training on dates until the target or ${budget} s...`);
-    results.push(await datesTarget(budget));
-    progress(`chapter 04: training Luong's model on dates until the target or ${budget} s...`);
-    results.push(await luongTarget(budget));
+    if (chapter('03')) {
+      progress(`chapter 03: training on dates until the target or ${budget} s...`);
+      results.push(await datesTarget(budget));
+    }
+    if (chapter('04')) {
+      progress(`chapter 04: training Luong's model on dates until the target or ${budget} s...`);
+      results.push(await luongTarget(budget));
+    }
     const budget06 = 2 * TRANSFORMER_DATES_RECIPE.budgetSec;
-    progress(`chapter 06: training the Transformer on dates until the target or ${budget06} s...`);
-    results.push(await transformerDatesTarget(budget06));
-    for (const variant of ['plain', 'hybrid'] as const) {
+    if (chapter('06')) {
+      progress(
+        `chapter 06: training the Transformer on dates until the target or ${budget06} s...`,
+      );
+      results.push(await transformerDatesTarget(budget06));
+    }
+    for (const variant of chapter('07') ? (['plain', 'hybrid'] as const) : []) {
       for (const dataset of ['mnist', 'fashion-mnist'] as const) {
         const vitBudget = 2 * VIT_MNIST_RECIPE.budgetSec;
         progress(

@@ -149,7 +149,7 @@ export class MultiHeadAttention extends Module {
         // 1) project and split: [B, T, D] -> [B, H, T, Dh]
         const [q, k, v] =
           query === key && key === value
-            ? this.selfProjections(query)
+            ? this.projectSelf(query)
             : [
                 splitHeads(this.wQ.apply(query), this.numHeads),
                 splitHeads(this.wK.apply(key), this.numHeads),
@@ -167,22 +167,39 @@ export class MultiHeadAttention extends Module {
    * Self-attention's three projections of the same `x [B, T, D]` as one product with the weights
    * side by side, `[B*T, D] x [D, 3D]`, and one transpose into heads: the same values as three
    * `Linear`s and `splitHeads`, in a third of the products and transposes (forward and backward).
+   * No checks (plumbing for `apply` and the Transformer blocks).
    * @returns `q, k, v`, `[B, H, T, Dh]` each
    */
-  private selfProjections(x: tf.Tensor): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  projectSelf(x: tf.Tensor): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    const [q, k, v] = this.projectInto(x, [this.wQ, this.wK, this.wV]);
+    return [q!, k!, v!];
+  }
+
+  /**
+   * The keys and values of one memory `[B, S, D]` as one product, `[B*S, D] x [D, 2D]`, and one
+   * transpose into heads: the same values as `splitHeads(wK.apply(memory))` and
+   * `splitHeads(wV.apply(memory))`. No checks (plumbing for the Transformer blocks).
+   * @returns `k, v`, `[B, H, S, Dh]` each
+   */
+  projectKeysValues(memory: tf.Tensor): { k: tf.Tensor4D; v: tf.Tensor4D } {
+    const [k, v] = this.projectInto(memory, [this.wK, this.wV]);
+    return { k: k!, v: v! };
+  }
+
+  /** `x [B, T, D]` through `n` of the projections at once: `n x [B, H, T, Dh]`. */
+  private projectInto(x: tf.Tensor, layers: Linear[]): tf.Tensor4D[] {
     const [batch, len] = [dimOf(x, 0), dimOf(x, 1)];
-    const [D, H] = [this.dModel, this.numHeads];
-    const layers = [this.wQ, this.wK, this.wV];
+    const [D, H, n] = [this.dModel, this.numHeads, layers.length];
     const w = tf.concat(
       layers.map((l) => l.weight),
       1,
-    ); // 3 x [D, D] -> [D, 3D]
-    let qkv = tf.matMul(x.reshape([batch * len, D]), w); // [B*T, D] x [D, 3D] -> [B*T, 3D]
+    ); // n x [D, D] -> [D, nD]
+    let proj = tf.matMul(x.reshape([batch * len, D]), w); // [B*T, D] x [D, nD] -> [B*T, nD]
     const biases = layers.map((l) => l.bias);
-    if (biases.every((b) => b !== null)) qkv = tf.add(qkv, tf.concat(biases as tf.Tensor[])); // + [3D]
-    const heads = qkv
-      .reshape([batch, len, 3, H, D / H]) // [B*T, 3D] -> [B, T, 3, H, Dh]
-      .transpose([2, 0, 3, 1, 4]); // -> [3, B, H, T, Dh]
-    return tf.unstack(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]; // -> 3 x [B, H, T, Dh]
+    if (biases.every((b) => b !== null)) proj = tf.add(proj, tf.concat(biases as tf.Tensor[])); // + [nD]
+    const heads = proj
+      .reshape([batch, len, n, H, D / H]) // [B*T, nD] -> [B, T, n, H, Dh]
+      .transpose([2, 0, 3, 1, 4]); // -> [n, B, H, T, Dh]
+    return tf.unstack(heads) as tf.Tensor4D[]; // -> n x [B, H, T, Dh]
   }
 }

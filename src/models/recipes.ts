@@ -121,9 +121,18 @@ export const VIT_MNIST_RECIPE = {
 } as const;
 
 /**
- * Chapter 06: the Transformer (`TransformerSeq2Seq`) on the same dates, with the paper's warm-up
- * schedule (`warmupInverseSqrt({ warmup, peak })`). The issue's target: >= 99% test exact match
- * within 90 s of training on a 2-core machine.
+ * Chapter 06: the Transformer (`TransformerSeq2Seq`) on the same dates, with a linear warm-up and
+ * a cosine decay of the learning rate over a fixed number of updates
+ * (`warmupCosine({ warmup, total: maxSteps, peak: peakLr, min: minLr })`). The issue's target:
+ * >= 99% test exact match within 90 s of training on a 2-core machine.
+ *
+ * Measured 2026-12-02 (same seed, validation exact match every 100 updates, counted in updates
+ * because the machine was shared): the paper's shape (warm-up 200, then `1 / sqrt(step)` from the
+ * same peak) was at 84 / 91.4 / 94.8 / 96.4% after 500 / 600 / 800 / 1,000 updates (96% test after
+ * 90 s); the cosine decay over 800 updates reached 96.6% at 600 and 99.8% at 800. Exact match
+ * needs every character right, and the last errors go only once the rate is small: a decay that
+ * ends at the last update gets there, an inverse square root (still half the peak at 800) does not.
+ * Shorter decays were not enough (600 updates with a warm-up of 60: 92.4%; 700: 98.2%, both at their last update).
  */
 export const TRANSFORMER_DATES_RECIPE = {
   /** The model: small, since a date needs little capacity and every update must be cheap. */
@@ -139,16 +148,23 @@ export const TRANSFORMER_DATES_RECIPE = {
     labelSmoothing: 0,
     tieOutput: true,
   },
-  /** Pairs per update. */
+  /**
+   * Pairs per update. The step time grows about linearly with the batch here (64 -> 128: x2,
+   * measured interleaved), so a larger batch would have to halve the updates to pay.
+   */
   batchSize: 64,
   /**
-   * The rate reached at the end of warm-up, then decaying as `1 / sqrt(step)`. High for Adam, and
-   * fine for a pre-norm model this small: 5e-3 with 50 warm-up updates learned about half as fast
-   * per update.
+   * The rate reached at the end of warm-up. High for Adam, and fine for a pre-norm model this
+   * small: 5e-3 with 50 warm-up updates learned about half as fast per update.
    */
   peakLr: 1e-2,
-  /** Warm-up updates. */
-  warmup: 200,
+  /** Warm-up updates (a short ramp is enough in pre-norm; 200 left less of the run at the peak). */
+  warmup: 100,
+  /**
+   * The rate at the end of the cosine decay, at `maxSteps` (a twentieth of the peak; decaying to
+   * 1e-4 instead: 98.6% valid at 800 updates, the target not reached).
+   */
+  minLr: 5e-4,
   /** Gradients are clipped to this global norm. */
   clipNorm: 1,
   /** Updates between greedy evaluations on the validation dates. */
@@ -159,6 +175,9 @@ export const TRANSFORMER_DATES_RECIPE = {
   targetExactMatch: 0.995,
   /** Seconds of training the notebook allows in its default mode (the issue's target). */
   budgetSec: 90,
-  /** Updates at most. */
-  maxSteps: 5000,
+  /**
+   * Updates at most, and the length of the cosine decay: the rate reaches `minLr` here, where the
+   * validation target is reached (see above).
+   */
+  maxSteps: 800,
 } as const;

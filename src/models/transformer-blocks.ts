@@ -114,23 +114,20 @@ export function attentionBias(
 }
 
 /**
- * Scaled dot-product attention over already split keys and values, with the query projected by
- * `mha.wQ` and the heads merged and mixed by `mha.wO` (no checks). The same numbers as
- * `mha.apply(query, key, value, opts)` when `k`, `v` are `splitHeads(mha.wK.apply(key))`, ....
- * @param query `[B, T, D]`
- * @param k `[B, H, S, Dh]`, `v` `[B, H, S, Dh]`
+ * Scaled dot-product attention over already split queries, keys and values, with the heads merged
+ * and mixed by `mha.wO` (no checks).
+ * @param q `[B, H, T, Dh]`, `k` `[B, H, S, Dh]`, `v` `[B, H, S, Dh]`
  * @param bias broadcastable to `[B, H, T, S]`, from `attentionBias`
  * @returns output `[B, T, D]` and weights `[B, H, T, S]`
  */
-function attendHeads(
+function attendSplit(
   mha: MultiHeadAttention,
-  query: tf.Tensor,
+  q: tf.Tensor,
   k: tf.Tensor,
   v: tf.Tensor,
   bias: tf.Tensor | undefined,
 ): { output: tf.Tensor3D; weights: tf.Tensor4D } {
   const headDim = mha.dModel / mha.numHeads;
-  const q = splitHeads(mha.wQ.apply(query), mha.numHeads); // [B, T, D] -> [B, H, T, Dh]
   const scaled = tf.mul(q, 1 / Math.sqrt(headDim)); // q / sqrt(Dh), cheaper than scaling [B, H, T, S]
   let scores = tf.matMul(scaled, k, false, true); // [B, H, T, Dh] x [B, H, S, Dh]^T -> [B, H, T, S]
   if (bias !== undefined) scores = tf.add(scores, bias); // + [B|1, 1, T|1, S]
@@ -139,26 +136,34 @@ function attendHeads(
   return { output: mha.wO.apply(mergeHeads(heads)) as tf.Tensor3D, weights }; // -> [B, T, D]
 }
 
-/** Keys and values of one attention layer: `[B, S, D] -> [B, H, S, Dh]` each (no checks). */
-function projectKeysValues(
-  mha: MultiHeadAttention,
-  x: tf.Tensor,
-): { k: tf.Tensor4D; v: tf.Tensor4D } {
-  return {
-    k: splitHeads(mha.wK.apply(x), mha.numHeads), // [B, S, D] -> [B, H, S, Dh]
-    v: splitHeads(mha.wV.apply(x), mha.numHeads),
-  };
-}
-
-/** `mha.apply` with a precomputed bias (no checks): project, split, attend, merge. */
-function attend(
+/**
+ * `attendSplit` with the query projected by `mha.wQ` (no checks). The same numbers as
+ * `mha.apply(query, key, value, opts)` when `k`, `v` are `splitHeads(mha.wK.apply(key))`, ....
+ * @param query `[B, T, D]`
+ */
+function attendHeads(
   mha: MultiHeadAttention,
   query: tf.Tensor,
-  memory: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
   bias: tf.Tensor | undefined,
 ): { output: tf.Tensor3D; weights: tf.Tensor4D } {
-  const { k, v } = projectKeysValues(mha, memory);
-  return attendHeads(mha, query, k, v, bias);
+  const q = splitHeads(mha.wQ.apply(query), mha.numHeads); // [B, T, D] -> [B, H, T, Dh]
+  return attendSplit(mha, q, k, v, bias);
+}
+
+/**
+ * Self-attention of `x` (no checks): queries, keys and values in one product
+ * (`MultiHeadAttention.projectSelf`), then `attendSplit`.
+ * @param x `[B, T, D]`
+ */
+function attendSelf(
+  mha: MultiHeadAttention,
+  x: tf.Tensor,
+  bias: tf.Tensor | undefined,
+): { output: tf.Tensor3D; weights: tf.Tensor4D } {
+  const [q, k, v] = mha.projectSelf(x); // [B, T, D] -> 3 x [B, H, T, Dh]
+  return attendSplit(mha, q, k, v, bias);
 }
 
 /** What an encoder block returns. */
@@ -228,7 +233,7 @@ export class EncoderBlock extends Module {
     return inside(() => {
       if (this.config.norm === 'post') {
         // 1) x = LN1(x + Drop(SelfAttn(x)))
-        const sa = attend(this.selfAttn, x, x, bias);
+        const sa = attendSelf(this.selfAttn, x, bias);
         const h = this.norm1.apply(tf.add(x, this.dropout1.apply(sa.output)));
         // 2) x = LN2(x + Drop(FFN(x)))
         const out = this.norm2.apply(tf.add(h, this.dropout2.apply(this.ffn.apply(h))));
@@ -236,7 +241,7 @@ export class EncoderBlock extends Module {
       }
       // 1) x = x + Drop(SelfAttn(LN1(x)))
       const n1 = this.norm1.apply(x);
-      const sa = attend(this.selfAttn, n1, n1, bias);
+      const sa = attendSelf(this.selfAttn, n1, bias);
       const h = tf.add(x, this.dropout1.apply(sa.output));
       // 2) x = x + Drop(FFN(LN2(x)))
       const out = tf.add(h, this.dropout2.apply(this.ffn.apply(this.norm2.apply(h))));
@@ -360,7 +365,7 @@ export class DecoderBlock extends Module {
       () => checkShape(memory, ['B', 'S', D], 'memory'),
       () => {
         const batch = dimOf(memory, 0);
-        const { k, v } = projectKeysValues(this.crossAttn, memory);
+        const { k, v } = this.crossAttn.projectKeysValues(memory); // [B, S, D] -> [B, H, S, Dh] each
         const empty = tf.zeros([batch, H, 0, D / H]) as tf.Tensor4D; // [B, H, 0, Dh]
         return { selfK: empty, selfV: empty.clone(), crossK: k, crossV: v };
       },
@@ -369,7 +374,7 @@ export class DecoderBlock extends Module {
 
   /** The cross-attention keys and values of `memory`: `[B, S, D]` -> `[B, H, S, Dh]` each (no checks; plumbing). */
   crossKeysValues(memory: tf.Tensor): { k: tf.Tensor4D; v: tf.Tensor4D } {
-    return tf.tidy(() => projectKeysValues(this.crossAttn, memory));
+    return tf.tidy(() => this.crossAttn.projectKeysValues(memory));
   }
 
   /**
@@ -413,7 +418,7 @@ export class DecoderBlock extends Module {
       const past = dimOf(cache.selfK, 2);
       // the new positions' keys and values join the cache: [B, H, t, Dh] ; [B, H, T, Dh]
       const input = this.config.norm === 'pre' ? this.norm1.apply(x) : x;
-      const fresh = projectKeysValues(this.selfAttn, input);
+      const fresh = this.selfAttn.projectKeysValues(input);
       const selfK = tf.concat([cache.selfK, fresh.k], 2) as tf.Tensor4D; // -> [B, H, t + T, Dh]
       const selfV = tf.concat([cache.selfV, fresh.v], 2) as tf.Tensor4D;
       const selfBias =
@@ -437,10 +442,10 @@ export class DecoderBlock extends Module {
     selfKV?: { k: tf.Tensor; v: tf.Tensor },
   ): DecoderBlockOutput {
     return inside(() => {
-      const selfAttend = (q: tf.Tensor) => {
-        const kv = selfKV ?? projectKeysValues(this.selfAttn, q);
-        return attendHeads(this.selfAttn, q, kv.k, kv.v, selfBias);
-      };
+      const selfAttend = (q: tf.Tensor) =>
+        selfKV
+          ? attendHeads(this.selfAttn, q, selfKV.k, selfKV.v, selfBias)
+          : attendSelf(this.selfAttn, q, selfBias);
       const crossAttend = (q: tf.Tensor) =>
         attendHeads(this.crossAttn, q, cross.k, cross.v, memBias);
       if (this.config.norm === 'post') {

@@ -187,6 +187,52 @@ describe('multi-head attention', () => {
     });
   });
 
+  it('projects Q, K, V (projectSelf) and K, V (projectKeysValues) in one product: the same values and gradients as each Linear then splitHeads', async () => {
+    const layer = new MultiHeadAttention({ dModel: 8, numHeads: 2, seed: 5 });
+    const input = tf.variable(tf.randomNormal([2, 3, 8], 0, 1, 'float32', 6)); // [B, T, D]
+    const seeds = [tf.randomNormal([2, 2, 3, 4], 0, 1, 'float32', 7)]; // [B, H, T, Dh]
+    seeds.push(
+      tf.randomNormal([2, 2, 3, 4], 0, 1, 'float32', 8),
+      tf.randomNormal([2, 2, 3, 4], 0, 1, 'float32', 9),
+    );
+    const vars = [input, ...layer.variables()];
+    // one scalar from every head tensor, weighted so that each element's gradient differs
+    const weigh = (heads: tf.Tensor[]) =>
+      tf.addN(heads.map((h, i) => tf.sum(tf.mul(h, seeds[i]!)))) as tf.Scalar;
+    const separate = (names: ('wQ' | 'wK' | 'wV')[]) => () =>
+      weigh(names.map((n) => splitHeads(layer[n].apply(input), 2)));
+    const cases: [string, () => tf.Scalar, () => tf.Scalar][] = [
+      ['projectSelf', () => weigh(layer.projectSelf(input)), separate(['wQ', 'wK', 'wV'])],
+      [
+        'projectKeysValues',
+        () => {
+          const { k, v } = layer.projectKeysValues(input);
+          return weigh([k, v]);
+        },
+        separate(['wK', 'wV']),
+      ],
+    ];
+    for (const [name, fused, plain] of cases) {
+      await expectNoLeak(() => {
+        const a = tf.variableGrads(fused, vars);
+        const b = tf.variableGrads(plain, vars);
+        expectTensorsClose(a.value, b.value, { atol: 1e-5, label: `${name} value` });
+        // the input and the used projections' weights and biases (1 + 2 per projection)
+        assert.deepEqual(Object.keys(a.grads).sort(), Object.keys(b.grads).sort());
+        assert.equal(Object.keys(b.grads).length, name === 'projectSelf' ? 7 : 5);
+        for (const v of vars.filter((u) => b.grads[u.name] !== undefined)) {
+          expectTensorsClose(a.grads[v.name]!, b.grads[v.name]!, {
+            atol: 1e-5,
+            label: `${name} d${v.name}`,
+          });
+        }
+        tf.dispose([a.value, b.value, a.grads, b.grads] as unknown as tf.TensorContainer);
+      }, name);
+    }
+    layer.dispose();
+    tf.dispose([input, ...seeds]);
+  });
+
   it('counts its parameters (4 D x D matrices and 4 biases)', () => {
     assert.equal(mha.numParameters(), 4 * 8 * 8 + 4 * 8);
     const layer = new MultiHeadAttention({ dModel: 8, numHeads: 2 });

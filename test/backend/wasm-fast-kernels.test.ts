@@ -26,6 +26,12 @@ const EXACT: Array<[string, number[], Dtype, Op]> = [
   ['transpose of a matrix', [37, 19], 'float32', (x) => tf.transpose(x)],
   ['transpose of the last two axes', [3, 20, 17], 'float32', (x) => tf.transpose(x, [0, 2, 1])],
   ['head split [0, 2, 1, 3]', [2, 5, 3, 4], 'float32', (x) => tf.transpose(x, [0, 2, 1, 3])],
+  [
+    'head split of long runs (copied by set)',
+    [2, 3, 2, 70],
+    'float32',
+    (x) => tf.transpose(x, [0, 2, 1, 3]),
+  ],
   ['transpose with size-1 axes', [1, 6, 1, 5], 'int32', (x) => tf.transpose(x, [3, 1, 2, 0])],
   ['transpose of booleans', [4, 3, 2], 'bool', (x) => tf.transpose(x, [1, 0, 2])],
   ['a general permutation (stock)', [2, 3, 4], 'float32', (x) => tf.transpose(x, [2, 0, 1])],

@@ -27,7 +27,6 @@ import {
 } from '../../src/models/recipes';
 import { LuongSeq2Seq } from '../../src/models/luong';
 import { TransformerSeq2Seq } from '../../src/models/transformer';
-import { warmupInverseSqrt } from '../../src/train/schedules';
 import { imageBatches, loadFashionMnist, loadMnist } from '../../src/data/mnist';
 import { classificationAccuracy, predictClasses } from '../../src/eval/metrics';
 import { VisionTransformer } from '../../src/models/vit';
@@ -132,7 +131,10 @@ export function transformerDatesTarget(budgetSec: number): Promise<TargetResult>
     '06',
     'TransformerSeq2Seq',
     (s) => new TransformerSeq2Seq({ ...r.model, ...s }),
-    { ...r, lr: warmupInverseSqrt({ warmup: r.warmup, peak: r.peakLr }) },
+    {
+      ...r,
+      lr: warmupCosine({ warmup: r.warmup, total: r.maxSteps, peak: r.peakLr, min: r.minLr }),
+    },
     budgetSec,
   );
 }
