@@ -98,13 +98,21 @@ describe('npm run grade: the command', function () {
       assert.match(run.out, new RegExp(`Chapter ${chapter}: \\d+/\\d+ points`));
   });
 
+  // One chapter proves the command's behaviour on stubs; that every stub of every chapter earns
+  // zero is checked per exercise by contract.test.ts, and through `npm run grade` over the whole
+  // course by the student edition's own npm test (release.test.ts).
   it('gives the untouched stubs zero, exits 0 without --strict and 1 with it', () => {
     const json = path.join(tmp, 'stubs.json');
-    const run = grade(['--json', json]);
+    const run = grade(['02', '--json', json]);
     assert.equal(run.status, 0, run.err);
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as SubmissionReport;
     assert.equal(report.earned, 0);
     assert.ok(report.possible > 0);
+    assert.deepEqual(
+      [...new Set(report.exercises.map((e) => e.chapter))],
+      ['02-scoring-functions'],
+    );
+    assert.equal(report.exercises.length, 3);
     for (const t of report.exercises.flatMap((e) => e.tests))
       assert.match(t.feedback, /not implemented yet \(exercises\//);
     assert.match(run.out, /FAIL\n +not implemented yet/);

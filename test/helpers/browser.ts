@@ -65,7 +65,15 @@ export interface FigureLayoutReport {
 }
 
 export interface Inspector {
-  inspect(path: string, screenshot?: string): Promise<PageReport>;
+  /**
+   * Loads `path` and reports what it shows. `screenshot` is a file for a full-page screenshot,
+   * or a function of the report that names one (or not): a full-page screenshot costs seconds, so
+   * a test can take it only when the page shows a problem.
+   */
+  inspect(
+    path: string,
+    screenshot?: string | ((report: PageReport) => string | undefined),
+  ): Promise<PageReport>;
   close(): Promise<void>;
 }
 
@@ -171,7 +179,8 @@ export async function openInspector(
         });
         Object.assign(report, found);
         report.layouts = await figureLayouts(page);
-        if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+        const shot = typeof screenshot === 'function' ? screenshot(report) : screenshot;
+        if (shot) await page.screenshot({ path: shot, fullPage: true });
       } finally {
         await page.close();
       }
@@ -280,31 +289,47 @@ async function figureLayouts(page: Page): Promise<FigureLayoutReport[]> {
     );
   });
   // Pixels: the screenshot of each image panel's plot area against its PNG, both shrunk to a
-  // 16 x 16 grid of averages by the browser's own canvas.
+  // 16 x 16 grid of averages by the browser's own canvas. One screenshot per figure covers all of
+  // its image panels (a screenshot costs far more than cropping it); each panel is cropped from it.
   const out: FigureLayoutReport[] = [];
   for (const f of layouts) {
-    const images: FigureLayoutReport['images'] = [];
-    for (const im of f.images) {
-      let mismatch: number | null = null;
-      if (!im.overlay && im.plot[2] > 4 && im.plot[3] > 4) {
-        const [x, y, width, height] = im.plot;
-        const shot = await page.screenshot({ clip: { x, y, width, height }, fullPage: true });
-        mismatch = await page.evaluate(
-          async ([a, b]) => {
-            const grid = async (src: string): Promise<Uint8ClampedArray> => {
-              const el = new Image();
-              el.src = src;
-              await el.decode();
-              const c = document.createElement('canvas');
-              c.width = 16;
-              c.height = 16;
-              const ctx = c.getContext('2d')!;
-              ctx.imageSmoothingEnabled = true;
-              ctx.imageSmoothingQuality = 'high';
-              ctx.drawImage(el, 0, 0, 16, 16);
-              return ctx.getImageData(0, 0, 16, 16).data;
-            };
-            const [p, q] = [await grid(a), await grid(b)];
+    const compared = f.images.filter((im) => !im.overlay && im.plot[2] > 4 && im.plot[3] > 4);
+    let mismatches: number[] = [];
+    if (compared.length > 0) {
+      const left = Math.min(...compared.map((im) => im.plot[0]));
+      const top = Math.min(...compared.map((im) => im.plot[1]));
+      const right = Math.max(...compared.map((im) => im.plot[0] + im.plot[2]));
+      const bottom = Math.max(...compared.map((im) => im.plot[1] + im.plot[3]));
+      const clip = { x: left, y: top, width: right - left, height: bottom - top };
+      const shot = await page.screenshot({ clip, fullPage: true });
+      const panels = compared.map((im) => ({
+        // the panel's plot area inside the screenshot, and its PNG
+        crop: [im.plot[0] - left, im.plot[1] - top, im.plot[2], im.plot[3]],
+        source: im.source,
+      }));
+      mismatches = await page.evaluate(
+        async ([src, panels]) => {
+          const load = async (url: string): Promise<HTMLImageElement> => {
+            const el = new Image();
+            el.src = url;
+            await el.decode();
+            return el;
+          };
+          const grid = (el: HTMLImageElement, crop?: number[]): Uint8ClampedArray => {
+            const c = document.createElement('canvas');
+            c.width = 16;
+            c.height = 16;
+            const ctx = c.getContext('2d')!;
+            ctx.imageSmoothingEnabled = true;
+            ctx.imageSmoothingQuality = 'high';
+            if (crop) ctx.drawImage(el, crop[0], crop[1], crop[2], crop[3], 0, 0, 16, 16);
+            else ctx.drawImage(el, 0, 0, 16, 16);
+            return ctx.getImageData(0, 0, 16, 16).data;
+          };
+          const screen = await load(src);
+          const out: number[] = [];
+          for (const panel of panels) {
+            const [p, q] = [grid(screen, panel.crop), grid(await load(panel.source))];
             let bad = 0;
             for (let k = 0; k < p.length; k += 4) {
               const d = Math.max(
@@ -314,13 +339,22 @@ async function figureLayouts(page: Page): Promise<FigureLayoutReport[]> {
               );
               if (d > 64) bad++;
             }
-            return bad / (p.length / 4);
-          },
-          [`data:image/png;base64,${shot.toString('base64')}`, im.source],
-        );
-      }
-      images.push({ axis: im.axis, plot: im.plot, image: im.image, mismatch });
+            out.push(bad / (p.length / 4));
+          }
+          return out;
+        },
+        [`data:image/png;base64,${shot.toString('base64')}`, panels] as const,
+      );
     }
+    const images: FigureLayoutReport['images'] = f.images.map((im) => {
+      const k = compared.indexOf(im);
+      return {
+        axis: im.axis,
+        plot: im.plot,
+        image: im.image,
+        mismatch: k >= 0 ? mismatches[k] : null,
+      };
+    });
     out.push({ ...f, images });
   }
   return out;

@@ -5,7 +5,7 @@
  * registered when it is missing, and the reason is printed.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -17,6 +17,13 @@ import { notebookSchemaErrors } from '../helpers/nbschema';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'notebooks');
+
+/** How a `jupyter nbconvert --execute` run ended, and where it wrote the executed notebook. */
+interface NbRun {
+  out: string;
+  status: number | null;
+  stderr: string;
+}
 const hasNbconvert =
   spawnSync('jupyter', ['nbconvert', '--version'], { encoding: 'utf8' }).status === 0;
 
@@ -34,23 +41,42 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       JUPYTER_PATH: '',
       ATTENTION_FAST: '1',
     };
+    /** The arguments of `jupyter nbconvert --execute` for the notebook at `path`. */
+    const nbconvertArgs = (path: string, out: string, extra: string[] = []) => [
+      'nbconvert',
+      '--to',
+      'notebook',
+      '--execute',
+      `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
+      ...extra,
+      '--output',
+      out,
+      path,
+    ];
     /** Runs `jupyter nbconvert --execute` on the notebook at `path`, in its folder. */
     const nbconvert = (path: string, out: string, extra: string[] = []) =>
-      spawnSync(
-        'jupyter',
-        [
-          'nbconvert',
-          '--to',
-          'notebook',
-          '--execute',
-          `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-          ...extra,
-          '--output',
-          out,
-          path,
-        ],
-        { cwd: dirname(path), env, encoding: 'utf8', timeout: 180_000 },
-      );
+      spawnSync('jupyter', nbconvertArgs(path, out, extra), {
+        cwd: dirname(path),
+        env,
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
+    /** The same without blocking, so that two notebooks can run at once. */
+    const nbconvertAsync = (path: string, out: string) =>
+      new Promise<NbRun>((resolve) => {
+        const child = spawn('jupyter', nbconvertArgs(path, out), {
+          cwd: dirname(path),
+          env,
+          timeout: 300_000,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('error', (e) => (stderr += `\n${e.message}`));
+        child.on('close', (status, signal) =>
+          resolve({ out, status, stderr: signal ? `${stderr}\nkilled by ${signal}` : stderr }),
+        );
+      });
     const fixture = (name: string) => join(FIXTURES, `${name}.ipynb`);
 
     before(() => {
@@ -103,10 +129,26 @@ if (!hasNbconvert && process.env.CI !== 'true') {
       assert.equal(text(1), '', "Node's types are there");
       assert.match(text(2), /Cannot find name 'describe'/);
     });
-    for (const path of courseNotebooks()) {
-      it(`executes ${basename(path)} in fast mode without errors, and keeps its metadata`, () => {
+    // Each course notebook runs in its own Jupyter and kernel processes. Two run at a time (the
+    // machine has two cores): all are queued when the first of these tests starts, and each test
+    // awaits its own notebook's run.
+    const notebooks = courseNotebooks();
+    const runs = new Map<string, Promise<NbRun>>();
+    const queueAll = () => {
+      const previous: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
+      notebooks.forEach((path, k) => {
         const out = join(mkdtempSync(join(tmpdir(), 'nbconvert-')), basename(path));
-        const run = nbconvert(path, out);
+        const run = previous[k % 2].then(() => nbconvertAsync(path, out));
+        previous[k % 2] = run;
+        runs.set(path, run);
+      });
+    };
+    for (const path of notebooks) {
+      it(`executes ${basename(path)} in fast mode without errors, and keeps its metadata`, async function () {
+        this.timeout(400_000); // its own run and, at worst, the one queued before it
+        if (runs.size === 0) queueAll();
+        const run = await runs.get(path)!;
+        const out = run.out;
         assert.equal(run.status, 0, run.stderr.slice(-3000));
         const executed: Notebook = JSON.parse(readFileSync(out, 'utf8'));
         assert.deepEqual(notebookSchemaErrors(executed), []);
