@@ -45,14 +45,25 @@ function interruptedFit(keys: tf.Tensor1D, values: tf.Tensor1D, delayMs: number)
   }
 }
 
+/**
+ * A SIGINT that lands outside `runInThisContext` (a loaded machine can delay the killer until the
+ * script has ended) would otherwise end the whole test run. Node disables this handler while a
+ * `breakOnSigint` script runs, so the interrupts under test still terminate their script.
+ */
+const ignoreStraySigint = (): void => {};
+
 describe('training survives Kernel > Interrupt', () => {
   let keys: tf.Tensor1D;
   let values: tf.Tensor1D;
   before(() => {
+    process.on('SIGINT', ignoreStraySigint);
     keys = tf.tensor1d(X);
     values = tf.tensor1d(Y);
   });
-  after(() => tf.dispose([keys, values]));
+  after(() => {
+    process.off('SIGINT', ignoreStraySigint);
+    tf.dispose([keys, values]);
+  });
 
   it('a fit terminated mid-way leaves the engine broken; the next fit repairs it, frees every leaked tensor and learns the same width', async () => {
     const reference = fitKernelWidth(keys, values, { optimizer: 'adam', steps: 20 });
