@@ -102,9 +102,10 @@ function workersForbidden(): boolean {
 
 /**
  * Whether the wasm backend runs threads when `$ATTENTION_WASM_THREADS` is unset. Off: on the
- * course's reference machine (2 cores shared with other jobs) two threads made both training
- * steps slower and matMul no faster, and cost ~2 s and ~85 MB at start-up (README, "The second
- * core"). `ATTENTION_WASM_THREADS=auto` turns them on.
+ * course's reference machine with the other core busy, two threads made both training steps
+ * slower; idle, they made matMul 512 ~25% faster but the training steps only 3-10%, and they cost
+ * ~2 s and ~85 MB at start-up (README, "The second core"). `ATTENTION_WASM_THREADS=auto` turns
+ * them on.
  */
 export const WASM_THREADS_BY_DEFAULT = false;
 
