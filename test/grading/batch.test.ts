@@ -61,7 +61,11 @@ describe('batch grading', function () {
   const escape = `escape-${path.basename(tmp)}.ts`;
   let rows: BatchRow[];
   let hashBefore: string;
-  let tmpBefore: Set<string>;
+  // The grader's own temporary folder for this run: mocha's parallel workers grade in other test
+  // files at the same time, so what this run leaves behind is looked for here, not in the shared
+  // os.tmpdir(). Forked workers inherit TMPDIR, and every sandbox folder is made under it.
+  const ownTmp = path.join(tmp, 'tmpdir');
+  const savedTmpdir = process.env.TMPDIR;
   const log: string[] = [];
 
   before(async () => {
@@ -101,7 +105,8 @@ describe('batch grading', function () {
     for (const name of ['ivy', 'IVY', '\u001b[2J\rjay']) fs.mkdirSync(path.join(submissions, name));
     fs.writeFileSync(path.join(submissions, 'names.txt'), 'not a submission');
     hashBefore = treeHash(submissions);
-    tmpBefore = new Set(fs.readdirSync(os.tmpdir()));
+    fs.mkdirSync(ownTmp);
+    process.env.TMPDIR = ownTmp;
     rows = await gradeBatch({
       submissions,
       out,
@@ -109,6 +114,9 @@ describe('batch grading', function () {
       workers: 2,
       limits: TEST_LIMITS,
       log: (l) => log.push(l),
+    }).finally(() => {
+      if (savedTmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmpdir;
     });
   });
 
@@ -207,12 +215,13 @@ describe('batch grading', function () {
   });
 
   it('leaves no temporary folder and no sandbox process behind', async () => {
-    const left = fs
-      .readdirSync(os.tmpdir())
-      .filter((f) => /^grader-(batch|sandbox|probe)-/.test(f) && !tmpBefore.has(f));
+    // (tsx, which runs the workers, keeps its compile cache there too: `tsx-<uid>`.)
+    const left = fs.readdirSync(ownTmp).filter((f) => /^grader-(batch|sandbox|probe)-/.test(f));
     assert.deepEqual(left, []);
-    // Workers and sandboxes of this checkout: batch-worker.ts, bwrap (binding our
-    // node_modules) and sandbox-child.js, each with this repository's path on its command line.
+    // Workers and sandboxes of this run: batch-worker.ts, bwrap (binding our node_modules) and
+    // sandbox-child.js, each with this repository's path on its command line and this run's
+    // temporary folder on its command line (bwrap, binding its sandbox folder) or in its
+    // environment (the workers' TMPDIR, the sandboxed child's HOME and TMPDIR).
     const sandboxes = () =>
       fs
         .readdirSync('/proc')
@@ -220,7 +229,13 @@ describe('batch grading', function () {
         .filter((p) => {
           try {
             const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
-            return argv.includes(ROOT) && /batch-worker\.ts|sandbox-child\.js|bwrap/.test(argv);
+            if (!(argv.includes(ROOT) && /batch-worker\.ts|sandbox-child\.js|bwrap/.test(argv))) {
+              return false;
+            }
+            return (
+              argv.includes(ownTmp) ||
+              fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(ownTmp)
+            );
           } catch {
             return false;
           }
