@@ -162,6 +162,14 @@ export const TRANSFORMER_DATES_RECIPE = {
    * 1e-4 instead: 98.6% valid at 800 updates, the target not reached).
    */
   minLr: 5e-4,
+  /**
+   * Adam's second-moment decay: the paper's 0.98 (Adam's default 0.999 remembers the large
+   * gradients of the first updates for longer). Measured 2026-12-02 evening (loaded machine,
+   * counted in updates, 800 updates, 2,000 test dates): seed 0 (the bench's batch order) 99.6%
+   * valid, 99.3% test, against 99.8% / 99.0% with 0.999; seed 1 98.6% / 99.0%. The remaining
+   * errors are digits in the wrong place (2040 for 2004, 13 for 31, a doubled digit).
+   */
+  beta2: 0.98,
   /** Gradients are clipped to this global norm. */
   clipNorm: 1,
   /** Updates between greedy evaluations on the validation dates. */
