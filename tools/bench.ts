@@ -49,6 +49,7 @@ import {
   TINY_GPT,
   TINY_SEQ2SEQ,
   miniGptStep,
+  transformerStep,
   seq2seqStep,
   type TrainStep,
 } from './bench/train-steps';
@@ -244,7 +245,11 @@ async function batchOfSolutions(copies: number): Promise<string[][]> {
 }
 
 /** The training-step rows, by the name `npm run bench -- profile <name>` takes. */
-const TRAIN_STEPS: Record<string, () => TrainStep> = { seq2seq: seq2seqStep, gpt: miniGptStep };
+const TRAIN_STEPS: Record<string, () => TrainStep> = {
+  seq2seq: seq2seqStep,
+  gpt: miniGptStep,
+  transformer: transformerStep,
+};
 
 async function trainTable(): Promise<TrainResult[]> {
   const results: TrainResult[] = [];

@@ -13,6 +13,7 @@ import type { Seq2SeqBatch, Seq2SeqDataset, TextPair } from '../data/batches';
 import type { StepDecoder } from '../decode/step-decoder';
 import { greedyExactMatch, translate, type TranslateOptions } from '../decode/translate';
 import { fit, type FitResult, type StopReason } from '../train/fit';
+import { Adam } from '../train/optimizers';
 import type { Schedule } from '../train/schedules';
 
 /** An encoder-decoder that trains through `loss(batch)` and decodes step by step (chapter 03's). */
@@ -37,6 +38,8 @@ export interface Seq2SeqRecipe {
   budgetSec: number;
   /** Updates at most. */
   maxSteps: number;
+  /** Adam's second-moment decay. Defaults to Adam's 0.999 (the Transformer's recipe uses 0.98). */
+  beta2?: number;
 }
 
 /** Options of `trainToTarget`. */
@@ -94,7 +97,7 @@ function checkPairs(pairs: unknown, name: string): void {
 }
 
 /**
- * Trains `model` with Adam (the recipe's learning rate, clipping and batch size) until the greedy
+ * Trains `model` with Adam (the recipe's learning rate, `beta2`, clipping and batch size) until the greedy
  * exact match on `valid` reaches `recipe.targetExactMatch`, the time budget runs out or
  * `maxSteps` updates ran, then measures greedy exact match on `test`.
  *
@@ -128,12 +131,14 @@ export async function trainToTarget(
   const maxSteps = checkInt(opts.maxSteps ?? r.maxSteps, 'maxSteps');
   const evalEvery = checkInt(opts.evalEvery ?? r.evalEvery, 'evalEvery');
   const valid = opts.valid;
+  const optimizer =
+    r.beta2 === undefined ? undefined : new Adam(model.variables(), { lr: r.lr, beta2: r.beta2 });
   const run = await fit({
     model,
     loss: (batch: Seq2SeqBatch) => model.loss(batch),
     data: { train: opts.train, valid },
     batchSize: r.batchSize,
-    lr: r.lr,
+    ...(optimizer === undefined ? { lr: r.lr } : { optimizer }),
     clipNorm: r.clipNorm,
     steps: maxSteps,
     evalEvery,
@@ -144,7 +149,7 @@ export async function trainToTarget(
     timeBudgetSec: budgetSec,
     label: opts.label,
     progress: opts.progress,
-  });
+  }).finally(() => optimizer?.dispose());
   const test = greedyExactMatch(model, opts.test, opts.text);
   return {
     run,

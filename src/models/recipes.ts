@@ -162,6 +162,18 @@ export const TRANSFORMER_DATES_RECIPE = {
    * 1e-4 instead: 98.6% valid at 800 updates, the target not reached).
    */
   minLr: 5e-4,
+  /**
+   * Adam's second-moment decay: the paper's 0.98 (Adam's default 0.999 remembers the large
+   * gradients of the first updates for longer). Measured 2026-12-02 evening (loaded machine,
+   * counted in updates; 800 updates, validation 500 dates, test 2,000), validation / test exact
+   * match: the bench's batch order (seed 0) 99.6% / 99.3% with 0.98, 99.8% / 99.0% with 0.999 (the
+   * idle bench run); seed 1: 98.6% / 99.0% with 0.98, 98.4% / 99.05% with 0.999; the notebook's
+   * path (100 updates, then 700 in another order with the same Adam) 99.0% / 98.85%. So 0.98 is
+   * no worse, and 800
+   * updates give 99.0 +- 0.3% test whatever the order: no margin on the 99% target yet. The
+   * remaining errors are digits in the wrong place (2040 for 2004, 13 for 31, 22 for 02).
+   */
+  beta2: 0.98,
   /** Gradients are clipped to this global norm. */
   clipNorm: 1,
   /** Updates between greedy evaluations on the validation dates. */

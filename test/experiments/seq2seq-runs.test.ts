@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { seq2seqDataset } from '../../src/data/batches';
+import * as tf from '@tensorflow/tfjs';
+import { seq2seqDataset, type Seq2SeqBatch } from '../../src/data/batches';
 import { makeLengthTask } from '../../src/data/sequences';
 import { BOS, CharVocab, EOS } from '../../src/data/vocab';
 import {
@@ -10,6 +11,8 @@ import {
 } from '../../src/experiments/seq2seq-runs';
 import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
 import { BaselineSeq2Seq } from '../../src/models/baseline';
+import { fit } from '../../src/train/fit';
+import { Adam } from '../../src/train/optimizers';
 import { CopyDecoder } from '../helpers/copy-decoder';
 import { expectNoLeak } from '../helpers/tensors';
 
@@ -155,10 +158,53 @@ describe('experiments/seq2seq-runs', () => {
       }
     });
 
+    it("gives Adam the recipe's beta2: the weights of a hand-made Adam with it, not the default's", async () => {
+      const [viaRecipe, byHand, byDefault] = [0, 1, 2].map(() => new BaselineSeq2Seq(tiny));
+      const adam = new Adam(byHand.variables(), { lr: 1e-2, beta2: 0.5 });
+      try {
+        await trainToTarget(viaRecipe, { ...base, recipe: { ...recipe, beta2: 0.5 }, maxSteps: 3 });
+        await trainToTarget(byDefault, { ...base, maxSteps: 3 });
+        await fit({
+          model: byHand,
+          loss: (batch: Seq2SeqBatch) => byHand.loss(batch),
+          data: train,
+          batchSize: recipe.batchSize,
+          optimizer: adam,
+          clipNorm: recipe.clipNorm,
+          steps: 3,
+          seed: 0,
+          progress: false,
+        });
+        const gap = (a: BaselineSeq2Seq, b: BaselineSeq2Seq): number =>
+          Math.max(
+            ...a
+              .variables()
+              .map((v, i) =>
+                tf.tidy(() => tf.max(tf.abs(tf.sub(v, b.variables()[i]))).dataSync()[0]),
+              ),
+          );
+        assert.ok(
+          gap(viaRecipe, byHand) < 1e-6,
+          `recipe vs hand-made Adam: ${gap(viaRecipe, byHand)}`,
+        );
+        assert.ok(
+          gap(viaRecipe, byDefault) > 1e-4,
+          `beta2 0.5 vs 0.999: ${gap(viaRecipe, byDefault)}`,
+        );
+      } finally {
+        adam.dispose();
+        for (const m of [viaRecipe, byHand, byDefault]) m.dispose();
+      }
+    });
+
     it('leaves no tensors behind but the model', async () => {
       const model = new BahdanauSeq2Seq(tiny);
       try {
         await expectNoLeak(() => trainToTarget(model, { ...base, maxSteps: 2 }));
+        // with a beta2, trainToTarget makes the Adam itself and must free it
+        await expectNoLeak(() =>
+          trainToTarget(model, { ...base, recipe: { ...recipe, beta2: 0.98 }, maxSteps: 2 }),
+        );
       } finally {
         model.dispose();
       }

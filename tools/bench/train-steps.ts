@@ -22,6 +22,10 @@ import { maskedCrossEntropy } from '../../src/train/losses';
 import { BahdanauSeq2Seq } from '../../src/models/bahdanau';
 import type { Seq2SeqBatch } from '../../src/data/batches';
 import { Adam } from '../../src/train/optimizers';
+import { makeDateData } from '../../src/data/dates';
+import { seq2seqDataset } from '../../src/data/batches';
+import { TransformerSeq2Seq } from '../../src/models/transformer';
+import { TRANSFORMER_DATES_RECIPE } from '../../src/models/recipes';
 
 /** Shapes of the seq2seq row. */
 export const SEQ2SEQ = { B: 128, S: 24, T: 11, V: 40, E: 32, enc: 64, dec: 128, attn: 64 };
@@ -173,5 +177,33 @@ export function miniGptStep(shapes: GptShapes = MINI_GPT): TrainStep {
     model,
     [ids, input, target],
     loss,
+  );
+}
+
+/**
+ * Chapter 06's training step: `TRANSFORMER_DATES_RECIPE`'s model on one batch of its size of
+ * real dates (seed 0), with Adam as in the other rows (the recipe's gradient clipping left out).
+ */
+export function transformerStep(): TrainStep {
+  const r = TRANSFORMER_DATES_RECIPE;
+  const dates = makeDateData({ seed: 0 });
+  const data = seq2seqDataset(dates.train, {
+    sourceVocab: dates.sourceVocab,
+    targetVocab: dates.targetVocab,
+  });
+  const batch = data.batch(Array.from({ length: r.batchSize }, (_, i) => i));
+  const model = new TransformerSeq2Seq({
+    ...r.model,
+    srcVocab: dates.sourceVocab.size,
+    tgtVocab: dates.targetVocab.size,
+    seed: 0,
+  });
+  const { dModel, numHeads, encoderLayers, decoderLayers } = r.model;
+  return makeStep(
+    `Transformer dates step ${encoderLayers}+${decoderLayers} layers D=${dModel} H=${numHeads} B=${r.batchSize}`,
+    r.batchSize,
+    model,
+    Object.values(batch),
+    () => model.loss(batch),
   );
 }
