@@ -198,8 +198,9 @@ export interface ConvStemConfig {
 
 /**
  * A small convolutional stem for a *hybrid* ViT (Dosovitskiy et al., 2021, section 3.1, "Hybrid
- * Architecture"): one `k x k` convolution with stride 1 and zero padding that keeps the image size
- * ('same'), a bias and a ReLU, `[B, Hi, Wi, C] -> [B, Hi, Wi, F]`. The patches are then cut from
+ * Architecture"): one `k x k` convolution with zero padding ('same'), a bias and a ReLU,
+ * `[B, Hi, Wi, C] -> [B, Ho, Wo, F]`; with stride 1 (the default) the maps keep the image size, with
+ * stride 2 they halve (a layer of `ViTConfig.convStem`). The patches are then cut from
  * these `F` feature maps instead of the raw pixels, so each token starts from local stroke
  * detectors (edges, line ends) shared over the image instead of raw grey levels: the
  * convolution's built-in assumption that a pattern means the same wherever it appears.
