@@ -21,6 +21,9 @@
  * | `Gh` | patch grid height, `Hi / P` |
  * | `Gw` | patch grid width, `Wi / P` |
  * | `K`  | number of classes of a classifier |
+ * | `F`  | feature maps (output channels) of a convolution |
+ * | `Ho` | height of a convolution's output maps, `ceil(Hi / stride)` |
+ * | `Wo` | width of a convolution's output maps, `ceil(Wi / stride)` |
  *
  * `H` always means heads and `D` always means model width; image and window code use the letters
  * above (or a named window such as `Dw`) so the two never collide.

@@ -187,14 +187,20 @@ export interface ConvStemConfig {
   outChannels: number;
   /** Odd kernel side `k`. Defaults to 3. */
   kernelSize?: number;
+  /**
+   * Stride `s` of the convolution. Defaults to 1 (the maps keep the image size); with 2 the maps
+   * are `ceil(Hi / 2) x ceil(Wi / 2)` ('same' padding, as in TensorFlow).
+   */
+  stride?: number;
   /** Seed of the initial filter. Defaults to 0. */
   seed?: number;
 }
 
 /**
  * A small convolutional stem for a *hybrid* ViT (Dosovitskiy et al., 2021, section 3.1, "Hybrid
- * Architecture"): one `k x k` convolution with stride 1 and zero padding that keeps the image size
- * ('same'), a bias and a ReLU, `[B, Hi, Wi, C] -> [B, Hi, Wi, F]`. The patches are then cut from
+ * Architecture"): one `k x k` convolution with zero padding ('same'), a bias and a ReLU,
+ * `[B, Hi, Wi, C] -> [B, Ho, Wo, F]`; with stride 1 (the default) the maps keep the image size, with
+ * stride 2 they halve (a layer of `ViTConfig.convStem`). The patches are then cut from
  * these `F` feature maps instead of the raw pixels, so each token starts from local stroke
  * detectors (edges, line ends) shared over the image instead of raw grey levels: the
  * convolution's built-in assumption that a pattern means the same wherever it appears.
@@ -207,6 +213,7 @@ export class ConvStem extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: number;
+  readonly stride: number;
 
   constructor(config: ConvStemConfig) {
     super();
@@ -216,6 +223,7 @@ export class ConvStem extends Module {
     this.inChannels = checkInt(config.inChannels ?? 1, 'inChannels');
     this.outChannels = checkInt(config.outChannels, 'outChannels');
     this.kernelSize = checkInt(config.kernelSize ?? 3, 'kernelSize');
+    this.stride = checkInt(config.stride ?? 1, 'stride');
     if (this.kernelSize % 2 !== 1) {
       throw new RangeError(`kernelSize: expected an odd number, got ${this.kernelSize}`);
     }
@@ -235,7 +243,7 @@ export class ConvStem extends Module {
 
   /**
    * @param images `[B, Hi, Wi, C]` float32
-   * @returns feature maps `[B, Hi, Wi, F]`, `relu(conv(images) + bias)`
+   * @returns feature maps `[B, Ho, Wo, F]`, `relu(conv(images) + bias)`, `Ho = ceil(Hi / stride)`
    */
   apply(images: tf.Tensor): tf.Tensor4D {
     return op(
@@ -245,11 +253,29 @@ export class ConvStem extends Module {
         checkDtype(images, 'float32', 'images');
       },
       () => {
-        const maps = tf.conv2d(images as tf.Tensor4D, this.filter as tf.Tensor4D, 1, 'same'); // [B, Hi, Wi, F]
+        const s = this.stride;
+        const maps = tf.conv2d(images as tf.Tensor4D, this.filter as tf.Tensor4D, s, 'same'); // [B, Ho, Wo, F]
         return tf.relu(tf.add(maps, this.bias)) as tf.Tensor4D;
       },
     );
   }
+}
+
+/** Side of the maps the patches are cut from: the image side, halved (rounded up) per strided stem layer. */
+function mapSize(c: { imageSize: number; convStem: readonly number[] }): number {
+  let side = c.imageSize;
+  for (let i = 0; i < c.convStem.length; i++) side = Math.ceil(side / 2);
+  return side;
+}
+
+function checkConvStem(convStem: unknown): readonly number[] {
+  if (!Array.isArray(convStem)) {
+    throw new TypeError(
+      `convStem: expected an array of feature-map counts such as [16, 32, 64], got ${String(convStem)}`,
+    );
+  }
+  convStem.forEach((maps, i) => checkInt(maps, `convStem[${i}]`));
+  return [...(convStem as number[])];
 }
 
 /** Configuration of `ViTBlock`. */
@@ -313,6 +339,21 @@ export interface ViTConfig {
    * makes the model a *hybrid* ViT; 0 (the default) is the plain ViT, patches of raw pixels.
    */
   stemChannels?: number;
+  /**
+   * Feature maps of each layer of a *strided* convolutional stem (Xiao et al., 2021, "Early
+   * convolutions help transformers see better"): one 3 x 3 convolution with stride 2 and a ReLU per
+   * entry, so each layer halves the maps (rounded up: 28 -> 14 -> 7 -> 4), and `patchSize` then
+   * cuts the last maps (`[16, 32, 64]` with `patchSize: 1` gives a 4 x 4 grid of 16 tokens, as
+   * 7 x 7 patches of the raw image do). Defaults to `[]` (no strided stem); not together with
+   * `stemChannels`.
+   */
+  convStem?: readonly number[];
+  /**
+   * What the head reads: `'class'` (the default, the paper's) the class token's final vector,
+   * `'mean'` the average of the patch tokens' final vectors (global average pooling; the class
+   * token is still there, so the attention maps keep their row for it).
+   */
+  pool?: 'class' | 'mean';
   /** Seed of the initial weights. Defaults to 0. */
   seed?: number;
 }
@@ -330,8 +371,10 @@ export interface ViTOutput {
  * variant: the patches are cut from the feature maps of a small `ConvStem`.
  */
 export class VisionTransformer extends Module {
-  /** The hybrid's convolutional stem, `null` in the plain ViT. */
+  /** The hybrid's convolutional stem (`stemChannels`), `null` in the plain ViT. */
   readonly stem: ConvStem | null;
+  /** The strided convolutional stem (`convStem`), one `ConvStem` per layer; empty if none. */
+  readonly convStem: ConvStem[];
   readonly patchEmbed: PatchEmbedding;
   readonly classToken: tf.Variable;
   readonly positions: tf.Variable;
@@ -358,9 +401,19 @@ export class VisionTransformer extends Module {
       dHidden: checkInt(config.dHidden ?? 2 * dModel, 'dHidden'),
       dropout: config.dropout ?? 0,
       stemChannels: checkInt(config.stemChannels ?? 0, 'stemChannels', 0),
+      convStem: checkConvStem(config.convStem ?? []),
+      pool: config.pool ?? 'class',
       seed: checkInt(config.seed ?? 0, 'seed', 0, 2 ** 32 - 1),
     };
-    checkPatchSize(c.imageSize, c.imageSize, c.patchSize);
+    if (c.pool !== 'class' && c.pool !== 'mean') {
+      throw new RangeError(`pool: expected 'class' or 'mean', got ${String(c.pool)}`);
+    }
+    if (c.stemChannels > 0 && c.convStem.length > 0) {
+      throw new RangeError(
+        `convStem: expected [] when stemChannels > 0 (one stem or the other), got [${c.convStem.join(', ')}]`,
+      );
+    }
+    checkPatchSize(mapSize(c), mapSize(c), c.patchSize);
     if (c.dModel % c.numHeads !== 0) {
       throw new RangeError(
         `numHeads: expected a divisor of dModel = ${c.dModel}, got ${c.numHeads}`,
@@ -376,9 +429,19 @@ export class VisionTransformer extends Module {
             seed: deriveSeed(c.seed, 'stem'),
           })
         : null;
+    this.convStem = c.convStem.map(
+      (maps, i) =>
+        new ConvStem({
+          inChannels: i === 0 ? c.channels : c.convStem[i - 1],
+          outChannels: maps,
+          stride: 2,
+          seed: deriveSeed(c.seed, `convStem ${i}`),
+        }),
+    );
+    const lastMaps = c.convStem.length > 0 ? c.convStem[c.convStem.length - 1] : 0;
     this.patchEmbed = new PatchEmbedding({
       patchSize: c.patchSize,
-      channels: c.stemChannels > 0 ? c.stemChannels : c.channels,
+      channels: c.stemChannels > 0 ? c.stemChannels : lastMaps > 0 ? lastMaps : c.channels,
       dModel,
       seed: deriveSeed(c.seed, 'patchEmbed'),
     });
@@ -411,7 +474,15 @@ export class VisionTransformer extends Module {
 
   /** Number of patches `N` per image. */
   get numPatches(): number {
-    return (this.config.imageSize / this.config.patchSize) ** 2;
+    return (mapSize(this.config) / this.config.patchSize) ** 2;
+  }
+
+  /** The images (or, with a stem, its feature maps) the patches are cut from: `[B, Hi', Wi', C']`. */
+  private stemMaps(images: tf.Tensor): tf.Tensor4D {
+    if (this.stem) return this.stem.apply(images); // [B, Hi, Wi, C] -> [B, Hi, Wi, F]
+    let maps = images as tf.Tensor4D;
+    for (const layer of this.convStem) maps = layer.apply(maps); // [B, Hi, Wi, C] -> [B, Ho, Wo, F]
+    return maps;
   }
 
   /**
@@ -423,8 +494,8 @@ export class VisionTransformer extends Module {
       'VisionTransformer.forward',
       () => this.checkImages(images),
       () => {
-        // [B, Hi, Wi, C] (plain) or [B, Hi, Wi, F] (hybrid) -> [B, N, D]
-        const tokens = this.patchEmbed.apply(this.stem ? this.stem.apply(images) : images);
+        // [B, Hi, Wi, C] (plain) or [B, Ho, Wo, F] (hybrids) -> [B, N, D]
+        const tokens = this.patchEmbed.apply(this.stemMaps(images));
         let x = addClassToken(tokens, this.classToken, this.positions); // [B, N+1, D]
         const attention: tf.Tensor4D[] = [];
         for (const block of this.blocks) {
@@ -433,8 +504,11 @@ export class VisionTransformer extends Module {
           attention.push(weights);
         }
         const [b, , d] = x.shape;
-        const cls = x.slice([0, 0, 0], [b, 1, d]).reshape([b, d]); // [B, N+1, D] -> [B, D]
-        const logits = this.head.apply(this.norm.apply(cls)) as tf.Tensor2D; // [B, K]
+        const pooled =
+          this.config.pool === 'mean'
+            ? x.slice([0, 1, 0], [b, -1, d]).mean(1) // [B, N+1, D] -> [B, N, D] -> [B, D]
+            : x.slice([0, 0, 0], [b, 1, d]).reshape([b, d]); // [B, N+1, D] -> [B, D]
+        const logits = this.head.apply(this.norm.apply(pooled)) as tf.Tensor2D; // [B, K]
         return { logits, attention };
       },
     );

@@ -272,6 +272,144 @@ describe('Vision Transformer parts', () => {
     vit.dispose();
   });
 
+  it('ConvStem with stride 2: TensorFlow-style same padding, equal to a direct sum', async () => {
+    const stem = new ConvStem({ inChannels: 2, outChannels: 3, stride: 2, seed: 5 });
+    stem.bias.assign(tf.tensor1d([0.2, -0.1, 0.05]));
+    await expectNoLeak(() => {
+      const [hi, wi] = [4, 5];
+      const x = tf.randomNormal([2, hi, wi, 2], 0, 1, 'float32', 7);
+      const got = stem.apply(x);
+      // out = ceil(in / 2): 4 -> 2, 5 -> 3
+      assert.deepEqual(got.shape, [2, 2, 3, 3]);
+      // TensorFlow's 'same': total padding max((out - 1) * s + k - in, 0), the smaller half on top
+      // / left: rows (1 * 2 + 3 - 4) = 1 -> 0 above; columns (2 * 2 + 3 - 5) = 2 -> 1 to the left.
+      const [top, left] = [0, 1];
+      const xs = x.arraySync() as number[][][][];
+      const w = stem.filter.arraySync() as number[][][][]; // [k, k, C, F]
+      const b = [0.2, -0.1, 0.05];
+      const want: number[] = [];
+      for (let n = 0; n < 2; n++)
+        for (let r = 0; r < 2; r++)
+          for (let c = 0; c < 3; c++)
+            for (let f = 0; f < 3; f++) {
+              let sum = b[f];
+              for (let i = 0; i < 3; i++)
+                for (let j = 0; j < 3; j++)
+                  for (let ch = 0; ch < 2; ch++) {
+                    const [rr, cc] = [2 * r + i - top, 2 * c + j - left];
+                    if (rr >= 0 && rr < hi && cc >= 0 && cc < wi)
+                      sum += xs[n][rr][cc][ch] * w[i][j][ch][f];
+                  }
+              want.push(Math.max(0, sum));
+            }
+      const values = flat(got);
+      values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${i}: ${v} vs ${want[i]}`));
+      assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), 'the ReLU is exercised');
+      x.dispose();
+    });
+    assert.throws(
+      () => new ConvStem({ outChannels: 4, stride: 0 }),
+      /stride: expected an integer >= 1, got number 0/,
+    );
+    stem.dispose();
+  });
+
+  it('the strided-stem ViT (convStem) halves the maps per layer, then patches them; every weight learns', async () => {
+    // 8 x 8 images -> 4 x 4 maps of 3 -> 2 x 2 maps of 5, patch 1: 4 tokens of 5 numbers
+    const vit = new VisionTransformer({
+      numClasses: 3,
+      imageSize: 8,
+      patchSize: 1,
+      dModel: 4,
+      numHeads: 2,
+      convStem: [3, 5],
+    });
+    assert.equal(vit.numPatches, 4);
+    assert.deepEqual(vit.positions.shape, [1, 5, 4]);
+    assert.deepEqual(vit.patchEmbed.proj.weight.shape, [5, 4]);
+    assert.deepEqual(
+      vit
+        .namedVariables()
+        .slice(0, 4)
+        .map(([name]) => name),
+      ['convStem.0.filter', 'convStem.0.bias', 'convStem.1.filter', 'convStem.1.bias'],
+    );
+    assert.deepEqual(vit.convStem[1].filter.shape, [3, 3, 3, 5]);
+    await expectNoLeak(() => {
+      const x = tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 3);
+      const y = tf.tensor1d([0, 1, 2], 'int32');
+      // forward = the two stride-2 convolutions, then the plain pipeline on the 2 x 2 maps
+      const want = tf.tidy(() => {
+        const maps = vit.convStem[1].apply(vit.convStem[0].apply(x)); // [B, 2, 2, 5]
+        let h = addClassToken(vit.patchEmbed.apply(maps), vit.classToken, vit.positions);
+        for (const block of vit.blocks) h = block.apply(h).output;
+        const cls = h.slice([0, 0, 0], [3, 1, 4]).reshape([3, 4]);
+        return vit.head.apply(vit.norm.apply(cls));
+      });
+      const got = vit.apply(x);
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]);
+      assert.ok(gap < 1e-5, `forward vs written-out pipeline: ${gap}`);
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(vit.apply(x), y),
+        vit.variables(),
+      );
+      for (const [name, v] of vit.namedVariables()) {
+        const g = grads[v.name];
+        assert.ok(g, `no gradient for ${name}`);
+        assert.ok(flat(tf.tidy(() => g.abs().sum()))[0] > 0, `zero gradient for ${name}`);
+      }
+      tf.dispose([x, y, want, got, value, grads]);
+    });
+    vit.dispose();
+    assert.throws(
+      () => new VisionTransformer({ numClasses: 2, stemChannels: 4, convStem: [4] }),
+      /convStem: expected \[\] when stemChannels > 0/,
+    );
+    // 28 -> 14 -> 7: a patch of 2 does not divide 7
+    assert.throws(
+      () => new VisionTransformer({ numClasses: 2, patchSize: 2, convStem: [4, 4] }),
+      /patchSize: expected a divisor of the image height 7 and width 7, got 2/,
+    );
+    assert.throws(
+      () => new VisionTransformer({ numClasses: 2, convStem: [4, 0] as number[] }),
+      /convStem\[1\]: expected an integer >= 1, got number 0/,
+    );
+  });
+
+  it("pool: 'mean' feeds the head the average of the patch tokens (not the class token)", async () => {
+    const cfg = { numClasses: 3, imageSize: 4, patchSize: 2, dModel: 4, numHeads: 2, seed: 9 };
+    const vit = new VisionTransformer({ ...cfg, pool: 'mean' });
+    await expectNoLeak(() => {
+      const x = tf.randomUniform([2, 4, 4, 1], 0, 1, 'float32', 4);
+      const { logits, attention } = vit.forward(x);
+      const want = tf.tidy(() => {
+        let h = addClassToken(vit.patchEmbed.apply(x), vit.classToken, vit.positions);
+        for (const block of vit.blocks) h = block.apply(h).output;
+        const rows = h.arraySync() as number[][][]; // [B, N+1, D]
+        // the mean of rows 1..N (the 4 patch tokens), written out
+        const mean = rows.map((seq) =>
+          [0, 1, 2, 3].map((d) => (seq[1][d] + seq[2][d] + seq[3][d] + seq[4][d]) / 4),
+        );
+        return vit.head.apply(vit.norm.apply(tf.tensor2d(mean)));
+      });
+      const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(logits, want))).dataSync()[0]);
+      assert.ok(gap < 1e-5, `mean pooling vs written-out mean: ${gap}`);
+      // the class-token model with the same weights gives other scores
+      const cls = new VisionTransformer({ ...cfg, pool: 'class' });
+      const other = cls.apply(x);
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(other, logits))).dataSync()[0]);
+      assert.ok(diff > 1e-4, `class vs mean pooling should differ: ${diff}`);
+      assert.equal(attention.length, 2);
+      cls.dispose();
+      tf.dispose([x, logits, attention, want, other]);
+    });
+    vit.dispose();
+    assert.throws(
+      () => new VisionTransformer({ numClasses: 2, pool: 'max' as 'mean' }),
+      /pool: expected 'class' or 'mean', got max/,
+    );
+  });
+
   it('ViTBlock is the pre-norm GELU block: x + MHA(LN1 x), then + FFN(LN2 .) with a GELU', async () => {
     const block = new ViTBlock({ dModel: 4, numHeads: 2, dHidden: 6, seed: 3 });
     await expectNoLeak(() => {
