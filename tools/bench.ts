@@ -470,7 +470,9 @@ async function main(args: string[]): Promise<void> {
         r.target,
         r.reached ? 'yes' : 'no',
         `${r.seconds.toFixed(1)} s, ${r.updates} updates (${r.stoppedBy})`,
-        `${r.testMetric} ${(100 * r.testScore).toFixed(1)}% of ${r.testSize.toLocaleString('en-US')}`,
+        // two decimals: a test set of 2,000 moves in steps of 0.05%, and 96.95% shown as 97.0%
+        // beside "no" reads as a contradiction
+        `${r.testMetric} ${(100 * r.testScore).toFixed(2)}% of ${r.testSize.toLocaleString('en-US')}`,
       ]),
     );
     record.targets = results;
