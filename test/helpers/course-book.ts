@@ -7,18 +7,23 @@
  * Mocha runs test files in parallel worker processes, so "once" is per run, not per process: the
  * first process to ask creates `build/test-course-book-<run>/` (an atomic mkdir is the lock),
  * builds the book there and writes the result as `result.json`; every other process waits for
- * that file. The run id comes from `test/run.ts` (`npm test`, for both of its mocha runs) or
- * `test/setup.ts` (mocha started by hand: the main process's pid, inherited by its workers); the
- * process that named the run removes the folder when it exits.
+ * that file. The run id comes from `test/setup.ts` (the main mocha process's pid, inherited by
+ * its workers), and the main process removes the folder when it exits.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBook, type BookResult } from '../../tools/book/build';
 import { courseNotebooks } from '../../tools/notebooks/cli';
 
-import { courseBookDir, TEST_RUN_ENV } from './test-run';
-
 const ROOT = join(__dirname, '..', '..');
+
+/** The environment variable naming this test run (set by test/setup.ts in the main process). */
+export const TEST_RUN_ENV = 'ATTENTION_TEST_RUN';
+
+/** The folder of this run's shared book: `build/test-course-book-<run>`. */
+export function courseBookDir(run = process.env[TEST_RUN_ENV] ?? String(process.pid)): string {
+  return join(ROOT, 'build', `test-course-book-${run}`);
+}
 
 let pending: Promise<BookResult> | null = null;
 
