@@ -26,6 +26,38 @@ function flat(t: tf.Tensor): number[] {
   return v;
 }
 
+/**
+ * The reference for `ConvStem.apply`: relu(bias + the sum over each 3 x 3 window, zero outside the
+ * image, and over the input channels), written out as loops. `top` / `left` are the padding before
+ * the first row / column, `out` the output map size.
+ */
+function directConv(
+  x: tf.Tensor,
+  stem: ConvStem,
+  b: number[],
+  o: { stride: number; top: number; left: number; out: [number, number] },
+): number[] {
+  const xs = x.arraySync() as number[][][][]; // [B, Hi, Wi, C]
+  const w = stem.filter.arraySync() as number[][][][]; // [k, k, C, F]
+  const [n0, hi, wi, chans] = x.shape;
+  const want: number[] = [];
+  for (let n = 0; n < n0; n++)
+    for (let r = 0; r < o.out[0]; r++)
+      for (let c = 0; c < o.out[1]; c++)
+        for (let f = 0; f < b.length; f++) {
+          let sum = b[f];
+          for (let i = 0; i < 3; i++)
+            for (let j = 0; j < 3; j++)
+              for (let ch = 0; ch < chans; ch++) {
+                const [rr, cc] = [o.stride * r + i - o.top, o.stride * c + j - o.left];
+                if (rr >= 0 && rr < hi && cc >= 0 && cc < wi)
+                  sum += xs[n][rr][cc][ch] * w[i][j][ch][f];
+              }
+          want.push(Math.max(0, sum));
+        }
+  return want;
+}
+
 describe('Vision Transformer parts', () => {
   it('patchify cuts a 4 x 4 image into 2 x 2 patches row by row (hand-written)', async () => {
     await expectNoLeak(() => {
@@ -195,24 +227,12 @@ describe('Vision Transformer parts', () => {
       const got = stem.apply(x);
       assert.deepEqual(got.shape, [2, 4, 5, 3]);
       // Reference: sum over the 3 x 3 window (zero outside), channels in, plus bias, then ReLU.
-      const xs = x.arraySync() as number[][][][];
-      const w = stem.filter.arraySync() as number[][][][]; // [k, k, C, F]
-      const b = [0.1, -0.2, 0.3];
-      const want: number[] = [];
-      for (let n = 0; n < 2; n++)
-        for (let r = 0; r < 4; r++)
-          for (let c = 0; c < 5; c++)
-            for (let f = 0; f < 3; f++) {
-              let sum = b[f];
-              for (let i = 0; i < 3; i++)
-                for (let j = 0; j < 3; j++)
-                  for (let ch = 0; ch < 2; ch++) {
-                    const [rr, cc] = [r + i - 1, c + j - 1];
-                    if (rr >= 0 && rr < 4 && cc >= 0 && cc < 5)
-                      sum += xs[n][rr][cc][ch] * w[i][j][ch][f];
-                  }
-              want.push(Math.max(0, sum));
-            }
+      const want = directConv(x, stem, [0.1, -0.2, 0.3], {
+        stride: 1,
+        top: 1,
+        left: 1,
+        out: [4, 5],
+      });
       const values = flat(got);
       values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${i}: ${v} vs ${want[i]}`));
       assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), 'the ReLU is exercised');
@@ -283,25 +303,12 @@ describe('Vision Transformer parts', () => {
       assert.deepEqual(got.shape, [2, 2, 3, 3]);
       // TensorFlow's 'same': total padding max((out - 1) * s + k - in, 0), the smaller half on top
       // / left: rows (1 * 2 + 3 - 4) = 1 -> 0 above; columns (2 * 2 + 3 - 5) = 2 -> 1 to the left.
-      const [top, left] = [0, 1];
-      const xs = x.arraySync() as number[][][][];
-      const w = stem.filter.arraySync() as number[][][][]; // [k, k, C, F]
-      const b = [0.2, -0.1, 0.05];
-      const want: number[] = [];
-      for (let n = 0; n < 2; n++)
-        for (let r = 0; r < 2; r++)
-          for (let c = 0; c < 3; c++)
-            for (let f = 0; f < 3; f++) {
-              let sum = b[f];
-              for (let i = 0; i < 3; i++)
-                for (let j = 0; j < 3; j++)
-                  for (let ch = 0; ch < 2; ch++) {
-                    const [rr, cc] = [2 * r + i - top, 2 * c + j - left];
-                    if (rr >= 0 && rr < hi && cc >= 0 && cc < wi)
-                      sum += xs[n][rr][cc][ch] * w[i][j][ch][f];
-                  }
-              want.push(Math.max(0, sum));
-            }
+      const want = directConv(x, stem, [0.2, -0.1, 0.05], {
+        stride: 2,
+        top: 0,
+        left: 1,
+        out: [2, 3],
+      });
       const values = flat(got);
       values.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-5, `${i}: ${v} vs ${want[i]}`));
       assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0), 'the ReLU is exercised');
