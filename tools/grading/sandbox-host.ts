@@ -2,7 +2,8 @@
  * The worker thread between the grader's main thread and a sandbox process. Graded tests are
  * synchronous, so the main thread posts a request and blocks in `Atomics.wait`; this thread does
  * the asynchronous part (start the process, write the request, read the reply, enforce the time
- * and memory limits, notice a death), then posts the outcome and wakes the main thread.
+ * and memory limits, notice a death), then posts the outcome and wakes the main thread
+ * (`host-channel.ts`), one request at a time.
  *
  * Started by `sandbox.ts` only; see there for the request and reply types.
  */
@@ -11,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as v8 from 'node:v8';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { replyToMain, type Envelope } from './host-channel';
 import { sandboxCommand, type IsolationStatus } from './isolation';
 import { frame, FrameReader } from './wire';
 import type { HostReply, HostRequest, SandboxLimits, Withheld } from './sandbox';
@@ -35,12 +37,6 @@ function treeRssKb(pid: number, depth = 0): number {
     // not Linux, or already gone
   }
   return kb;
-}
-
-function reply(message: HostReply): void {
-  port.postMessage(message);
-  Atomics.store(flag, 0, 1);
-  Atomics.notify(flag, 0);
 }
 
 /** Characters of a thrown error's message (and name) kept from a sandbox's reply. */
@@ -336,11 +332,30 @@ async function serve(request: HostRequest): Promise<HostReply> {
   }
 }
 
-parentPort!.on('message', (request: HostRequest) => {
-  serve(request).then(reply, (error: unknown) =>
-    reply({
-      kind: 'crash',
-      message: `the grader itself failed (not your code): ${error instanceof Error ? error.message : String(error)}`,
-    }),
-  );
+/** A reply saying the grader failed, not the answer. */
+function graderFailure(error: unknown): HostReply {
+  const why = error instanceof Error ? error.message : String(error);
+  return { kind: 'crash', message: `the grader itself failed (not your code): ${why}` };
+}
+
+/** Serves one request and sends exactly one reply to it, whatever fails on the way. */
+async function handle({ seq, body }: Envelope<HostRequest>): Promise<void> {
+  let message: HostReply;
+  try {
+    message = await serve(body);
+  } catch (error) {
+    message = graderFailure(error);
+  }
+  try {
+    replyToMain(port, flag, seq, message);
+  } catch (error) {
+    replyToMain(port, flag, seq, graderFailure(error)); // a reply that could not be copied
+  }
+}
+
+// One request at a time, in order: a request the main thread stopped waiting for still ends
+// before the next one starts, so two requests never share (or kill) one sandbox process.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (envelope: Envelope<HostRequest>) => {
+  queue = queue.then(() => handle(envelope)).catch(() => {});
 });

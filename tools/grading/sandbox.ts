@@ -10,15 +10,11 @@
  * with a `Feedback` saying what happened, and the next call gets a fresh process.
  */
 import * as path from 'node:path';
-import {
-  MessageChannel,
-  receiveMessageOnPort,
-  Worker,
-  type MessagePort,
-} from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { NotImplementedError } from '../../src/course/exercise';
 import { Feedback } from './framework';
+import { MainEnd } from './host-channel';
 import { isolationStatus, type IsolationStatus } from './isolation';
 import { decode, encode, WIRE_LIMITS } from './wire';
 
@@ -123,8 +119,7 @@ function rethrown(info: unknown): Error {
  */
 export class SandboxSession {
   private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly flag: Int32Array;
+  private readonly channel: MainEnd<HostRequest, HostReply>;
   private readonly limits: SandboxLimits;
   private closed = false;
   /** How this session's sandboxes are isolated (see `isolation.ts`). */
@@ -139,30 +134,24 @@ export class SandboxSession {
       }
     }
     const signal = new SharedArrayBuffer(4);
-    this.flag = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();
-    this.port = port1;
     const host = path.join(__dirname, 'sandbox-host.ts');
     this.worker = new Worker(
       `require('tsx/cjs/api').register(); require(${JSON.stringify(host)});`,
       { eval: true, workerData: { port: port2, signal, isolation }, transferList: [port2] },
     );
     this.worker.unref();
+    this.channel = new MainEnd((m) => this.worker.postMessage(m), port1, new Int32Array(signal));
   }
 
   private ask(request: HostRequest, budgetMs: number): HostReply {
     if (this.closed) throw new Error('SandboxSession: already closed');
-    Atomics.store(this.flag, 0, 0);
-    this.worker.postMessage(request);
     // The host thread enforces every limit; this wait only guards against a bug in the host.
-    const waited = Atomics.wait(this.flag, 0, 0, budgetMs + 30_000);
-    const received = receiveMessageOnPort(this.port);
-    if (waited === 'timed-out' || !received) {
-      throw new Error(
-        `sandbox host did not answer a ${request.op} request within ${budgetMs + 30_000} ms`,
-      );
-    }
-    return received.message as HostReply;
+    const waitMs = budgetMs + 30_000;
+    const reply = this.channel.request(request, waitMs);
+    if (!reply)
+      throw new Error(`sandbox host did not answer a ${request.op} request within ${waitMs} ms`);
+    return reply;
   }
 
   /**
