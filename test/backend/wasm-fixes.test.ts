@@ -155,15 +155,18 @@ describe('wasm fixes', () => {
     beforeEach(() => installWasmMatMulFix());
 
     // [label, a shape before transposition, b shape before transposition, which inputs tfjs can
-    // differentiate]. Batched slices of 20x24x18 = 8640 multiply-adds take the slice loop (>= 8192);
-    // 5x7x6 stays in the stock kernel; [..., K] x [K, N] takes the flattened-batch path.
+    // differentiate]. Batched slices below 131072 multiply-adds take the SIMD loops
+    // (small-matmul.ts; both operands transposed: the stock loop); 64x48x48 = 147456 take the slice
+    // loop; [..., K] x [K, N] takes the flattened-batch path.
     type MatMulCase = [string, number[], number[], 'both' | 'a' | 'b'];
     const cases: MatMulCase[] = [
       ['rank 2', [5, 7], [7, 6], 'both'],
       ['rank 2, large enough for XNNPACK packing', [33, 40], [40, 17], 'both'],
-      ['rank 3 batched, tiny slices (stock loop)', [3, 5, 7], [3, 7, 6], 'both'],
-      ['rank 3 batched (slice loop)', [3, 20, 24], [3, 24, 18], 'both'],
-      ['rank 4 batched like attention heads (slice loop)', [2, 3, 20, 24], [2, 3, 24, 18], 'both'],
+      ['rank 3 batched, tiny slices (SIMD loops)', [3, 5, 7], [3, 7, 6], 'both'],
+      ['rank 3 batched (SIMD loops)', [3, 20, 24], [3, 24, 18], 'both'],
+      ['rank 3 batched (slice loop)', [2, 64, 48], [2, 48, 48], 'both'],
+      ['rank 4 batched like attention heads (SIMD loops)', [2, 3, 20, 24], [2, 3, 24, 18], 'both'],
+      ['rank 2 x rank 3 broadcast, small slices (SIMD loops, shared a)', [5, 7], [3, 7, 6], 'b'],
       // tfjs 4.22 has no gradient for b here on any backend (it returns b's grad with a batch axis).
       ['rank 3 x rank 2 broadcast (flattened batch)', [4, 5, 7], [7, 6], 'a'],
       ['rank 4 x rank 2 broadcast (flattened batch)', [2, 3, 5, 7], [7, 6], 'a'],

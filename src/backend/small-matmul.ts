@@ -1,0 +1,149 @@
+/**
+ * Batched products of small matrices on the wasm backend, in the course's own WebAssembly SIMD
+ * loops (`small-matmul.wat`), which read and write the tensors on the backend's heap directly.
+ *
+ * Multi-head attention is made of such products: `[B, H, Tq, Dh] x [B, H, Dh, Tk]` has B * H
+ * slices of about 25 x 8 x 25 multiply-adds here, forward and backward. The stock wasm kernel
+ * runs them in a scalar loop (~1.5 GFLOP/s) and one XNNPACK call per slice costs more than it
+ * saves; these loops run at 10-14 GFLOP/s on the same shapes. `wasm-fixes.ts` sends them here.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { SMALL_MATMUL_WASM_BASE64 } from './small-matmul-wasm';
+
+type TensorInfo = tf.TensorInfo;
+
+/** The two exported loops of `small-matmul.wat` (pointers and strides in bytes). */
+interface Loops {
+  /** `C[i] = A[i] B[i]`, A in any layout, B's rows contiguous. */
+  bmm_nn(
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    M: number,
+    K: number,
+    N: number,
+    aBatch: number,
+    aRow: number,
+    aCol: number,
+    bBatch: number,
+    bRow: number,
+  ): void;
+  /** `C[i] = A[i] B[i]^T`, the rows of A and of B (stored `[N, K]`) contiguous. */
+  bmm_nt(
+    a: number,
+    b: number,
+    c: number,
+    batch: number,
+    M: number,
+    K: number,
+    N: number,
+    aBatch: number,
+    aRow: number,
+    bBatch: number,
+    bRow: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | null = null;
+let enabled = true;
+
+/**
+ * Switches the loops on (the default) or off: off, `smallBatchMatMul` declines every product and
+ * the stock kernel runs them, which is what `npm run bench` compares against.
+ */
+export function useSmallMatMulLoops(on: boolean): void {
+  if (typeof on !== 'boolean') {
+    throw new TypeError(`useSmallMatMulLoops: expected true or false, got ${String(on)}`);
+  }
+  enabled = on;
+}
+/** Loops per backend heap (null: they cannot run on that heap). */
+const instances = new WeakMap<WebAssembly.Memory, Loops | null>();
+
+/** The backend's `WebAssembly.Memory` (Emscripten's exported `memory`), or null. */
+function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
+  const exported = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm
+    ?.memory;
+  return exported instanceof WebAssembly.Memory ? exported : null;
+}
+
+/**
+ * The loops instantiated on `backend`'s heap, or null where they cannot run: a heap that is not
+ * reachable, or shared (the threaded build: the module imports an unshared memory), or a
+ * WebAssembly without SIMD. Instantiated once per heap.
+ */
+export function smallMatMulLoops(backend: BackendWasm): Loops | null {
+  const memory = heapOf(backend);
+  if (memory === null) return null;
+  const known = instances.get(memory);
+  if (known !== undefined) return known;
+  let loops: Loops | null = null;
+  const shared =
+    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  if (!shared) {
+    try {
+      compiled ??= new WebAssembly.Module(
+        Uint8Array.from(atob(SMALL_MATMUL_WASM_BASE64), (c) => c.charCodeAt(0)),
+      );
+      loops = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Loops;
+    } catch {
+      loops = null; // no SIMD here: the stock kernel stays in charge
+    }
+  }
+  instances.set(memory, loops);
+  return loops;
+}
+
+/** Sizes of one batched product (see `smallBatchMatMul`). */
+export interface SmallProductDims {
+  /** Batch sizes of a, of b and of the output; a and b are each either nOut or 1. */
+  nA: number;
+  nB: number;
+  nOut: number;
+  M: number;
+  K: number;
+  N: number;
+  outShape: number[];
+}
+
+/**
+ * `C = op(A) op(B)` per batch slice, `[nOut, M, K] x [nOut, K, N] -> [nOut, M, N]`, where op
+ * transposes the last two axes when its flag is set; an operand with batch size 1 is shared by
+ * every slice. Returns a new float32 tensor, or null when the loops cannot run here or both
+ * operands are transposed or the loops are switched off (the caller keeps the stock kernel then).
+ */
+export function smallBatchMatMul(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  { nA, nB, nOut, M, K, N, outShape }: SmallProductDims,
+): TensorInfo | null {
+  if (!enabled || (transposeA && transposeB)) return null;
+  const loops = smallMatMulLoops(backend);
+  if (loops === null) return null;
+  if (!((nA === nOut || nA === 1) && (nB === nOut || nB === 1))) {
+    throw new RangeError(
+      `smallBatchMatMul: expected batch sizes of 1 or ${nOut}, got a ${nA} and b ${nB}`,
+    );
+  }
+  const out = backend.makeOutput(outShape, 'float32');
+  // Offsets are read after makeOutput: an allocation may grow the heap (offsets stay valid).
+  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const [pa, pb, pc] = [offset(a), offset(b), offset(out)];
+  const F = 4; // bytes per float32
+  const aBatch = nA === 1 ? 0 : M * K * F;
+  const bBatch = nB === 1 ? 0 : K * N * F;
+  if (transposeB) {
+    // [M, K] x [N, K]^T: rows of both contiguous in k.
+    loops.bmm_nt(pa, pb, pc, nOut, M, K, N, aBatch, K * F, bBatch, K * F);
+  } else {
+    // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.
+    const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
+    loops.bmm_nn(pa, pb, pc, nOut, M, K, N, aBatch, aRow, aCol, bBatch, N * F);
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+;; Batched products of small matrices, with WebAssembly SIMD, on the tfjs wasm backend's own heap.
+;;
+;; Why: multi-head attention multiplies many tiny matrices ([B*H] slices of [T, T] x [T, Dh], with
+;; T ~ 25 and Dh = 8 here). The stock tfjs-backend-wasm kernel runs such batches in a scalar loop
+;; at ~1.5 GFLOP/s, and one XNNPACK call per slice costs more in overhead than it saves. These
+;; loops run at 10-14 GFLOP/s on the same shapes (`npm run bench -- backend`).
+;;
+;; The module imports the backend's memory, so it reads and writes tensors where they are: every
+;; pointer is a byte offset in that heap, every stride is in bytes. The output C is contiguous,
+;; [batch, M, N]; the batch stride of an operand is 0 when it is broadcast over the batch.
+;;
+;; Built into src/backend/small-matmul-wasm.ts by `npm run build:wasm` (wat2wasm, Debian's wabt).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; C[i] = A[i] B[i] with B's rows contiguous: 4 columns of a row of C at a time, each the sum
+  ;; over k of A[m, k] (any layout: rowA + k * aCol, so a transposed A costs nothing) times
+  ;; B[k, n:n+4]. Columns past the last multiple of 4 are summed one by one.
+  (func (export "bmm_nn")
+    (param $a i32) (param $b i32) (param $c i32) (param $batch i32)
+    (param $M i32) (param $K i32) (param $N i32)
+    (param $aBatch i32) (param $aRow i32) (param $aCol i32)
+    (param $bBatch i32) (param $bRow i32)
+    (local $i i32) (local $m i32) (local $n i32) (local $k i32) (local $N4 i32)
+    (local $pa i32) (local $pb i32) (local $rowA i32) (local $pA i32) (local $pB i32)
+    (local $acc v128) (local $s f32)
+    (local.set $N4 (i32.and (local.get $N) (i32.const -4)))
+    (block $doneI (loop $eachI
+      (br_if $doneI (i32.ge_u (local.get $i) (local.get $batch)))
+      (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $aBatch))))
+      (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $i) (local.get $bBatch))))
+      (local.set $m (i32.const 0))
+      (block $doneM (loop $eachM
+        (br_if $doneM (i32.ge_u (local.get $m) (local.get $M)))
+        (local.set $rowA (i32.add (local.get $pa) (i32.mul (local.get $m) (local.get $aRow))))
+        (local.set $n (i32.const 0))
+        ;; four columns at a time
+        (block $doneN (loop $eachN
+          (br_if $doneN (i32.ge_u (local.get $n) (local.get $N4)))
+          (local.set $acc (v128.const f32x4 0 0 0 0))
+          (local.set $pA (local.get $rowA))
+          (local.set $pB (i32.add (local.get $pb) (i32.shl (local.get $n) (i32.const 2))))
+          (local.set $k (local.get $K))
+          (block $doneK (loop $eachK
+            (br_if $doneK (i32.eqz (local.get $k)))
+            (local.set $acc
+              (f32x4.add (local.get $acc)
+                (f32x4.mul (f32x4.splat (f32.load (local.get $pA))) (v128.load (local.get $pB)))))
+            (local.set $pA (i32.add (local.get $pA) (local.get $aCol)))
+            (local.set $pB (i32.add (local.get $pB) (local.get $bRow)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $eachK)))
+          (v128.store (local.get $c) (local.get $acc))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (local.set $n (i32.add (local.get $n) (i32.const 4)))
+          (br $eachN)))
+        ;; the last N mod 4 columns
+        (block $doneTail (loop $eachTail
+          (br_if $doneTail (i32.ge_u (local.get $n) (local.get $N)))
+          (local.set $s (f32.const 0))
+          (local.set $pA (local.get $rowA))
+          (local.set $pB (i32.add (local.get $pb) (i32.shl (local.get $n) (i32.const 2))))
+          (local.set $k (local.get $K))
+          (block $doneK1 (loop $eachK1
+            (br_if $doneK1 (i32.eqz (local.get $k)))
+            (local.set $s
+              (f32.add (local.get $s) (f32.mul (f32.load (local.get $pA)) (f32.load (local.get $pB)))))
+            (local.set $pA (i32.add (local.get $pA) (local.get $aCol)))
+            (local.set $pB (i32.add (local.get $pB) (local.get $bRow)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $eachK1)))
+          (f32.store (local.get $c) (local.get $s))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (local.set $n (i32.add (local.get $n) (i32.const 1)))
+          (br $eachTail)))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))
+        (br $eachM)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $eachI))))
+
+  ;; C[i] = A[i] B[i]^T with the rows of A and of B contiguous (B stored [N, K]), as in Q K^T:
+  ;; each C[m, n] is a dot product of two rows, 4 terms at a time. When K is a multiple of 4,
+  ;; 4 columns of C share each load of A: 4 accumulators, summed lane-wise into one vector by
+  ;; shuffles. Other columns (and every column when K is not a multiple of 4) one at a time,
+  ;; the last K mod 4 terms scalar.
+  (func (export "bmm_nt")
+    (param $a i32) (param $b i32) (param $c i32) (param $batch i32)
+    (param $M i32) (param $K i32) (param $N i32)
+    (param $aBatch i32) (param $aRow i32) (param $bBatch i32) (param $bRow i32)
+    (local $i i32) (local $m i32) (local $n i32) (local $k i32) (local $K4 i32)
+    (local $pa i32) (local $pb i32) (local $rowA i32) (local $pA i32) (local $pB i32)
+    (local $acc v128) (local $s f32) (local $N4 i32)
+    (local $pB1 i32) (local $pB2 i32) (local $pB3 i32) (local $va v128)
+    (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $x v128) (local $y v128)
+    (local.set $K4 (i32.shr_u (local.get $K) (i32.const 2)))
+    (local.set $N4
+      (select (i32.and (local.get $N) (i32.const -4)) (i32.const 0)
+        (i32.eqz (i32.and (local.get $K) (i32.const 3)))))
+    (block $doneI (loop $eachI
+      (br_if $doneI (i32.ge_u (local.get $i) (local.get $batch)))
+      (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $aBatch))))
+      (local.set $pb (i32.add (local.get $b) (i32.mul (local.get $i) (local.get $bBatch))))
+      (local.set $m (i32.const 0))
+      (block $doneM (loop $eachM
+        (br_if $doneM (i32.ge_u (local.get $m) (local.get $M)))
+        (local.set $rowA (i32.add (local.get $pa) (i32.mul (local.get $m) (local.get $aRow))))
+        (local.set $n (i32.const 0))
+        ;; four columns at a time (K a multiple of 4)
+        (block $done4 (loop $each4
+          (br_if $done4 (i32.ge_u (local.get $n) (local.get $N4)))
+          (local.set $acc (v128.const f32x4 0 0 0 0))
+          (local.set $acc1 (v128.const f32x4 0 0 0 0))
+          (local.set $acc2 (v128.const f32x4 0 0 0 0))
+          (local.set $acc3 (v128.const f32x4 0 0 0 0))
+          (local.set $pA (local.get $rowA))
+          (local.set $pB (i32.add (local.get $pb) (i32.mul (local.get $n) (local.get $bRow))))
+          (local.set $pB1 (i32.add (local.get $pB) (local.get $bRow)))
+          (local.set $pB2 (i32.add (local.get $pB1) (local.get $bRow)))
+          (local.set $pB3 (i32.add (local.get $pB2) (local.get $bRow)))
+          (local.set $k (local.get $K4))
+          (block $doneK4 (loop $eachK4
+            (br_if $doneK4 (i32.eqz (local.get $k)))
+            (local.set $va (v128.load (local.get $pA)))
+            (local.set $acc
+              (f32x4.add (local.get $acc) (f32x4.mul (local.get $va) (v128.load (local.get $pB)))))
+            (local.set $acc1
+              (f32x4.add (local.get $acc1) (f32x4.mul (local.get $va) (v128.load (local.get $pB1)))))
+            (local.set $acc2
+              (f32x4.add (local.get $acc2) (f32x4.mul (local.get $va) (v128.load (local.get $pB2)))))
+            (local.set $acc3
+              (f32x4.add (local.get $acc3) (f32x4.mul (local.get $va) (v128.load (local.get $pB3)))))
+            (local.set $pA (i32.add (local.get $pA) (i32.const 16)))
+            (local.set $pB (i32.add (local.get $pB) (i32.const 16)))
+            (local.set $pB1 (i32.add (local.get $pB1) (i32.const 16)))
+            (local.set $pB2 (i32.add (local.get $pB2) (i32.const 16)))
+            (local.set $pB3 (i32.add (local.get $pB3) (i32.const 16)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $eachK4)))
+          ;; x = [a0+a2, a1+a3, b0+b2, b1+b3] from acc (a) and acc1 (b), y the same from acc2 and
+          ;; acc3, then [a, b, c, d] = the even lanes of (x, y) plus the odd ones
+          (local.set $x
+            (f32x4.add
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (local.get $acc) (local.get $acc1))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31
+                (local.get $acc) (local.get $acc1))))
+          (local.set $y
+            (f32x4.add
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+                (local.get $acc2) (local.get $acc3))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31
+                (local.get $acc2) (local.get $acc3))))
+          (v128.store (local.get $c)
+            (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $x) (local.get $y))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $x) (local.get $y))))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (local.set $n (i32.add (local.get $n) (i32.const 4)))
+          (br $each4)))
+        ;; the other columns one at a time
+        (block $doneN (loop $eachN
+          (br_if $doneN (i32.ge_u (local.get $n) (local.get $N)))
+          (local.set $acc (v128.const f32x4 0 0 0 0))
+          (local.set $pA (local.get $rowA))
+          (local.set $pB (i32.add (local.get $pb) (i32.mul (local.get $n) (local.get $bRow))))
+          (local.set $k (local.get $K4))
+          (block $doneK (loop $eachK
+            (br_if $doneK (i32.eqz (local.get $k)))
+            (local.set $acc
+              (f32x4.add (local.get $acc)
+                (f32x4.mul (v128.load (local.get $pA)) (v128.load (local.get $pB)))))
+            (local.set $pA (i32.add (local.get $pA) (i32.const 16)))
+            (local.set $pB (i32.add (local.get $pB) (i32.const 16)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $eachK)))
+          (local.set $s
+            (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+          (local.set $k (i32.and (local.get $K) (i32.const 3)))
+          (block $doneK1 (loop $eachK1
+            (br_if $doneK1 (i32.eqz (local.get $k)))
+            (local.set $s
+              (f32.add (local.get $s) (f32.mul (f32.load (local.get $pA)) (f32.load (local.get $pB)))))
+            (local.set $pA (i32.add (local.get $pA) (i32.const 4)))
+            (local.set $pB (i32.add (local.get $pB) (i32.const 4)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $eachK1)))
+          (f32.store (local.get $c) (local.get $s))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (local.set $n (i32.add (local.get $n) (i32.const 1)))
+          (br $eachN)))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))
+        (br $eachM)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $eachI))))
+)

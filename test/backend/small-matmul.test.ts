@@ -1,0 +1,194 @@
+// The course's SIMD loops for small batched products (src/backend/small-matmul.wat) against a
+// plain triple loop in float64, on the wasm heap directly, every layout they accept; and the
+// committed bytes against their source.
+import * as assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { initBackend } from '../../src/backend/backend';
+import {
+  smallBatchMatMul,
+  smallMatMulLoops,
+  useSmallMatMulLoops,
+} from '../../src/backend/small-matmul';
+import {
+  SMALL_MATMUL_WASM_BASE64,
+  SMALL_MATMUL_WAT_SHA256,
+} from '../../src/backend/small-matmul-wasm';
+import { installWasmFixes } from '../../src/backend/wasm-fixes';
+
+/** Seeded values in [-1, 1) with a few exact zeros and large entries, as float32. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    out[i] = i % 11 === 0 ? 0 : (s / 2147483648) * 2 - 1;
+  }
+  return out;
+}
+
+/** op(A) op(B) per slice in float64; a batch of 1 is shared. */
+function reference(
+  a: Float32Array,
+  b: Float32Array,
+  [nA, nB, nOut, M, K, N]: number[],
+  ta: boolean,
+  tb: boolean,
+): Float64Array {
+  const out = new Float64Array(nOut * M * N);
+  for (let i = 0; i < nOut; i++) {
+    const oa = (nA === 1 ? 0 : i) * M * K;
+    const ob = (nB === 1 ? 0 : i) * K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const x = a[oa + (ta ? k * M + m : m * K + k)];
+          const y = b[ob + (tb ? n * K + k : k * N + n)];
+          s += x * y;
+        }
+        out[(i * M + m) * N + n] = s;
+      }
+    }
+  }
+  return out;
+}
+
+describe('small batched products in SIMD loops', () => {
+  let backend: BackendWasm;
+
+  before(async () => {
+    await initBackend({ prefer: 'wasm', log: false });
+    backend = tf.backend() as BackendWasm;
+  });
+
+  after(async () => {
+    installWasmFixes();
+    await initBackend({ log: false });
+  });
+
+  it('runs on the wasm backend of this machine (unshared heap, SIMD)', () => {
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.notEqual(smallMatMulLoops(backend), null);
+  });
+
+  // [label, nA, nB, nOut, M, K, N]: multiples of 4 and tails in K and N, K = 1, broadcasting.
+  const cases: [string, number, number, number, number, number, number][] = [
+    ['attention-sized slices', 6, 6, 6, 5, 8, 5],
+    ['tails in K and N', 3, 3, 3, 4, 7, 6],
+    ['N and K below 4', 2, 2, 2, 3, 2, 3],
+    ['K = 1', 2, 2, 2, 3, 1, 9],
+    ['one slice', 1, 1, 1, 9, 12, 13],
+    ['a shared by every slice', 1, 4, 4, 5, 6, 7],
+    ['b shared by every slice', 4, 1, 4, 5, 6, 7],
+  ];
+  for (const [label, nA, nB, nOut, M, K, N] of cases) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      it(`matches a float64 triple loop: ${label}, transposeA=${ta}, transposeB=${tb}`, () => {
+        const av = values(nA * M * K, 7 + M);
+        const bv = values(nB * K * N, 11 + N);
+        const a = tf.tensor(av, ta ? [nA, K, M] : [nA, M, K]);
+        const b = tf.tensor(bv, tb ? [nB, N, K] : [nB, K, N]);
+        const before = tf.memory().numTensors;
+        const dims = { nA, nB, nOut, M, K, N, outShape: [nOut, M, N] };
+        const info = smallBatchMatMul(backend, a, b, ta, tb, dims);
+        assert.ok(info !== null);
+        const got = tf.engine().makeTensorFromTensorInfo(info);
+        assert.deepEqual(got.shape, [nOut, M, N]);
+        const expected = reference(av, bv, [nA, nB, nOut, M, K, N], ta, tb);
+        const actual = got.dataSync();
+        for (let i = 0; i < expected.length; i++) {
+          assert.ok(
+            Math.abs(actual[i] - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])),
+            `element ${i}: ${actual[i]} against ${expected[i]}`,
+          );
+        }
+        got.dispose();
+        assert.equal(tf.memory().numTensors, before);
+        tf.dispose([a, b]);
+      });
+    }
+  }
+
+  it('declines both operands transposed (the stock kernel keeps them)', () => {
+    const a = tf.ones([2, 3, 4]);
+    const b = tf.ones([2, 5, 3]);
+    const dims = { nA: 2, nB: 2, nOut: 2, M: 4, K: 3, N: 5, outShape: [2, 4, 5] };
+    assert.equal(smallBatchMatMul(backend, a, b, true, true, dims), null);
+    tf.dispose([a, b]);
+  });
+
+  it('names the batch sizes it expected and got', () => {
+    const a = tf.ones([2, 3, 4]);
+    const b = tf.ones([3, 4, 5]);
+    const dims = { nA: 2, nB: 3, nOut: 3, M: 3, K: 4, N: 5, outShape: [3, 3, 5] };
+    assert.throws(
+      () => smallBatchMatMul(backend, a, b, false, false, dims),
+      /expected batch sizes of 1 or 3, got a 2 and b 3/,
+    );
+    tf.dispose([a, b]);
+  });
+
+  it('gives tf.matMul and its gradients the values of the stock kernel, switched on or off', () => {
+    // Attention-shaped: [B, H, T, Dh] x [B, H, Dh, T], forward and both gradients.
+    const q = tf.tensor(values(2 * 3 * 5 * 8, 3), [2, 3, 5, 8]);
+    const k = tf.tensor(values(2 * 3 * 5 * 8, 5), [2, 3, 5, 8]);
+    const run = (): Float32Array[] =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor, y: tf.Tensor): tf.Scalar =>
+          tf.sum(tf.mul(tf.matMul(x, y, false, true), tf.range(0, 25).reshape([5, 5])));
+        const [dq, dk] = tf.grads(f)([q, k]);
+        return [tf.matMul(q, k, false, true), dq, dk].map((t) => t.dataSync() as Float32Array);
+      });
+    const before = tf.memory().numTensors;
+    const on = run();
+    try {
+      useSmallMatMulLoops(false);
+      assert.equal(
+        smallBatchMatMul(backend, q, k, false, true, {
+          nA: 6,
+          nB: 6,
+          nOut: 6,
+          M: 5,
+          K: 8,
+          N: 5,
+          outShape: [6, 5, 5],
+        }),
+        null,
+      );
+      const off = run();
+      for (let t = 0; t < 3; t++) {
+        for (let i = 0; i < on[t].length; i++) {
+          assert.ok(
+            Math.abs(on[t][i] - off[t][i]) <= 1e-4 * (1 + Math.abs(off[t][i])),
+            `${t}/${i}`,
+          );
+        }
+      }
+    } finally {
+      useSmallMatMulLoops(true);
+    }
+    assert.equal(tf.memory().numTensors, before);
+    assert.throws(
+      () => useSmallMatMulLoops('yes' as unknown as boolean),
+      /expected true or false, got yes/,
+    );
+    tf.dispose([q, k]);
+  });
+
+  it('carries the bytes of the committed source (rebuild with npm run build:wasm)', () => {
+    const source = fs.readFileSync(
+      path.join(__dirname, '..', '..', 'src', 'backend', 'small-matmul.wat'),
+    );
+    const sha = crypto.createHash('sha256').update(source).digest('hex');
+    assert.equal(SMALL_MATMUL_WAT_SHA256, sha);
+    assert.ok(WebAssembly.validate(Buffer.from(SMALL_MATMUL_WASM_BASE64, 'base64')));
+  });
+});
