@@ -13,37 +13,17 @@ import { SMALL_MATMUL_WASM_BASE64 } from './small-matmul-wasm';
 
 type TensorInfo = tf.TensorInfo;
 
+/** The arguments both loops start with: byte offsets of A, B and C, then the sizes. */
+type Operands = [a: number, b: number, c: number, batch: number, M: number, K: number, N: number];
+
 /** The two exported loops of `small-matmul.wat` (pointers and strides in bytes). */
 interface Loops {
   /** `C[i] = A[i] B[i]`, A in any layout, B's rows contiguous. */
   bmm_nn(
-    a: number,
-    b: number,
-    c: number,
-    batch: number,
-    M: number,
-    K: number,
-    N: number,
-    aBatch: number,
-    aRow: number,
-    aCol: number,
-    bBatch: number,
-    bRow: number,
+    ...args: [...Operands, aBatch: number, aRow: number, aCol: number, bBatch: number, bRow: number]
   ): void;
   /** `C[i] = A[i] B[i]^T`, the rows of A and of B (stored `[N, K]`) contiguous. */
-  bmm_nt(
-    a: number,
-    b: number,
-    c: number,
-    batch: number,
-    M: number,
-    K: number,
-    N: number,
-    aBatch: number,
-    aRow: number,
-    bBatch: number,
-    bRow: number,
-  ): void;
+  bmm_nt(...args: [...Operands, aBatch: number, aRow: number, bBatch: number, bRow: number]): void;
 }
 
 let compiled: WebAssembly.Module | null = null;
