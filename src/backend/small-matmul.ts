@@ -24,6 +24,18 @@ interface Loops {
   ): void;
   /** `C[i] = A[i] B[i]^T`, the rows of A and of B (stored `[N, K]`) contiguous. */
   bmm_nt(...args: [...Operands, aBatch: number, aRow: number, bBatch: number, bRow: number]): void;
+  /** `C += A B` for one matrix in 4 x 8 register tiles, A in any layout, B's rows contiguous. */
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+    aRow: number,
+    aCol: number,
+    bRow: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -124,6 +136,46 @@ export function smallBatchMatMul(
     // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.
     const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
     loops.bmm_nn(pa, pb, pc, nOut, M, K, N, aBatch, aRow, aCol, bBatch, N * F);
+  }
+  return out;
+}
+
+/**
+ * `C = op(A) B` per batch slice, `[nOut, M, K] x [nOut, K, N] -> [nOut, M, N]`, op transposing
+ * the last two axes of A when `transposeA` is set (read in place, not copied), in the tiled loop
+ * `gemm` of `small-matmul.wat`: for the larger products that XNNPACK handles badly, the weight
+ * gradients `X^T dY` above all (XNNPACK needs A transposed into a copy, and packs B anew on every
+ * call). Returns a new float32 tensor, or null when the loops cannot run here, B is transposed
+ * or the loops are switched off (the caller keeps its other paths then).
+ */
+export function tiledMatMul(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  { nA, nB, nOut, M, K, N, outShape }: SmallProductDims,
+): TensorInfo | null {
+  if (!enabled || transposeB) return null;
+  const loops = smallMatMulLoops(backend);
+  if (loops === null) return null;
+  if (!((nA === nOut || nA === 1) && (nB === nOut || nB === 1))) {
+    throw new RangeError(
+      `tiledMatMul: expected batch sizes of 1 or ${nOut}, got a ${nA} and b ${nB}`,
+    );
+  }
+  const out = backend.makeOutput(outShape, 'float32');
+  // Views and offsets after makeOutput: an allocation may grow the heap (offsets stay valid).
+  backend.typedArrayFromHeap(out).fill(0); // gemm accumulates into C
+  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const [pa, pb, pc] = [offset(a), offset(b), offset(out)];
+  const F = 4; // bytes per float32
+  // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.
+  const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
+  for (let i = 0; i < nOut; i++) {
+    const ai = nA === 1 ? pa : pa + i * M * K * F;
+    const bi = nB === 1 ? pb : pb + i * K * N * F;
+    loops.gemm(ai, bi, pc + i * M * N * F, M, K, N, aRow, aCol, N * F);
   }
   return out;
 }

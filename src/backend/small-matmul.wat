@@ -194,4 +194,142 @@
         (br $eachM)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $eachI))))
+
+  ;; C[0:4, 0:8] += A[0:4, 0:kc] B[0:kc, 0:8] for one tile of C held in 8 registers while k runs:
+  ;; per k, two loads of B's row segment, four of A's column, and 8 multiplies and 8 adds on
+  ;; independent accumulators (a single accumulator would wait on the latency of every add).
+  (func $tile
+    (param $pa i32) (param $pb i32) (param $pc i32) (param $kc i32)
+    (param $aRow i32) (param $aCol i32) (param $bRow i32) (param $cRow i32)
+    (local $pa1 i32) (local $pa2 i32) (local $pa3 i32)
+    (local $pc1 i32) (local $pc2 i32) (local $pc3 i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
+    (local.set $pa1 (i32.add (local.get $pa) (local.get $aRow)))
+    (local.set $pa2 (i32.add (local.get $pa1) (local.get $aRow)))
+    (local.set $pa3 (i32.add (local.get $pa2) (local.get $aRow)))
+    (local.set $pc1 (i32.add (local.get $pc) (local.get $cRow)))
+    (local.set $pc2 (i32.add (local.get $pc1) (local.get $cRow)))
+    (local.set $pc3 (i32.add (local.get $pc2) (local.get $cRow)))
+    (local.set $c00 (v128.load (local.get $pc)))
+    (local.set $c01 (v128.load offset=16 (local.get $pc)))
+    (local.set $c10 (v128.load (local.get $pc1)))
+    (local.set $c11 (v128.load offset=16 (local.get $pc1)))
+    (local.set $c20 (v128.load (local.get $pc2)))
+    (local.set $c21 (v128.load offset=16 (local.get $pc2)))
+    (local.set $c30 (v128.load (local.get $pc3)))
+    (local.set $c31 (v128.load offset=16 (local.get $pc3)))
+    (block $doneK (loop $eachK
+      (br_if $doneK (i32.eqz (local.get $kc)))
+      (local.set $b0 (v128.load (local.get $pb)))
+      (local.set $b1 (v128.load offset=16 (local.get $pb)))
+      (local.set $x (f32x4.splat (f32.load (local.get $pa))))
+      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $b0))))
+      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $b1))))
+      (local.set $x (f32x4.splat (f32.load (local.get $pa1))))
+      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $b0))))
+      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $b1))))
+      (local.set $x (f32x4.splat (f32.load (local.get $pa2))))
+      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $b0))))
+      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $b1))))
+      (local.set $x (f32x4.splat (f32.load (local.get $pa3))))
+      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $b0))))
+      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $b1))))
+      (local.set $pa (i32.add (local.get $pa) (local.get $aCol)))
+      (local.set $pa1 (i32.add (local.get $pa1) (local.get $aCol)))
+      (local.set $pa2 (i32.add (local.get $pa2) (local.get $aCol)))
+      (local.set $pa3 (i32.add (local.get $pa3) (local.get $aCol)))
+      (local.set $pb (i32.add (local.get $pb) (local.get $bRow)))
+      (local.set $kc (i32.sub (local.get $kc) (i32.const 1)))
+      (br $eachK)))
+    (v128.store (local.get $pc) (local.get $c00))
+    (v128.store offset=16 (local.get $pc) (local.get $c01))
+    (v128.store (local.get $pc1) (local.get $c10))
+    (v128.store offset=16 (local.get $pc1) (local.get $c11))
+    (v128.store (local.get $pc2) (local.get $c20))
+    (v128.store offset=16 (local.get $pc2) (local.get $c21))
+    (v128.store (local.get $pc3) (local.get $c30))
+    (v128.store offset=16 (local.get $pc3) (local.get $c31)))
+
+  ;; C[0:rows, 0:cols] += A[0:rows, 0:kc] B[0:kc, 0:cols], one element at a time: the rows and
+  ;; columns that do not fill a whole tile.
+  (func $edge
+    (param $pa i32) (param $pb i32) (param $pc i32) (param $rows i32) (param $kc i32)
+    (param $cols i32) (param $aRow i32) (param $aCol i32) (param $bRow i32) (param $cRow i32)
+    (local $m i32) (local $n i32) (local $k i32) (local $pA i32) (local $pB i32) (local $at i32)
+    (local $s f32)
+    (block $doneM (loop $eachM
+      (br_if $doneM (i32.ge_u (local.get $m) (local.get $rows)))
+      (local.set $n (i32.const 0))
+      (block $doneN (loop $eachN
+        (br_if $doneN (i32.ge_u (local.get $n) (local.get $cols)))
+        (local.set $at
+          (i32.add (i32.add (local.get $pc) (i32.mul (local.get $m) (local.get $cRow)))
+            (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $s (f32.load (local.get $at)))
+        (local.set $pA (i32.add (local.get $pa) (i32.mul (local.get $m) (local.get $aRow))))
+        (local.set $pB (i32.add (local.get $pb) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $k (local.get $kc))
+        (block $doneK (loop $eachK
+          (br_if $doneK (i32.eqz (local.get $k)))
+          (local.set $s
+            (f32.add (local.get $s) (f32.mul (f32.load (local.get $pA)) (f32.load (local.get $pB)))))
+          (local.set $pA (i32.add (local.get $pA) (local.get $aCol)))
+          (local.set $pB (i32.add (local.get $pB) (local.get $bRow)))
+          (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+          (br $eachK)))
+        (f32.store (local.get $at) (local.get $s))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $eachN)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br $eachM))))
+
+  ;; C += A B for one larger matrix, C contiguous [M, N] (the caller zeroes it), A in any layout
+  ;; (A[m, k] at a + m * aRow + k * aCol: a transposed A, as in the weight gradient X^T dY, is
+  ;; read in place), B's rows contiguous. k runs in blocks of 256 terms, so that the part of A
+  ;; and of B a block reads stays in cache while every tile of C passes over it; within a block,
+  ;; the tiles of one column strip of C in turn, which share B's 256 x 8 segment.
+  (func (export "gemm")
+    (param $a i32) (param $b i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32)
+    (param $aRow i32) (param $aCol i32) (param $bRow i32)
+    (local $cRow i32) (local $M4 i32) (local $N8 i32) (local $k0 i32) (local $kc i32)
+    (local $paK i32) (local $pbK i32) (local $m0 i32) (local $n0 i32)
+    (local.set $cRow (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $M4 (i32.and (local.get $M) (i32.const -4)))
+    (local.set $N8 (i32.and (local.get $N) (i32.const -8)))
+    (block $doneK (loop $eachK
+      (br_if $doneK (i32.ge_u (local.get $k0) (local.get $K)))
+      (local.set $kc (i32.sub (local.get $K) (local.get $k0)))
+      (if (i32.gt_u (local.get $kc) (i32.const 256)) (then (local.set $kc (i32.const 256))))
+      (local.set $paK (i32.add (local.get $a) (i32.mul (local.get $k0) (local.get $aCol))))
+      (local.set $pbK (i32.add (local.get $b) (i32.mul (local.get $k0) (local.get $bRow))))
+      (local.set $n0 (i32.const 0))
+      (block $doneN (loop $eachN
+        (br_if $doneN (i32.ge_u (local.get $n0) (local.get $N8)))
+        (local.set $m0 (i32.const 0))
+        (block $doneM (loop $eachM
+          (br_if $doneM (i32.ge_u (local.get $m0) (local.get $M4)))
+          (call $tile
+            (i32.add (local.get $paK) (i32.mul (local.get $m0) (local.get $aRow)))
+            (i32.add (local.get $pbK) (i32.shl (local.get $n0) (i32.const 2)))
+            (i32.add (i32.add (local.get $c) (i32.mul (local.get $m0) (local.get $cRow)))
+              (i32.shl (local.get $n0) (i32.const 2)))
+            (local.get $kc) (local.get $aRow) (local.get $aCol) (local.get $bRow) (local.get $cRow))
+          (local.set $m0 (i32.add (local.get $m0) (i32.const 4)))
+          (br $eachM)))
+        (local.set $n0 (i32.add (local.get $n0) (i32.const 8)))
+        (br $eachN)))
+      ;; the last N mod 8 columns, every row
+      (call $edge (local.get $paK) (i32.add (local.get $pbK) (i32.shl (local.get $N8) (i32.const 2)))
+        (i32.add (local.get $c) (i32.shl (local.get $N8) (i32.const 2)))
+        (local.get $M) (local.get $kc) (i32.sub (local.get $N) (local.get $N8))
+        (local.get $aRow) (local.get $aCol) (local.get $bRow) (local.get $cRow))
+      ;; the last M mod 4 rows, the other columns
+      (call $edge (i32.add (local.get $paK) (i32.mul (local.get $M4) (local.get $aRow)))
+        (local.get $pbK) (i32.add (local.get $c) (i32.mul (local.get $M4) (local.get $cRow)))
+        (i32.sub (local.get $M) (local.get $M4)) (local.get $kc) (local.get $N8)
+        (local.get $aRow) (local.get $aCol) (local.get $bRow) (local.get $cRow))
+      (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
+      (br $eachK))))
 )

@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { smallBatchMatMul } from './small-matmul';
+import { smallBatchMatMul, tiledMatMul } from './small-matmul';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -67,6 +67,18 @@ const MIN_SLICE_WORK = 8192;
  * 8 of 128x128x128 3.4 against 1.8 (XNNPACK's blocking wins).
  */
 const MAX_SMALL_LOOP_WORK = 262_144;
+
+/**
+ * Products without a transposed B that have at most this many rows (or whose A is transposed,
+ * whatever their size) run in the course's tiled SIMD loop (`tiledMatMul`) rather than XNNPACK,
+ * which needs a transposed A copied and packs B anew on every call. Measured 2026-12-03 on a
+ * 2-core x86 machine, ms per product (XNNPACK path -> tiled): weight gradients `X^T dY`
+ * `[64, 1088]^T x [1088, 192]` 3.0 -> 1.6, `[128, 1024]^T x [1024, 384]` 7.6 -> 4.1,
+ * `[64, 3072]^T x [3072, 192]` 10.1 -> 3.3; few rows `[9, 12544] x [12544, 16]` 1.5 -> 0.4,
+ * `[128, 128] x [128, 384]` 1.1 -> 0.7; with many rows XNNPACK is as fast or faster
+ * (`[1024, 128] x [128, 512]` 5.6 against 6.2, `[1024, 128] x [128, 65]` 0.77 against 1.0).
+ */
+const MAX_TILED_ROWS = 512;
 
 /** Original wasm matMul kernels while the fix is installed, to restore them exactly. */
 let savedMatMulKernels: Map<string, tf.KernelConfig> | null = null;
@@ -236,6 +248,24 @@ function fastMatMul(original: tf.KernelFunc, args: KernelArgs, kernelName: strin
     // where they cannot run (threaded build, no SIMD, both operands transposed).
     const dims = { nA, nB, nOut, M, K, N, outShape };
     const out = smallBatchMatMul(backend, a, b, transposeA, transposeB, dims);
+    if (out !== null) return out;
+  }
+  // A shared weight under a batch of plain A is one product of all the rows: [nA * M, K] x [K, N].
+  const rows = sharedWeight && !transposeA ? nA * M : M;
+  if (
+    plainProduct &&
+    simpleBatch &&
+    !transposeB &&
+    nOut * work > 0 &&
+    (transposeA || rows <= MAX_TILED_ROWS)
+  ) {
+    // Weight gradients and products with few rows in the course's tiled SIMD loop (A read in
+    // place, B not packed); null where it cannot run (threaded build, no SIMD).
+    const dims =
+      rows === M
+        ? { nA, nB, nOut, M, K, N, outShape }
+        : { nA: 1, nB: 1, nOut: 1, M: rows, K, N, outShape };
+    const out = tiledMatMul(backend, a, b, transposeA, false, dims);
     if (out !== null) return out;
   }
   const bigSlices = work >= MIN_SLICE_WORK || bias != null;
@@ -767,7 +797,9 @@ let savedFastKernels: Map<string, tf.KernelConfig> | null = null;
  * Measured on a 2-core x86 machine under load (stock -> replacement): `Tanh` of 196k floats
  * 10 ms -> ~0.4 ms; `Tile` of a `[1, 1, 64, 64]` mask to `[16, 4, 64, 64]` 25-38 ms -> ~0.3 ms;
  * `Transpose` of `[1024, 128]` 1.4 ms -> 0.6 ms; `Sum` of `[1024, 128]` over axis 0 (every bias
- * gradient) 2.3 ms -> ~0.2 ms; `GatherV2` of 3072 rows of 64 floats 11 ms -> ~0.2 ms.
+ * gradient) 2.3 ms -> ~0.2 ms; `GatherV2` of 3072 rows of 64 floats 11 ms -> ~0.2 ms;
+ * `Conv2DBackpropInput` of a 3 x 3 stride-2 convolution, `[64, 7, 7, 32]` -> `[64, 14, 14, 16]`
+ * (chapter 07's stem), 12-20 ms -> ~2 ms (idle).
  */
 export const FAST_WASM_KERNELS: Readonly<Record<string, string>> = {
   [tf.Tanh]: 'tanh',
@@ -775,6 +807,7 @@ export const FAST_WASM_KERNELS: Readonly<Record<string, string>> = {
   [tf.Transpose]: 'transpose',
   [tf.Sum]: 'sum',
   [tf.GatherV2]: 'gather',
+  [tf.Conv2DBackpropInput]: 'conv2dInputGrad',
 };
 
 /** A wasm kernel by name, or an error naming the caller. */
@@ -1086,6 +1119,104 @@ function gatherKernel(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
+ * `Conv2DBackpropInput` (NHWC, float32), the input gradient of a convolution, as one product and a
+ * scatter-add ("col2im"), per batch chunk:
+ * `dcols[(b, y, x), (kh, kw, ci)] = sum over co of dy[(b, y, x), co] * W[kh, kw, ci, co]`, then
+ * `dx[b, y * sh + kh - top, x * sw + kw - left, ci] += dcols[(b, y, x), (kh, kw, ci)]` (taps that
+ * fell in the padding are dropped). The stock kernel visits every filter tap of every input
+ * element in a scalar loop; here the arithmetic is a `[B * OH * OW, Co] x [Co, KH * KW * Ci]`
+ * product through the matMul fix. NCHW and other dtypes go to the stock kernel.
+ */
+function conv2DBackpropInputKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    if (attrs.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+      return original(args);
+    }
+    const backend = args.backend as BackendWasm;
+    const info = tf.backend_util.computeConv2DInfo(
+      attrs.inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1, // tfjs has no conv2d gradient for dilations > 1
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+    const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+    const { top, left } = info.padInfo;
+    const taps = filterHeight * filterWidth * inChannels;
+    const pixels = outHeight * outWidth;
+    const chunk = Math.max(1, Math.floor(MAX_PATCH_FLOATS / Math.max(1, taps * pixels)));
+    const matMul = wasmKernel(tf.BatchMatMul, 'Conv2DBackpropInput');
+    // The filter [KH, KW, Ci, Co] read as [1, KH * KW * Ci, Co]: the same memory, another shape.
+    const weights: TensorInfo = {
+      dataId: filter.dataId,
+      shape: [1, taps, outChannels],
+      dtype: 'float32',
+    };
+    const out = backend.makeOutput([...attrs.inputShape], 'float32');
+    backend.typedArrayFromHeap(out).fill(0); // fresh wasm memory is not zeroed
+    try {
+      for (let b0 = 0; b0 < batchSize; b0 += chunk) {
+        const nb = Math.min(chunk, batchSize - b0);
+        const rows = nb * pixels;
+        const grads = backend.makeOutput([1, rows, outChannels], 'float32');
+        let cols: TensorInfo | null = null;
+        try {
+          const dys = backend.typedArrayFromHeap(dy);
+          backend
+            .typedArrayFromHeap(grads)
+            .set(dys.subarray(b0 * pixels * outChannels, (b0 + nb) * pixels * outChannels));
+          // [1, B * OH * OW, Co] x [1, KH * KW * Ci, Co]^T -> [1, B * OH * OW, KH * KW * Ci]
+          cols = single(
+            matMul({
+              inputs: { a: grads, b: weights },
+              backend,
+              attrs: { transposeA: false, transposeB: true },
+            }),
+            tf.BatchMatMul,
+          );
+          // Views after the product: growing the heap detaches older views.
+          const dx = backend.typedArrayFromHeap(out);
+          const dcols = backend.typedArrayFromHeap(cols);
+          let k = 0;
+          for (let b = b0; b < b0 + nb; b++) {
+            for (let y = 0; y < outHeight; y++) {
+              for (let x = 0; x < outWidth; x++) {
+                for (let kh = 0; kh < filterHeight; kh++) {
+                  const r = y * strideHeight + kh - top;
+                  if (r < 0 || r >= inHeight) {
+                    k += filterWidth * inChannels;
+                    continue;
+                  }
+                  for (let kw = 0; kw < filterWidth; kw++, k += inChannels) {
+                    const c = x * strideWidth + kw - left;
+                    if (c < 0 || c >= inWidth) continue;
+                    const to = ((b * inHeight + r) * inWidth + c) * inChannels;
+                    for (let ci = 0; ci < inChannels; ci++) dx[to + ci] += dcols[k + ci];
+                  }
+                }
+              }
+            }
+          }
+        } finally {
+          backend.disposeData(grads.dataId);
+          if (cols !== null) backend.disposeData(cols.dataId);
+        }
+      }
+    } catch (err) {
+      backend.disposeData(out.dataId);
+      throw err;
+    }
+    return out;
+  };
+}
+
+/**
  * Replaces the wasm kernels of `FAST_WASM_KERNELS` (`Tanh`, `Tile`, `Transpose`, `Sum`, `GatherV2`) with
  * faster ones for the shapes training uses; other shapes and dtypes go to the stock kernels.
  * Results equal the stock kernels' (Tile, Transpose and GatherV2 bit for bit; Sum up to summation order;
@@ -1108,6 +1239,7 @@ export function installWasmFastKernels(): void {
     [tf.Transpose]: transposeKernel,
     [tf.Sum]: sumKernel,
     [tf.GatherV2]: gatherKernel,
+    [tf.Conv2DBackpropInput]: conv2DBackpropInputKernel,
   };
   for (const [name, config] of saved) {
     const kernelFunc = wrappers[name](config.kernelFunc);

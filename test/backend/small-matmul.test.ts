@@ -1,6 +1,6 @@
-// The course's SIMD loops for small batched products (src/backend/small-matmul.wat) against a
-// plain triple loop in float64, on the wasm heap directly, every layout they accept; and the
-// committed bytes against their source.
+// The course's SIMD loops for small batched products and the tiled loop for larger ones
+// (src/backend/small-matmul.wat) against a plain triple loop in float64, on the wasm heap
+// directly, every layout they accept; and the committed bytes against their source.
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,6 +11,7 @@ import { initBackend } from '../../src/backend/backend';
 import {
   smallBatchMatMul,
   smallMatMulLoops,
+  tiledMatMul,
   useSmallMatMulLoops,
 } from '../../src/backend/small-matmul';
 import {
@@ -116,6 +117,65 @@ describe('small batched products in SIMD loops', () => {
       });
     }
   }
+
+  // [label, nA, nB, nOut, M, K, N]: whole 4 x 8 tiles, row and column tails, several blocks of
+  // 256 terms with a partial last one, an edge-only product, a single column, broadcasting.
+  const tiledCases: [string, number, number, number, number, number, number][] = [
+    ['whole tiles, one block of k', 1, 1, 1, 8, 16, 16],
+    ['row and column tails', 1, 1, 1, 11, 37, 21],
+    ['k over three blocks, the last partial', 1, 1, 1, 9, 600, 19],
+    ['fewer rows than a tile and columns than a tile', 1, 1, 1, 3, 300, 7],
+    ['one column (N = 1)', 1, 1, 1, 13, 513, 1],
+    ['a batch of slices', 3, 3, 3, 6, 260, 10],
+    ['b shared by every slice', 2, 1, 2, 5, 40, 9],
+    ['a shared by every slice', 1, 2, 2, 5, 40, 9],
+  ];
+  for (const [label, nA, nB, nOut, M, K, N] of tiledCases) {
+    for (const ta of [false, true]) {
+      it(`tiles products like a float64 triple loop: ${label}, transposeA=${ta}`, () => {
+        const av = values(nA * M * K, 13 + K);
+        const bv = values(nB * K * N, 17 + N);
+        const a = tf.tensor(av, ta ? [nA, K, M] : [nA, M, K]);
+        const b = tf.tensor(bv, [nB, K, N]);
+        const before = tf.memory().numTensors;
+        const dims = { nA, nB, nOut, M, K, N, outShape: [nOut, M, N] };
+        const info = tiledMatMul(backend, a, b, ta, false, dims);
+        assert.ok(info !== null);
+        const got = tf.engine().makeTensorFromTensorInfo(info);
+        assert.deepEqual(got.shape, [nOut, M, N]);
+        const expected = reference(av, bv, [nA, nB, nOut, M, K, N], ta, false);
+        const actual = got.dataSync();
+        // Sums of up to 600 terms in float32 against float64.
+        for (let i = 0; i < expected.length; i++) {
+          assert.ok(
+            Math.abs(actual[i] - expected[i]) <= 1e-5 * Math.sqrt(K) * (1 + Math.abs(expected[i])),
+            `element ${i}: ${actual[i]} against ${expected[i]}`,
+          );
+        }
+        got.dispose();
+        assert.equal(tf.memory().numTensors, before);
+        tf.dispose([a, b]);
+      });
+    }
+  }
+
+  it('tiles: declines a transposed B and a switched-off loop, and names bad batch sizes', () => {
+    const a = tf.ones([1, 3, 4]);
+    const b = tf.ones([1, 5, 4]);
+    const dims = { nA: 1, nB: 1, nOut: 1, M: 3, K: 4, N: 5, outShape: [1, 3, 5] };
+    assert.equal(tiledMatMul(backend, a, b, false, true, dims), null);
+    try {
+      useSmallMatMulLoops(false);
+      assert.equal(tiledMatMul(backend, a, b, false, false, dims), null);
+    } finally {
+      useSmallMatMulLoops(true);
+    }
+    assert.throws(
+      () => tiledMatMul(backend, a, b, false, false, { ...dims, nA: 2, nB: 3, nOut: 3 }),
+      /tiledMatMul: expected batch sizes of 1 or 3, got a 2 and b 3/,
+    );
+    tf.dispose([a, b]);
+  });
 
   it('declines both operands transposed (the stock kernel keeps them)', () => {
     const a = tf.ones([2, 3, 4]);

@@ -1,6 +1,7 @@
-// The wasm fast kernels (Tanh, Tile, Transpose, Sum) must give what the cpu backend (the
-// reference) gives: Tile and Transpose bit for bit, Sum up to float32 summation order, Tanh within
-// 2.4e-7 of Math.tanh; and the same gradients.
+// The wasm fast kernels (Tanh, Tile, Transpose, Sum, GatherV2, Conv2DBackpropInput) must give
+// what the cpu backend (the reference) gives: Tile and Transpose bit for bit, Sum up to float32
+// summation order, Tanh within 2.4e-7 of Math.tanh, the conv2d input gradient to 1e-4; and the
+// same gradients.
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/backend';
@@ -77,6 +78,26 @@ const SUMS: Array<[string, number[], Op]> = [
   ['sum over the first and last axes', [4, 5, 6], (x) => tf.sum(x, [0, 2], true)],
   ['sum over the last axis (stock)', [4, 5], (x) => tf.sum(x, -1)],
   ['sum over every axis', [3, 4], (x) => tf.sum(x)],
+];
+
+/**
+ * [label, dy shape, filter shape, input shape, strides, pad]: `tf.conv2dTranspose`, which is the
+ * `Conv2DBackpropInput` kernel itself (the input gradient of a convolution).
+ */
+const INPUT_GRADIENTS: Array<[string, number[], number[], number[], number, 'same' | 'valid']> = [
+  ['3x3 stride 2 same (a stem layer)', [3, 4, 4, 5], [3, 3, 4, 5], [3, 7, 7, 4], 2, 'same'],
+  ['3x3 stride 2 same, even input', [2, 3, 4, 3], [3, 3, 2, 3], [2, 6, 8, 2], 2, 'same'],
+  ['3x3 stride 1 valid, one channel in', [2, 3, 3, 4], [3, 3, 1, 4], [2, 5, 5, 1], 1, 'valid'],
+  ['2x2 stride 2 valid (patch embedding)', [2, 2, 2, 6], [2, 2, 3, 6], [2, 4, 4, 3], 2, 'valid'],
+  // 360 x 4096 column floats per image: 2 images per chunk of 2^22, so 2 chunks for 3 images.
+  [
+    '3x3 stride 1 same, batch split into chunks',
+    [3, 64, 64, 2],
+    [3, 3, 40, 2],
+    [3, 64, 64, 40],
+    1,
+    'same',
+  ],
 ];
 
 function makeInput(shape: number[], dtype: Dtype): tf.Tensor {
@@ -157,6 +178,36 @@ describe('wasm fast kernels', () => {
     });
   }
 
+  for (const [label, dyShape, fShape, xShape, strides, pad] of INPUT_GRADIENTS) {
+    it(`give the cpu conv2d input gradient (1e-4): ${label}`, async () => {
+      const run = async (backend: 'cpu' | 'wasm') => {
+        await tf.setBackend(backend);
+        const dy = tf.mul(makeInput(dyShape, 'float32'), 0.01) as tf.Tensor4D;
+        const f = tf.mul(tf.reverse(makeInput(fShape, 'float32')), 0.01) as tf.Tensor4D;
+        const dx = tf.conv2dTranspose(
+          dy,
+          f,
+          xShape as [number, number, number, number],
+          strides,
+          pad,
+        );
+        const result = { shape: dx.shape, data: Array.from(dx.dataSync()) };
+        tf.dispose([dy, f, dx]);
+        return result;
+      };
+      const expected = await run('cpu');
+      const actual = await run('wasm');
+      assert.deepEqual(actual.shape, expected.shape);
+      assert.ok(
+        expected.data.some((v) => v !== 0),
+        'expected a gradient that is not all zeros',
+      );
+      actual.data.forEach((v, i) =>
+        assert.ok(Math.abs(v - expected.data[i]) <= 1e-4, `at ${i}: ${v} vs ${expected.data[i]}`),
+      );
+    });
+  }
+
   it('compute tanh within 2.4e-7 of Math.tanh, from -20 to 20 and near 0', async () => {
     await tf.setBackend('wasm');
     const xs = [
@@ -189,8 +240,14 @@ describe('wasm fast kernels', () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     const x = makeInput([5, 4], 'float32');
+    const f = makeInput([3, 3, 2, 2], 'float32') as tf.Tensor4D;
     const run = (): number[] =>
-      tf.tidy(() => Array.from(tf.transpose(tf.tile(x, [2, 1])).dataSync()));
+      tf.tidy(() => [
+        ...tf.transpose(tf.tile(x, [2, 1])).dataSync(),
+        ...tf
+          .conv2dTranspose(tf.reshape(x, [1, 5, 2, 2]) as tf.Tensor4D, f, [1, 9, 3, 2], 2, 'same')
+          .dataSync(),
+      ]);
     uninstallWasmFastKernels();
     assert.ok(!installedWasmFixes().includes('transpose'));
     const stock = run();
@@ -198,7 +255,7 @@ describe('wasm fast kernels', () => {
     installWasmFastKernels();
     assert.ok(installedWasmFixes().includes('transpose'));
     assert.deepEqual(run(), stock);
-    tf.dispose(x);
+    tf.dispose([x, f]);
     assert.equal(tf.memory().numTensors, before);
   });
 });
