@@ -50,6 +50,7 @@ import {
   TINY_SEQ2SEQ,
   miniGptStep,
   transformerStep,
+  hybridVitStep,
   seq2seqStep,
   type TrainStep,
 } from './bench/train-steps';
@@ -249,6 +250,7 @@ const TRAIN_STEPS: Record<string, () => TrainStep> = {
   seq2seq: seq2seqStep,
   gpt: miniGptStep,
   transformer: transformerStep,
+  vit: hybridVitStep,
 };
 
 async function trainTable(): Promise<TrainResult[]> {

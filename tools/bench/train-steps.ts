@@ -25,7 +25,10 @@ import { Adam } from '../../src/train/optimizers';
 import { makeDateData } from '../../src/data/dates';
 import { seq2seqDataset } from '../../src/data/batches';
 import { TransformerSeq2Seq } from '../../src/models/transformer';
-import { TRANSFORMER_DATES_RECIPE } from '../../src/models/recipes';
+import { TRANSFORMER_DATES_RECIPE, VIT_MNIST_RECIPE } from '../../src/models/recipes';
+import { VisionTransformer } from '../../src/models/vit';
+import { loadMnist } from '../../src/data/mnist';
+import { crossEntropy } from '../../src/train/losses';
 
 /** Shapes of the seq2seq row. */
 export const SEQ2SEQ = { B: 128, S: 24, T: 11, V: 40, E: 32, enc: 64, dec: 128, attn: 64 };
@@ -205,5 +208,25 @@ export function transformerStep(): TrainStep {
     model,
     Object.values(batch),
     () => model.loss(batch),
+  );
+}
+
+/**
+ * Chapter 07's training step: `VIT_MNIST_RECIPE`'s hybrid ViT (the convolutional stem, then the
+ * Transformer) on its first batch of real MNIST digits, with Adam as in the other rows.
+ */
+export function hybridVitStep(): TrainStep {
+  const r = VIT_MNIST_RECIPE;
+  const data = loadMnist();
+  const x = data.train.x.slice(0, r.batchSize); // [B, 28, 28, 1]
+  const y = data.train.y.slice(0, r.batchSize); // [B]
+  tf.dispose([data.train, data.valid, data.test].flatMap((split) => [split.x, split.y]));
+  const model = new VisionTransformer({ ...r.hybridModel, seed: 0 });
+  return makeStep(
+    `hybrid ViT MNIST step conv stem + ${r.model.numLayers} layers D=${r.model.dModel} B=${r.batchSize}`,
+    r.batchSize,
+    model,
+    [x, y],
+    () => crossEntropy(model.apply(x), y),
   );
 }
