@@ -36,6 +36,8 @@ interface Loops {
     aCol: number,
     bRow: number,
   ): void;
+  /** Copies `rows` runs of `run` 4-byte elements from `src + r * rowStride` to `dst`, back to back. */
+  copy_runs(src: number, dst: number, rows: number, run: number, rowStride: number): void;
 }
 
 let compiled: WebAssembly.Module | null = null;

@@ -332,4 +332,32 @@
         (local.get $aRow) (local.get $aCol) (local.get $bRow) (local.get $cRow))
       (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
       (br $eachK))))
+
+  ;; Copies `rows` runs of `run` 4-byte elements, run r from src + r * rowStride (bytes) to
+  ;; dst + r * run * 4, one after the other: the inner loop of a transpose that keeps the last
+  ;; axis (the heads of multi-head attention split and merged), 16 bytes at a time.
+  (func (export "copy_runs")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $run i32) (param $rowStride i32)
+    (local $bytes i32) (local $bytes16 i32) (local $j i32)
+    (local.set $bytes (i32.shl (local.get $run) (i32.const 2)))
+    (local.set $bytes16 (i32.and (local.get $bytes) (i32.const -16)))
+    (block $doneR (loop $eachR
+      (br_if $doneR (i32.eqz (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $done16 (loop $each16
+        (br_if $done16 (i32.ge_u (local.get $j) (local.get $bytes16)))
+        (v128.store (i32.add (local.get $dst) (local.get $j))
+          (v128.load (i32.add (local.get $src) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $each16)))
+      (block $done4 (loop $each4
+        (br_if $done4 (i32.ge_u (local.get $j) (local.get $bytes)))
+        (i32.store (i32.add (local.get $dst) (local.get $j))
+          (i32.load (i32.add (local.get $src) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $each4)))
+      (local.set $src (i32.add (local.get $src) (local.get $rowStride)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $eachR))))
 )

@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { smallBatchMatMul, tiledMatMul } from './small-matmul';
+import { smallBatchMatMul, smallMatMulLoops, tiledMatMul } from './small-matmul';
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -803,6 +803,7 @@ let savedFastKernels: Map<string, tf.KernelConfig> | null = null;
  */
 export const FAST_WASM_KERNELS: Readonly<Record<string, string>> = {
   [tf.Tanh]: 'tanh',
+  [tf.Exp]: 'exp',
   [tf.Tile]: 'tile',
   [tf.Transpose]: 'transpose',
   [tf.Sum]: 'sum',
@@ -822,6 +823,45 @@ function scalarOf(backend: BackendWasm, value: number): TensorInfo {
   const out = backend.makeOutput([], 'float32');
   backend.typedArrayFromHeap(out)[0] = value;
   return out;
+}
+
+/**
+ * `exp(x) = (sigmoid(x / 2) / sigmoid(-x / 2))^2` through the wasm Sigmoid kernel (XNNPACK,
+ * vectorised) instead of the stock Exp (a scalar `std::exp` per element: `[64, 17, 128]`, the GELU
+ * gradient of chapter 07's ViT, 1.6 ms -> ~0.6 ms). The halves keep both sigmoids away from
+ * XNNPACK's underflow below -87, so results reach float32's whole range (overflow to infinity
+ * above 88.72 included); measured within 6e-7 relative of the exact value wherever it is a normal
+ * float32. The gradient, `dy * y`, is unchanged.
+ */
+function expKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as { x: TensorInfo }).x;
+    if (x.dtype !== 'float32') return original(args);
+    const backend = args.backend as BackendWasm;
+    const run = (f: tf.KernelFunc, inputs: tf.NamedTensorInfoMap, name: string): TensorInfo =>
+      single(f({ inputs, backend, attrs: {} }), name);
+    const mul = wasmKernel(tf.Multiply, 'Exp');
+    const sigmoid = wasmKernel(tf.Sigmoid, 'Exp');
+    const half = scalarOf(backend, 0.5);
+    const minusHalf = scalarOf(backend, -0.5);
+    const temps: TensorInfo[] = [half, minusHalf];
+    const keep = (t: TensorInfo): TensorInfo => {
+      temps.push(t);
+      return t;
+    };
+    try {
+      const up = keep(
+        run(sigmoid, { x: keep(run(mul, { a: x, b: half }, tf.Multiply)) }, tf.Sigmoid),
+      );
+      const down = keep(
+        run(sigmoid, { x: keep(run(mul, { a: x, b: minusHalf }, tf.Multiply)) }, tf.Sigmoid),
+      );
+      const root = keep(run(wasmKernel(tf.RealDiv, 'Exp'), { a: up, b: down }, tf.RealDiv)); // exp(x / 2)
+      return run(mul, { a: root, b: root }, tf.Multiply);
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  };
 }
 
 /**
@@ -944,8 +984,10 @@ function transposeKernel(original: tf.KernelFunc): tf.KernelFunc {
     // Views are taken after the allocation: growing the wasm heap detaches older views.
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
-    if (keepsLast) copyRuns(src, dst, simple.shape, simple.perm);
-    else {
+    if (keepsLast) {
+      const copyRows = copyRowsInWasm(backend, x, out) ?? copyRowsInJs(src, dst);
+      copyRuns(n, simple.shape, simple.perm, copyRows);
+    } else {
       const [R, C] = simple.shape.slice(-2);
       for (let b = 0, off = 0; off < n; b++, off += R * C) {
         transposeBlock(src, dst, off, R, C);
@@ -958,28 +1000,63 @@ function transposeKernel(original: tf.KernelFunc): tf.KernelFunc {
 /** Runs shorter than this are copied element by element in `copyRuns`. */
 const SHORT_RUN = 64;
 
-/** `dst = transpose(src)` for a permutation that keeps the last axis: one `set` per last-axis run. */
-function copyRuns(src: tf.TypedArray, dst: tf.TypedArray, shape: number[], perm: number[]): void {
+/**
+ * Copies `rows` runs of `run` elements, run `r` from `src[from + r * rowStride]`, to `dst[at]`
+ * onwards, back to back.
+ */
+type CopyRows = (from: number, at: number, rows: number, run: number, rowStride: number) => void;
+
+/** `CopyRows` in JavaScript over two typed arrays (any dtype). */
+function copyRowsInJs(src: tf.TypedArray, dst: tf.TypedArray): CopyRows {
+  return (from, at, rows, run, rowStride) => {
+    // A short run (a head of 8 floats) costs more as a `subarray` and a `set` than as a loop
+    // (measured: splitting `[64, 24, 3, 4, 8]` into heads 9 ms -> under 1 ms).
+    for (let r = 0; r < rows; r++, from += rowStride, at += run) {
+      if (run < SHORT_RUN) for (let j = 0; j < run; j++) dst[at + j] = src[from + j];
+      else dst.set(src.subarray(from, from + run), at);
+    }
+  };
+}
+
+/**
+ * `CopyRows` in the course's wasm loop (`copy_runs` of `small-matmul.wat`), for 4-byte dtypes on
+ * a heap it can run on, or null: 16 bytes per instruction instead of one element per JavaScript
+ * access (splitting `[64, 17, 3, 4, 16]` into heads: ~0.9 ms in JavaScript, measured 2026-12-03).
+ */
+function copyRowsInWasm(backend: BackendWasm, x: TensorInfo, out: TensorInfo): CopyRows | null {
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
+  const loops = smallMatMulLoops(backend);
+  if (loops === null) return null;
+  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const [src, dst] = [offset(x), offset(out)];
+  return (from, at, rows, run, rowStride) =>
+    loops.copy_runs(src + 4 * from, dst + 4 * at, rows, run, 4 * rowStride);
+}
+
+/**
+ * Transposes `n` elements of `shape` by `perm`, a permutation that keeps the last axis, as
+ * blocks of last-axis runs handed to `copyRows`: an odometer over the output axes before the
+ * last two, and a fixed stride along the one before the runs (recomputing every run's offset
+ * cost more than the copy itself).
+ */
+function copyRuns(n: number, shape: number[], perm: number[], copyRows: CopyRows): void {
   const rank = shape.length;
   if (rank <= 1) {
-    dst.set(src);
+    copyRows(0, 0, 1, n, 0);
     return;
   }
   const run = shape[rank - 1];
   const inStrides = [...tf.util.computeStrides(shape), 1];
   const outShape = perm.map((p) => shape[p]);
   const strides = perm.slice(0, -1).map((p) => inStrides[p]); // input stride of each output axis
-  const index = new Array<number>(rank - 1).fill(0);
-  const n = src.length;
-  // A short run (a head of 8 floats) costs more as a `subarray` and a `set` than as a loop
-  // (measured: splitting `[64, 24, 3, 4, 8]` into heads 9 ms -> under 1 ms).
-  const short = run < SHORT_RUN;
-  for (let at = 0; at < n; at += run) {
+  const outer = rank - 2;
+  const rows = outShape[rank - 2];
+  const index = new Array<number>(outer).fill(0);
+  for (let at = 0; at < n; at += rows * run) {
     let from = 0;
-    for (let i = 0; i < rank - 1; i++) from += index[i] * strides[i];
-    if (short) for (let j = 0; j < run; j++) dst[at + j] = src[from + j];
-    else dst.set(src.subarray(from, from + run), at);
-    for (let i = rank - 2; i >= 0; i--) {
+    for (let i = 0; i < outer; i++) from += index[i] * strides[i];
+    copyRows(from, at, rows, run, strides[rank - 2]);
+    for (let i = outer - 1; i >= 0; i--) {
       if (++index[i] < outShape[i]) break;
       index[i] = 0;
     }
@@ -1235,6 +1312,7 @@ export function installWasmFastKernels(): void {
   }
   const wrappers: Record<string, (f: tf.KernelFunc) => tf.KernelFunc> = {
     [tf.Tanh]: tanhKernel,
+    [tf.Exp]: expKernel,
     [tf.Tile]: tileKernel,
     [tf.Transpose]: transposeKernel,
     [tf.Sum]: sumKernel,

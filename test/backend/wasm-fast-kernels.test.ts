@@ -1,7 +1,7 @@
-// The wasm fast kernels (Tanh, Tile, Transpose, Sum, GatherV2, Conv2DBackpropInput) must give
-// what the cpu backend (the reference) gives: Tile and Transpose bit for bit, Sum up to float32
-// summation order, Tanh within 2.4e-7 of Math.tanh, the conv2d input gradient to 1e-4; and the
-// same gradients.
+// The wasm fast kernels (Tanh, Exp, Tile, Transpose, Sum, GatherV2, Conv2DBackpropInput) must
+// give what the cpu backend (the reference) gives: Tile and Transpose bit for bit, Sum up to
+// float32 summation order, Tanh within 2.4e-7 of Math.tanh, Exp within 6e-7 relative of
+// Math.exp, the conv2d input gradient to 1e-4; and the same gradients.
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/backend';
@@ -222,10 +222,29 @@ describe('wasm fast kernels', () => {
     assert.ok(Number.isNaN(tf.tidy(() => tf.tanh(tf.scalar(NaN)).dataSync()[0])));
   });
 
-  it('give the cpu gradients through tanh, tile, transpose and sum (1e-6)', async () => {
+  it('compute exp within 6e-7 relative of Math.exp over float32 normal results, and its limits', async () => {
+    await tf.setBackend('wasm');
+    const xs = [
+      ...Array.from({ length: 17501 }, (_, i) => -87 + i * 0.01), // up to 88
+      ...[88.5, 88.7, -1e-7, 1e-30],
+    ];
+    const got = tf.tidy(() => Array.from(tf.exp(tf.tensor1d(xs)).dataSync()));
+    xs.forEach((x, i) => {
+      const exact = Math.exp(Math.fround(x));
+      const rel = Math.abs(got[i] - exact) / exact;
+      assert.ok(rel <= 6e-7, `exp(${x}): got ${got[i]}, relative error ${rel}`);
+    });
+    const limits = tf.tidy(() =>
+      Array.from(tf.exp(tf.tensor1d([88.8, Infinity, -Infinity, -200, 0])).dataSync()),
+    );
+    assert.deepEqual(limits, [Infinity, Infinity, 0, 0, 1]); // float32 overflow above 88.72
+    assert.ok(Number.isNaN(tf.tidy(() => tf.exp(tf.scalar(NaN)).dataSync()[0])));
+  });
+
+  it('give the cpu gradients through exp, tanh, tile, transpose and sum (1e-6)', async () => {
     const op: Op = (x) =>
       tf.grad((y: tf.Tensor) => {
-        const t = tf.transpose(tf.tanh(tf.mul(y, 0.05)), [1, 0, 2]); // [3, 4, 2] -> [4, 3, 2]
+        const t = tf.transpose(tf.exp(tf.tanh(tf.mul(y, 0.05))), [1, 0, 2]); // [3, 4, 2] -> [4, 3, 2]
         const tiled = tf.tile(t, [1, 2, 1]); // [4, 6, 2]
         return tf.sum(tf.mul(tf.sum(tiled, 0), tf.range(1, 13).reshape([6, 2])));
       })(x);
