@@ -36,7 +36,7 @@ import {
 import { MultiHeadAttention } from '../src/attention/multihead';
 import { finiteChecksEnabled, setFiniteChecks } from '../src/core/shapes';
 import { gradeBatch } from './grading/batch';
-import { formatProfile, profileStep } from './bench/profile';
+import { formatProducts, formatProfile, profileStep } from './bench/profile';
 import {
   datesTarget,
   luongTarget,
@@ -327,6 +327,7 @@ async function profileTable(name: string | undefined): Promise<void> {
     console.log(formatProfile(`${step.name}, forward and loss`, forward));
     console.log('');
     console.log(formatProfile(`${step.name}, whole step (forward, backward, Adam)`, whole, 20));
+    console.log(formatProducts(whole));
     console.log(
       `\nbackward + update: ~${(whole.wallMs - forward.wallMs).toFixed(1)} ms wall, ` +
         `${whole.kernels - forward.kernels} kernels`,

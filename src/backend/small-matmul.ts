@@ -36,8 +36,26 @@ interface Loops {
     aCol: number,
     bRow: number,
   ): void;
-  /** Copies `rows` runs of `run` 4-byte elements from `src + r * rowStride` to `dst`, back to back. */
-  copy_runs(src: number, dst: number, rows: number, run: number, rowStride: number): void;
+  /** Copies `rows` runs of `run` 4-byte elements, `src + r * srcStride` to `dst + r * dstStride`. */
+  copy_runs(
+    src: number,
+    dst: number,
+    rows: number,
+    run: number,
+    srcStride: number,
+    dstStride: number,
+  ): void;
+  /** Adds `rows` runs of `run` floats, `src + r * srcStride` into `dst + r * dstStride`, in order. */
+  add_runs(
+    src: number,
+    dst: number,
+    rows: number,
+    run: number,
+    srcStride: number,
+    dstStride: number,
+  ): void;
+  /** `dst[o, c] = sum over r of src[o, r, c]`, src `[outer, R, inner]` (floats). */
+  sum_rows(src: number, dst: number, outer: number, R: number, inner: number): void;
 }
 
 let compiled: WebAssembly.Module | null = null;

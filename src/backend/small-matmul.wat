@@ -333,11 +333,13 @@
       (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
       (br $eachK))))
 
-  ;; Copies `rows` runs of `run` 4-byte elements, run r from src + r * rowStride (bytes) to
-  ;; dst + r * run * 4, one after the other: the inner loop of a transpose that keeps the last
-  ;; axis (the heads of multi-head attention split and merged), 16 bytes at a time.
+  ;; Copies `rows` runs of `run` 4-byte elements, run r from src + r * srcStride to
+  ;; dst + r * dstStride (strides in bytes), 16 bytes at a time: the inner loop of a transpose that
+  ;; keeps the last axis (the heads of multi-head attention split and merged), and of the patch
+  ;; matrix of a convolution's filter gradient.
   (func (export "copy_runs")
-    (param $src i32) (param $dst i32) (param $rows i32) (param $run i32) (param $rowStride i32)
+    (param $src i32) (param $dst i32) (param $rows i32) (param $run i32)
+    (param $srcStride i32) (param $dstStride i32)
     (local $bytes i32) (local $bytes16 i32) (local $j i32)
     (local.set $bytes (i32.shl (local.get $run) (i32.const 2)))
     (local.set $bytes16 (i32.and (local.get $bytes) (i32.const -16)))
@@ -356,8 +358,79 @@
           (i32.load (i32.add (local.get $src) (local.get $j))))
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $each4)))
-      (local.set $src (i32.add (local.get $src) (local.get $rowStride)))
-      (local.set $dst (i32.add (local.get $dst) (local.get $bytes)))
+      (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
       (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
       (br $eachR))))
+
+  ;; Adds `rows` runs of `run` floats, run r from src + r * srcStride, into dst + r * dstStride
+  ;; (strides in bytes), in order, so runs that overlap in dst add up: the scatter-add of a
+  ;; convolution's input gradient ("col2im").
+  (func (export "add_runs")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $run i32)
+    (param $srcStride i32) (param $dstStride i32)
+    (local $bytes i32) (local $bytes16 i32) (local $j i32) (local $at i32)
+    (local.set $bytes (i32.shl (local.get $run) (i32.const 2)))
+    (local.set $bytes16 (i32.and (local.get $bytes) (i32.const -16)))
+    (block $doneR (loop $eachR
+      (br_if $doneR (i32.eqz (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $done16 (loop $each16
+        (br_if $done16 (i32.ge_u (local.get $j) (local.get $bytes16)))
+        (local.set $at (i32.add (local.get $dst) (local.get $j)))
+        (v128.store (local.get $at)
+          (f32x4.add (v128.load (local.get $at)) (v128.load (i32.add (local.get $src) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $each16)))
+      (block $done4 (loop $each4
+        (br_if $done4 (i32.ge_u (local.get $j) (local.get $bytes)))
+        (local.set $at (i32.add (local.get $dst) (local.get $j)))
+        (f32.store (local.get $at)
+          (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $src) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $each4)))
+      (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+      (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
+      (br $eachR))))
+
+  ;; dst[o, c] = the sum over r of src[o, r, c], for src [outer, R, inner] and dst [outer, inner]
+  ;; (floats): the rows added in order, 4 columns at a time. Every bias gradient is such a sum.
+  (func (export "sum_rows")
+    (param $src i32) (param $dst i32) (param $outer i32) (param $R i32) (param $inner i32)
+    (local $rowBytes i32) (local $bytes16 i32) (local $r i32) (local $j i32) (local $at i32)
+    (local.set $rowBytes (i32.shl (local.get $inner) (i32.const 2)))
+    (local.set $bytes16 (i32.and (local.get $rowBytes) (i32.const -16)))
+    (block $doneO (loop $eachO
+      (br_if $doneO (i32.eqz (local.get $outer)))
+      (local.set $j (i32.const 0))
+      (block $doneZ (loop $eachZ
+        (br_if $doneZ (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (f32.store (i32.add (local.get $dst) (local.get $j)) (f32.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $eachZ)))
+      (local.set $r (local.get $R))
+      (block $doneR (loop $eachR
+        (br_if $doneR (i32.eqz (local.get $r)))
+        (local.set $j (i32.const 0))
+        (block $done16 (loop $each16
+          (br_if $done16 (i32.ge_u (local.get $j) (local.get $bytes16)))
+          (local.set $at (i32.add (local.get $dst) (local.get $j)))
+          (v128.store (local.get $at)
+            (f32x4.add (v128.load (local.get $at)) (v128.load (i32.add (local.get $src) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $each16)))
+        (block $done4 (loop $each4
+          (br_if $done4 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+          (local.set $at (i32.add (local.get $dst) (local.get $j)))
+          (f32.store (local.get $at)
+            (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $src) (local.get $j)))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $each4)))
+        (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
+        (local.set $r (i32.sub (local.get $r) (i32.const 1)))
+        (br $eachR)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
+      (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
+      (br $eachO))))
 )

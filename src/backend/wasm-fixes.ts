@@ -567,86 +567,168 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): TensorInfo 
   return out;
 }
 
-/** Upper bound on the patch matrix of `conv2DBackpropFilter` (floats), to bound its memory. */
+/** Upper bound on a convolution gradient's patch matrix (floats), to bound its memory. */
 const MAX_PATCH_FLOATS = 1 << 22;
 
 /**
- * `Conv2DBackpropFilter` (NHWC) as one XNNPACK product per batch chunk:
- * `dW[kh, kw, ci, co] = sum over (b, y, x) of patch[(kh, kw, ci), (b, y, x)] * dy[(b, y, x), co]`,
- * where `patch` gathers the input pixel each filter tap saw (0 in the padding). NCHW, rare in
- * this course, is delegated to the cpu kernel.
+ * One block of a convolution's patch runs: `rows` runs of `run` floats, run `i` at
+ * `colAt + i * colStride` in the patch matrix and at `xAt + i * xStride` in the image (offsets
+ * in floats).
+ */
+type PatchRows = (
+  colAt: number,
+  xAt: number,
+  rows: number,
+  run: number,
+  colStride: number,
+  xStride: number,
+) => void;
+
+/**
+ * Visits the patch matrix of a 2-D convolution (NHWC, dilation 1) for the images `b0 .. b0 + nb`:
+ * its row `(b, y, x)` holds the `KH x KW x Ci` input values that output pixel saw, laid out
+ * `(kh, kw, ci)`. One filter row `kh` of one output pixel is one run of `KW * Ci` neighbouring
+ * values in the image (channels last); for the output columns whose filter row lies wholly inside
+ * the image, those runs are one block with fixed strides; at the borders a run is cut to the
+ * taps inside. Taps in the padding are not visited (they are zero).
+ */
+function visitPatchRows(
+  info: tf.backend_util.Conv2DInfo,
+  b0: number,
+  nb: number,
+  visit: PatchRows,
+): void {
+  const { inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const taps = KH * KW * Ci;
+  // Output columns x whose taps x * sw + kw - left all lie in [0, W): x in [xFirst, xEnd).
+  const xFirst = Math.min(OW, Math.ceil(left / sw));
+  const xEnd = Math.max(xFirst, Math.min(OW, Math.floor((W - KW + left) / sw) + 1));
+  for (let b = b0; b < b0 + nb; b++) {
+    for (let y = 0; y < OH; y++) {
+      const pixelRow = ((b - b0) * OH + y) * OW; // patch row of (b, y, 0)
+      for (let kh = 0; kh < KH; kh++) {
+        const r = y * sh + kh - top;
+        if (r < 0 || r >= H) continue;
+        const colAt = (x: number, kw: number): number =>
+          (pixelRow + x) * taps + (kh * KW + kw) * Ci;
+        const xAt = (x: number, kw: number): number => ((b * H + r) * W + x * sw + kw - left) * Ci;
+        for (let x = 0; x < OW; x++) {
+          if (x === xFirst && xEnd > xFirst) {
+            visit(colAt(x, 0), xAt(x, 0), xEnd - xFirst, KW * Ci, taps, sw * Ci);
+            x = xEnd - 1;
+            continue;
+          }
+          const kw0 = Math.max(0, left - x * sw);
+          const kw1 = Math.min(KW, W + left - x * sw);
+          if (kw1 > kw0) visit(colAt(x, kw0), xAt(x, kw0), 1, (kw1 - kw0) * Ci, taps, sw * Ci);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * `PatchRows` that copy image runs into the patch matrix (`add: false`) or add patch runs into
+ * the image (`add: true`), in the course's wasm loops where they run, else in JavaScript.
+ */
+function patchCopier(
+  backend: BackendWasm,
+  image: TensorInfo,
+  patches: TensorInfo,
+  add: boolean,
+): PatchRows {
+  const loops = smallMatMulLoops(backend);
+  if (loops !== null) {
+    const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    const [im, pm] = [offset(image), offset(patches)];
+    return add
+      ? (colAt, xAt, rows, run, colStride, xStride) =>
+          loops.add_runs(pm + 4 * colAt, im + 4 * xAt, rows, run, 4 * colStride, 4 * xStride)
+      : (colAt, xAt, rows, run, colStride, xStride) =>
+          loops.copy_runs(im + 4 * xAt, pm + 4 * colAt, rows, run, 4 * xStride, 4 * colStride);
+  }
+  const im = backend.typedArrayFromHeap(image);
+  const pm = backend.typedArrayFromHeap(patches);
+  return (colAt, xAt, rows, run, colStride, xStride) => {
+    for (let i = 0; i < rows; i++, colAt += colStride, xAt += xStride) {
+      for (let j = 0; j < run; j++) {
+        if (add) im[xAt + j] += pm[colAt + j];
+        else pm[colAt + j] = im[xAt + j];
+      }
+    }
+  };
+}
+
+/** The geometry of a conv2d gradient (NHWC; tfjs has no conv2d gradient for dilations > 1). */
+function conv2DInfo(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Pick<tf.Conv2DBackpropInputAttrs, 'strides' | 'pad' | 'dimRoundingMode'>,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/**
+ * `Conv2DBackpropFilter` (NHWC) as one product per batch chunk, `dW = P^T dy`:
+ * `dW[(kh, kw, ci), co] = sum over (b, y, x) of P[(b, y, x), (kh, kw, ci)] * dy[(b, y, x), co]`,
+ * where the patch matrix `P` holds the input pixel each filter tap saw (0 in the padding), built
+ * run by run (`visitPatchRows`); the product reads `P` transposed in place (the tiled loop of
+ * the matMul fix). NCHW, rare in this course, is delegated to the cpu kernel.
  */
 function conv2DBackpropFilter(args: KernelArgs): TensorInfo | TensorInfo[] {
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (attrs.dataFormat === 'NCHW') return delegateToCpu(tf.Conv2DBackpropFilter).kernelFunc(args);
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1, // tfjs has no conv2d gradient for dilations > 1
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { top, left } = info.padInfo;
-  const rows = filterHeight * filterWidth * inChannels;
+  const info = conv2DInfo(x.shape, attrs.filterShape, attrs);
+  const { batchSize, outHeight, outWidth, outChannels } = info;
+  const taps = info.filterHeight * info.filterWidth * info.inChannels;
   const pixels = outHeight * outWidth;
-  const chunk = Math.max(1, Math.floor(MAX_PATCH_FLOATS / (rows * pixels)));
-  const matMul = getKernelOrNull(tf.BatchMatMul, WASM);
-  if (matMul === null) throw new Error('Conv2DBackpropFilter: expected a wasm BatchMatMul kernel');
+  const chunk = Math.max(1, Math.floor(MAX_PATCH_FLOATS / Math.max(1, taps * pixels)));
+  const matMul = wasmKernel(tf.BatchMatMul, 'Conv2DBackpropFilter');
 
   const out = backend.makeOutput([...info.filterShape], 'float32');
   backend.typedArrayFromHeap(out).fill(0);
   try {
     for (let b0 = 0; b0 < batchSize; b0 += chunk) {
       const nb = Math.min(chunk, batchSize - b0);
-      const cols = nb * pixels;
-      const patches = backend.makeOutput([1, rows, cols], 'float32');
-      // A fresh buffer as the weight operand: XNNPACK caches packed weights by buffer id.
-      const grads = backend.makeOutput([1, cols, outChannels], 'float32');
+      const rows = nb * pixels;
+      const patches = backend.makeOutput([1, rows, taps], 'float32');
+      // A fresh buffer as the second operand: XNNPACK, where it runs, caches packed weights by
+      // buffer id, and dy's id must not meet it under another shape.
+      const grads = backend.makeOutput([1, rows, outChannels], 'float32');
       let part: TensorInfo | null = null;
       try {
-        const patchValues = backend.typedArrayFromHeap(patches);
-        const xs = backend.typedArrayFromHeap(x);
+        backend.typedArrayFromHeap(patches).fill(0); // the padding's taps stay 0
         const dys = backend.typedArrayFromHeap(dy);
         backend
           .typedArrayFromHeap(grads)
           .set(dys.subarray(b0 * pixels * outChannels, (b0 + nb) * pixels * outChannels));
-        for (let kh = 0; kh < filterHeight; kh++) {
-          for (let kw = 0; kw < filterWidth; kw++) {
-            for (let ci = 0; ci < inChannels; ci++) {
-              let k = ((kh * filterWidth + kw) * inChannels + ci) * cols;
-              for (let b = b0; b < b0 + nb; b++) {
-                for (let y = 0; y < outHeight; y++) {
-                  const r = y * strideHeight + kh - top;
-                  const rowInside = r >= 0 && r < inHeight;
-                  const rowBase = (b * inHeight + r) * inWidth;
-                  for (let c0 = 0; c0 < outWidth; c0++, k++) {
-                    const c = c0 * strideWidth + kw - left;
-                    patchValues[k] =
-                      rowInside && c >= 0 && c < inWidth ? xs[(rowBase + c) * inChannels + ci] : 0;
-                  }
-                }
-              }
-            }
-          }
-        }
+        visitPatchRows(info, b0, nb, patchCopier(backend, x, patches, false));
+        // [1, B * OH * OW, KH * KW * Ci]^T x [1, B * OH * OW, Co] -> [1, KH * KW * Ci, Co]
         part = single(
-          matMul.kernelFunc({
+          matMul({
             inputs: { a: patches, b: grads },
             backend,
-            attrs: { transposeA: false, transposeB: false },
+            attrs: { transposeA: true, transposeB: false },
           }),
           tf.BatchMatMul,
         );
         const sums = backend.typedArrayFromHeap(out);
         const partValues = backend.typedArrayFromHeap(part);
-        for (let i = 0; i < sums.length; i++) sums[i] += partValues[i];
+        if (nb === batchSize) sums.set(partValues);
+        else for (let i = 0; i < sums.length; i++) sums[i] += partValues[i];
       } finally {
         backend.disposeData(patches.dataId);
         backend.disposeData(grads.dataId);
@@ -1030,7 +1112,7 @@ function copyRowsInWasm(backend: BackendWasm, x: TensorInfo, out: TensorInfo): C
   const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
   const [src, dst] = [offset(x), offset(out)];
   return (from, at, rows, run, rowStride) =>
-    loops.copy_runs(src + 4 * from, dst + 4 * at, rows, run, 4 * rowStride);
+    loops.copy_runs(src + 4 * from, dst + 4 * at, rows, run, 4 * rowStride, 4 * run);
 }
 
 /**
@@ -1130,6 +1212,13 @@ function sumKernel(original: tf.KernelFunc): tf.KernelFunc {
     const outer = sizeOf(x.shape.slice(0, axes[0]));
     const reduced = sizeOf(axes.map((a) => x.shape[a]));
     const inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
+    const loops = smallMatMulLoops(backend);
+    if (loops !== null) {
+      // The same additions in the same order, 4 columns per instruction.
+      const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      loops.sum_rows(offset(x), offset(out), outer, reduced, inner);
+      return out;
+    }
     const src = backend.typedArrayFromHeap(x);
     const dst = backend.typedArrayFromHeap(out);
     dst.fill(0);
@@ -1212,20 +1301,9 @@ function conv2DBackpropInputKernel(original: tf.KernelFunc): tf.KernelFunc {
       return original(args);
     }
     const backend = args.backend as BackendWasm;
-    const info = tf.backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1, // tfjs has no conv2d gradient for dilations > 1
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-    const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-    const { top, left } = info.padInfo;
-    const taps = filterHeight * filterWidth * inChannels;
+    const info = conv2DInfo(attrs.inputShape, filter.shape, attrs);
+    const { batchSize, outHeight, outWidth, outChannels } = info;
+    const taps = info.filterHeight * info.filterWidth * info.inChannels;
     const pixels = outHeight * outWidth;
     const chunk = Math.max(1, Math.floor(MAX_PATCH_FLOATS / Math.max(1, taps * pixels)));
     const matMul = wasmKernel(tf.BatchMatMul, 'Conv2DBackpropInput');
@@ -1257,29 +1335,9 @@ function conv2DBackpropInputKernel(original: tf.KernelFunc): tf.KernelFunc {
             }),
             tf.BatchMatMul,
           );
-          // Views after the product: growing the heap detaches older views.
-          const dx = backend.typedArrayFromHeap(out);
-          const dcols = backend.typedArrayFromHeap(cols);
-          let k = 0;
-          for (let b = b0; b < b0 + nb; b++) {
-            for (let y = 0; y < outHeight; y++) {
-              for (let x = 0; x < outWidth; x++) {
-                for (let kh = 0; kh < filterHeight; kh++) {
-                  const r = y * strideHeight + kh - top;
-                  if (r < 0 || r >= inHeight) {
-                    k += filterWidth * inChannels;
-                    continue;
-                  }
-                  for (let kw = 0; kw < filterWidth; kw++, k += inChannels) {
-                    const c = x * strideWidth + kw - left;
-                    if (c < 0 || c >= inWidth) continue;
-                    const to = ((b * inHeight + r) * inWidth + c) * inChannels;
-                    for (let ci = 0; ci < inChannels; ci++) dx[to + ci] += dcols[k + ci];
-                  }
-                }
-              }
-            }
-          }
+          // Each patch run back into the input pixels its taps saw, in order (runs overlap
+          // where filters do).
+          visitPatchRows(info, b0, nb, patchCopier(backend, out, cols, true));
         } finally {
           backend.disposeData(grads.dataId);
           if (cols !== null) backend.disposeData(cols.dataId);

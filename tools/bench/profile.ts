@@ -27,6 +27,42 @@ export interface StepProfile {
   hostReads: number;
   /** Per kernel name, slowest first. */
   byKernel: KernelTotal[];
+  /** The matrix products (`BatchMatMul`, `_FusedMatMul`): floating-point operations and time. */
+  products: ProductTotal;
+}
+
+/** Arithmetic of a step's matrix products. */
+export interface ProductTotal {
+  calls: number;
+  /** Floating-point operations, `2 M K N` per slice. */
+  flops: number;
+  ms: number;
+  /**
+   * The fastest rate (FLOP per ms) of any one product of at least 1 MFLOP in the step, or 0: a
+   * rate the backend reached on this machine, on this step's own shapes.
+   */
+  bestRate: number;
+}
+
+/** Kernels that are matrix products. */
+const PRODUCT_KERNELS = new Set([tf.BatchMatMul, tf._FusedMatMul]);
+
+/**
+ * Floating-point operations of one matrix product, from its shapes alone: `2 M K N` per output
+ * slice, where the output is `[..., M, N]` and `a`'s last two axes hold `M K` values (whether or
+ * not `a` is transposed).
+ * @param aShape shape of the first operand, rank >= 2.
+ * @param outShape shape of the product, rank >= 2.
+ */
+export function productFlops(aShape: readonly number[], outShape: readonly number[]): number {
+  if (aShape.length < 2 || outShape.length < 2) {
+    throw new Error(
+      `productFlops: expected operand and output shapes of rank >= 2, got [${aShape.join(', ')}] and [${outShape.join(', ')}]`,
+    );
+  }
+  const M = outShape[outShape.length - 2];
+  const K = M === 0 ? 0 : (aShape[aShape.length - 1] * aShape[aShape.length - 2]) / M;
+  return 2 * outShape.reduce((n, d) => n * d, 1) * K;
 }
 
 /** Counts `readSync`/`read` calls on the active backend while `fn` runs. */
@@ -69,11 +105,19 @@ export async function profileStep(step: () => tf.TensorContainer | void): Promis
   const wallMs = performance.now() - started;
   tf.dispose(info.result);
   const totals = new Map<string, KernelTotal>();
+  const products: ProductTotal = { calls: 0, flops: 0, ms: 0, bestRate: 0 };
   let kernelMs = 0;
   for (const k of info.kernels) {
     const t = await k.kernelTimeMs;
     const ms = typeof t === 'number' ? t : 0;
     kernelMs += ms;
+    if (PRODUCT_KERNELS.has(k.name) && k.inputShapes[0] && k.outputShapes[0]) {
+      const flops = productFlops(k.inputShapes[0], k.outputShapes[0]);
+      products.calls++;
+      products.flops += flops;
+      products.ms += ms;
+      if (flops >= 1e6 && ms > 0) products.bestRate = Math.max(products.bestRate, flops / ms);
+    }
     const entry = totals.get(k.name) ?? { name: k.name, calls: 0, ms: 0 };
     entry.calls++;
     entry.ms += ms;
@@ -85,7 +129,30 @@ export async function profileStep(step: () => tf.TensorContainer | void): Promis
     kernels: info.kernels.length,
     hostReads: reads,
     byKernel: [...totals.values()].sort((a, b) => b.ms - a.ms),
+    products,
   };
+}
+
+/**
+ * The products' arithmetic as text, and the floor it sets: the time the step's products alone
+ * would take if every one ran at the fastest rate any of them reached.
+ */
+export function formatProducts(p: StepProfile): string {
+  const { calls, flops, ms, bestRate } = p.products;
+  if (calls === 0) return 'matrix products: none';
+  const gflops = (perMs: number): string => (perMs / 1e6).toFixed(1);
+  const lines = [
+    `matrix products: ${calls} calls, ${(flops / 1e9).toFixed(2)} GFLOP in ${ms.toFixed(1)} ms ` +
+      `(${gflops(ms > 0 ? flops / ms : 0)} GFLOP/s on average)`,
+  ];
+  if (bestRate > 0) {
+    lines.push(
+      `floor: at the fastest rate one of these products reached (${gflops(bestRate)} GFLOP/s), ` +
+        `the products alone would take ${(flops / bestRate).toFixed(1)} ms; the other kernels ` +
+        `took ${(p.kernelMs - ms).toFixed(1)} ms`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** The profile as text: a summary line and the `top` slowest kernels. */
