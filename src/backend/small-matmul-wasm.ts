@@ -3,7 +3,7 @@
 
 /** SHA-256 of the small-matmul.wat these bytes were assembled from. */
 export const SMALL_MATMUL_WAT_SHA256 =
-  'f5e795b1f1c80c5e0573fc13063a5e63bd3639fc3403217d25a4aa062fe5e544';
+  'c1ffad344e9c0d927a2b30f8f69104a25fb86a9380960f0eb88b243a1bb5db87';
 
 /** The assembled module, 2626 bytes, in base64. */
 export const SMALL_MATMUL_WASM_BASE64 =

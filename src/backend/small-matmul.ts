@@ -1,11 +1,15 @@
 /**
- * Batched products of small matrices on the wasm backend, in the course's own WebAssembly SIMD
- * loops (`small-matmul.wat`), which read and write the tensors on the backend's heap directly.
+ * Matrix products on the wasm backend in the course's own WebAssembly SIMD loops
+ * (`small-matmul.wat`), which read and write the tensors on the backend's heap directly.
  *
- * Multi-head attention is made of such products: `[B, H, Tq, Dh] x [B, H, Dh, Tk]` has B * H
+ * Multi-head attention is made of small products: `[B, H, Tq, Dh] x [B, H, Dh, Tk]` has B * H
  * slices of about 25 x 8 x 25 multiply-adds here, forward and backward. The stock wasm kernel
  * runs them in a scalar loop (~1.5 GFLOP/s) and one XNNPACK call per slice costs more than it
- * saves; these loops run at 10-14 GFLOP/s on the same shapes. `wasm-fixes.ts` sends them here.
+ * saves; `smallBatchMatMul` runs them at 10-14 GFLOP/s. Weight gradients `X^T dY` are larger
+ * products that XNNPACK runs at 7-15 GFLOP/s (it copies the transposed `X` and packs `dY` on
+ * every call); `tiledMatMul` reads `X^T` in place at 17-30 GFLOP/s. `wasm-fixes.ts` sends them
+ * here, and uses the module's copy and sum loops (`smallMatMulLoops`) for transposes,
+ * convolution patches and bias gradients.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -16,7 +20,7 @@ type TensorInfo = tf.TensorInfo;
 /** The arguments both loops start with: byte offsets of A, B and C, then the sizes. */
 type Operands = [a: number, b: number, c: number, batch: number, M: number, K: number, N: number];
 
-/** The two exported loops of `small-matmul.wat` (pointers and strides in bytes). */
+/** The exported loops of `small-matmul.wat` (pointers and strides in bytes). */
 interface Loops {
   /** `C[i] = A[i] B[i]`, A in any layout, B's rows contiguous. */
   bmm_nn(
@@ -62,8 +66,9 @@ let compiled: WebAssembly.Module | null = null;
 let enabled = true;
 
 /**
- * Switches the loops on (the default) or off: off, `smallBatchMatMul` declines every product and
- * the stock kernel runs them, which is what `npm run bench` compares against.
+ * Switches the loops on (the default) or off: off, `smallBatchMatMul` and `tiledMatMul` decline
+ * every product and `smallMatMulLoops` gives null, so products go to the stock kernel or XNNPACK
+ * and copies and sums to JavaScript: the comparison that measures what the loops gain.
  */
 export function useSmallMatMulLoops(on: boolean): void {
   if (typeof on !== 'boolean') {
@@ -84,9 +89,11 @@ function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
 /**
  * The loops instantiated on `backend`'s heap, or null where they cannot run: a heap that is not
  * reachable, or shared (the threaded build: the module imports an unshared memory), or a
- * WebAssembly without SIMD. Instantiated once per heap.
+ * WebAssembly without SIMD; null too while they are switched off (`useSmallMatMulLoops`), so
+ * that every user falls back to its other path. Instantiated once per heap.
  */
 export function smallMatMulLoops(backend: BackendWasm): Loops | null {
+  if (!enabled) return null;
   const memory = heapOf(backend);
   if (memory === null) return null;
   const known = instances.get(memory);

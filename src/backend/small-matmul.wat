@@ -1,13 +1,18 @@
-;; Batched products of small matrices, with WebAssembly SIMD, on the tfjs wasm backend's own heap.
+;; The course's own WebAssembly SIMD loops on the tfjs wasm backend's heap: matrix products that
+;; the stock kernels run slowly, and the copies and sums around them.
 ;;
 ;; Why: multi-head attention multiplies many tiny matrices ([B*H] slices of [T, T] x [T, Dh], with
 ;; T ~ 25 and Dh = 8 here). The stock tfjs-backend-wasm kernel runs such batches in a scalar loop
-;; at ~1.5 GFLOP/s, and one XNNPACK call per slice costs more in overhead than it saves. These
-;; loops run at 10-14 GFLOP/s on the same shapes (`npm run bench -- backend`).
+;; at ~1.5 GFLOP/s, and one XNNPACK call per slice costs more in overhead than it saves; bmm_nn
+;; and bmm_nt run them at 10-14 GFLOP/s. Weight gradients X^T dY are large products that XNNPACK
+;; runs at 7-15 GFLOP/s, because it needs the transposed X copied and packs dY anew on every call;
+;; gemm reads X^T in place, in register tiles, at 17-30 GFLOP/s. copy_runs, add_runs and sum_rows
+;; replace JavaScript loops (head transposes, convolution patches, bias gradients) that cost
+;; several nanoseconds per float.
 ;;
 ;; The module imports the backend's memory, so it reads and writes tensors where they are: every
-;; pointer is a byte offset in that heap, every stride is in bytes. The output C is contiguous,
-;; [batch, M, N]; the batch stride of an operand is 0 when it is broadcast over the batch.
+;; pointer is a byte offset in that heap, every stride is in bytes. The output C of a product is
+;; contiguous, [batch, M, N]; the batch stride of an operand is 0 when it is broadcast.
 ;;
 ;; Built into src/backend/small-matmul-wasm.ts by `npm run build:wasm` (wat2wasm, Debian's wabt).
 (module

@@ -17,16 +17,17 @@
  *    delegated to the cpu backend's kernels (`delegateToCpu`), which turns an error into a result.
  *    Two get their own implementation, because the cpu kernels' algorithms are too slow to train with
  *    (measured, one gradient: embedding [1000, 128] from 16x64 ids 12 s; 3x3 conv2d filter on
- *    8x32x32x16 5 s): `UnsortedSegmentSum` as a scatter-add, `Conv2DBackpropFilter` as patches
- *    times the output gradient, one XNNPACK product.
+ *    8x32x32x16 5 s): `UnsortedSegmentSum` as a scatter-add, `Conv2DBackpropFilter` as the
+ *    transposed patch matrix times the output gradient.
  * 3. `Slice`, `SplitV` and `Unpack` (see `installWasmSliceFix`). The stock kernels copy the WHOLE
  *    input out of the wasm heap for every slice they cut, so `tf.unstack` of a `[S, B, G]` tensor
  *    (a recurrent layer's per-step inputs) copies it `S` times: measured 490 ms for
  *    `[24, 128, 192]`, under load. The replacements copy only the slice, straight from the heap.
- * 4. `Tanh`, `Tile`, `Transpose`, `Sum`, `GatherV2` (see `installWasmFastKernels`): stock kernels that are
- *    5-100x slower than they need to be and that a training step calls often (the tanh of
- *    additive attention and GRU cells, a broadcast mask, the transposes of matMul gradients, the
- *    bias gradients). Found with `npm run bench -- profile <row>`.
+ * 4. `Tanh`, `Exp`, `Tile`, `Transpose`, `Sum`, `GatherV2`, `Conv2DBackpropInput` (see
+ *    `installWasmFastKernels`): stock kernels that are 3-100x slower than they need to be and that a
+ *    training step calls often (the tanh of additive attention and GRU cells, the GELU gradient, a
+ *    broadcast mask, the heads of attention split and merged, the bias gradients, the input
+ *    gradient of a convolutional stem). Found with `npm run bench -- profile <row>`.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -1352,10 +1353,11 @@ function conv2DBackpropInputKernel(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
- * Replaces the wasm kernels of `FAST_WASM_KERNELS` (`Tanh`, `Tile`, `Transpose`, `Sum`, `GatherV2`) with
- * faster ones for the shapes training uses; other shapes and dtypes go to the stock kernels.
- * Results equal the stock kernels' (Tile, Transpose and GatherV2 bit for bit; Sum up to summation order;
- * Tanh within 2.4e-7). Idempotent; undo with `uninstallWasmFastKernels`.
+ * Replaces the wasm kernels of `FAST_WASM_KERNELS` (`Tanh`, `Exp`, `Tile`, `Transpose`, `Sum`,
+ * `GatherV2`, `Conv2DBackpropInput`) with faster ones for the shapes training uses; other shapes and
+ * dtypes go to the stock kernels. Results equal the stock kernels' (Tile, Transpose and GatherV2
+ * bit for bit; Sum and the conv2d input gradient up to summation order; Tanh within 2.4e-7, Exp
+ * within 6e-7 relative). Idempotent; undo with `uninstallWasmFastKernels`.
  */
 export function installWasmFastKernels(): void {
   ensureWasmKernelsRegistered();

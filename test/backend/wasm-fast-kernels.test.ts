@@ -13,6 +13,7 @@ import {
   silenceCpuNodeHint,
   uninstallWasmFastKernels,
 } from '../../src/backend/wasm-fixes';
+import { useSmallMatMulLoops } from '../../src/backend/small-matmul';
 
 type Dtype = 'float32' | 'int32' | 'bool';
 type Op = (x: tf.Tensor) => tf.Tensor;
@@ -207,6 +208,37 @@ describe('wasm fast kernels', () => {
       );
     });
   }
+
+  it('give the same values with the wasm loops switched off (their JavaScript fallbacks)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.mul(makeInput([2, 9, 7, 3], 'float32'), 0.01) as tf.Tensor4D;
+    const f = tf.mul(tf.reverse(makeInput([3, 3, 3, 4], 'float32')), 0.01) as tf.Tensor4D;
+    const run = (): number[][] =>
+      tf.tidy(() => {
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), 1.5)),
+        )([x, f]);
+        const heads = tf.transpose(tf.reshape(x, [2, 9, 7, 3]), [0, 2, 1, 3]);
+        return [dx, df, tf.sum(x, [0, 1]), heads].map((t) => Array.from(t.dataSync()));
+      });
+    const on = run();
+    let off: number[][];
+    try {
+      useSmallMatMulLoops(false);
+      off = run();
+    } finally {
+      useSmallMatMulLoops(true);
+    }
+    on.forEach((values, t) =>
+      values.forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - off[t][i]) <= 1e-6 * (1 + Math.abs(v)),
+          `${t}/${i}: ${v} vs ${off[t][i]}`,
+        ),
+      ),
+    );
+    tf.dispose([x, f]);
+  });
 
   it('compute tanh within 2.4e-7 of Math.tanh, from -20 to 20 and near 0', async () => {
     await tf.setBackend('wasm');
