@@ -13,9 +13,12 @@ import {
   smallMatMulLoops,
   tiledMatMul,
   useSmallMatMulLoops,
+  useFusedMultiplyAdd,
+  fusedMultiplyAddActive,
 } from '../../src/backend/small-matmul';
 import {
   SMALL_MATMUL_WASM_BASE64,
+  SMALL_MATMUL_FMA_WASM_BASE64,
   SMALL_MATMUL_WAT_SHA256,
 } from '../../src/backend/small-matmul-wasm';
 import { installWasmFixes } from '../../src/backend/wasm-fixes';
@@ -131,8 +134,15 @@ describe('small batched products in SIMD loops', () => {
     ['a shared by every slice', 1, 2, 2, 5, 40, 9],
   ];
   for (const [label, nA, nB, nOut, M, K, N] of tiledCases) {
-    for (const ta of [false, true]) {
-      it(`tiles products like a float64 triple loop: ${label}, transposeA=${ta}`, () => {
+    for (const [ta, fused] of [
+      [false, true],
+      [true, true],
+      [false, false],
+      [true, false],
+    ]) {
+      const build = fused ? 'fused multiply-adds' : 'separate multiplies and adds';
+      it(`tiles products like a float64 triple loop: ${label}, transposeA=${ta}, ${build}`, () => {
+        useFusedMultiplyAdd(fused);
         const av = values(nA * M * K, 13 + K);
         const bv = values(nB * K * N, 17 + N);
         const a = tf.tensor(av, ta ? [nA, K, M] : [nA, M, K]);
@@ -145,6 +155,7 @@ describe('small batched products in SIMD loops', () => {
         assert.deepEqual(got.shape, [nOut, M, N]);
         const expected = reference(av, bv, [nA, nB, nOut, M, K, N], ta, false);
         const actual = got.dataSync();
+        useFusedMultiplyAdd(true);
         // Sums of up to 600 terms in float32 against float64.
         for (let i = 0; i < expected.length; i++) {
           assert.ok(
@@ -158,6 +169,53 @@ describe('small batched products in SIMD loops', () => {
       });
     }
   }
+
+  it('fuses the multiply-adds of the tile where Relaxed SIMD runs (one rounding, not two)', () => {
+    // C = a0 b0 + a1 b1 with a0 b0 = -(1 + 2^-11) and a1 b1 = (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24.
+    // Separately rounded, a1 b1 loses its 2^-24 (a tie, to even) and C = 0; fused, C = 2^-24.
+    // (x86 with FMA and ARM fuse relaxed_madd; a CPU without FMA would give 0 in both.)
+    assert.ok(fusedMultiplyAddActive(), 'Relaxed SIMD is not available to this process');
+    const x = 1 + 2 ** -12;
+    const a = tf.tensor([-(1 + 2 ** -11), x], [1, 1, 2]);
+    const b = tf.tensor([1, x], [1, 2, 1]);
+    const dims = { nA: 1, nB: 1, nOut: 1, M: 1, K: 2, N: 1, outShape: [1, 1, 1] };
+    const product = (fused: boolean): number => {
+      useFusedMultiplyAdd(fused);
+      try {
+        // One row and one column: the edge loop, not the tile. Pad to a whole 4 x 8 tile.
+        const a4 = tf.pad(a, [
+          [0, 0],
+          [0, 3],
+          [0, 0],
+        ]);
+        const b8 = tf.pad(b, [
+          [0, 0],
+          [0, 0],
+          [0, 7],
+        ]);
+        const info = tiledMatMul(backend, a4, b8, false, false, {
+          ...dims,
+          M: 4,
+          N: 8,
+          outShape: [1, 4, 8],
+        });
+        assert.ok(info !== null);
+        const c = tf.engine().makeTensorFromTensorInfo(info);
+        const value = c.dataSync()[0];
+        tf.dispose([a4, b8, c]);
+        return value;
+      } finally {
+        useFusedMultiplyAdd(true);
+      }
+    };
+    assert.equal(product(false), 0);
+    assert.equal(product(true), 2 ** -24);
+    assert.throws(
+      () => useFusedMultiplyAdd(1 as unknown as boolean),
+      /expected true or false, got 1/,
+    );
+    tf.dispose([a, b]);
+  });
 
   it('tiles: declines a transposed B and a switched-off loop, and names bad batch sizes', () => {
     const a = tf.ones([1, 3, 4]);
@@ -250,5 +308,9 @@ describe('small batched products in SIMD loops', () => {
     const sha = crypto.createHash('sha256').update(source).digest('hex');
     assert.equal(SMALL_MATMUL_WAT_SHA256, sha);
     assert.ok(WebAssembly.validate(Buffer.from(SMALL_MATMUL_WASM_BASE64, 'base64')));
+    // The fused build differs from it only in the tile's 8 multiply-adds (a few bytes).
+    const fused = Buffer.from(SMALL_MATMUL_FMA_WASM_BASE64, 'base64');
+    assert.ok(WebAssembly.validate(fused));
+    assert.ok(Math.abs(fused.length - Buffer.from(SMALL_MATMUL_WASM_BASE64, 'base64').length) < 64);
   });
 });

@@ -171,6 +171,9 @@ describe('wasm fixes', () => {
       ['rank 3 x rank 2 broadcast (flattened batch)', [4, 5, 7], [7, 6], 'a'],
       ['rank 4 x rank 2 broadcast (flattened batch)', [2, 3, 5, 7], [7, 6], 'a'],
       ['rank 2 x rank 3 broadcast (slice loop, shared a)', [20, 24], [3, 24, 18], 'b'],
+      // Over 512 rows: the tiled loop when its multiply-adds are fused, else XNNPACK.
+      ['rank 2, 600 rows (tiled with fused multiply-adds)', [600, 24], [24, 20], 'both'],
+      ['rank 3 x rank 2, 2 x 300 rows flattened (tiled, fused)', [2, 300, 24], [24, 20], 'a'],
     ];
     const flags: [boolean, boolean][] = [
       [false, false],

@@ -242,6 +242,8 @@ describe('wasm threads', () => {
     assert.equal(denied.threads, 1);
     assert.equal(denied.status?.threaded, false);
     assert.match(denied.status?.fallback ?? '', /restricted|ERR_ACCESS_DENIED/);
-    assert.deepEqual(denied.c, one.c);
+    // (`direct` skips initBackend, so the stock kernel: the course's loop fuses its multiply-adds,
+    // one rounding per term instead of two, so the two agree to float32 rounding, not bit for bit.)
+    assert.ok(maxDiff(denied.c, one.c) <= 1e-6, `matMul differs by ${maxDiff(denied.c, one.c)}`);
   });
 });
