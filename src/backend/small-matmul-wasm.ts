@@ -3,7 +3,7 @@
 
 /** SHA-256 of the small-matmul.wat these bytes were assembled from. */
 export const SMALL_MATMUL_WAT_SHA256 =
-  'c1ffad344e9c0d927a2b30f8f69104a25fb86a9380960f0eb88b243a1bb5db87';
+  '620cedd21e6bfa98a2f2b8d48c743ad1a22da9a0a5eabde0bc209868d11cf502';
 
 /** The assembled module, 2626 bytes, in base64. */
 export const SMALL_MATMUL_WASM_BASE64 =

@@ -14,7 +14,9 @@
 ;; pointer is a byte offset in that heap, every stride is in bytes. The output C of a product is
 ;; contiguous, [batch, M, N]; the batch stride of an operand is 0 when it is broadcast.
 ;;
-;; Built into src/backend/small-matmul-wasm.ts by `npm run build:wasm` (wat2wasm, Debian's wabt).
+;; Built into src/backend/small-matmul-wasm.ts by `npm run build:wasm` (wat2wasm, Debian's wabt),
+;; twice: as written, and with gemm's eight tile multiply-adds replaced by Relaxed SIMD's fused
+;; f32x4.relaxed_madd (tools/build-wasm.ts), which the library uses where V8 runs it.
 (module
   (import "env" "memory" (memory 1))
 

@@ -266,6 +266,12 @@ export interface ImageBatchOptions {
    * (augmentation). Defaults to 0.
    */
   maxScale?: number;
+  /**
+   * Mirror each image left to right with probability 1/2 (augmentation; after any shift). For
+   * clothes, whose mirror image is still a garment of the same class; not for digits. Defaults to
+   * false.
+   */
+  flip?: boolean;
 }
 
 /**
@@ -355,6 +361,10 @@ export function imageBatches(
     throw new RangeError(`opts.maxScale: expected a fraction in [0, 1), got ${String(maxScale)}`);
   }
   const affine = maxRotation > 0 || maxScale > 0;
+  const flip = opts.flip ?? false;
+  if (typeof flip !== 'boolean') {
+    throw new TypeError(`opts.flip: expected true or false, got ${String(flip)}`);
+  }
   const [n, hi, wi, c] = split.x.shape;
   const pixels = split.x.dataSync() as Float32Array;
   const labels = split.y.dataSync() as Int32Array;
@@ -374,7 +384,31 @@ export function imageBatches(
     const x = new Float32Array(idx.length * perImage);
     const y = new Int32Array(idx.length);
     const rng = createRng(deriveSeed(seed, `shift ${step}`));
+    // A stream of its own, so that turning flips on leaves the shifts of every step unchanged.
+    const flipRng = createRng(deriveSeed(seed, `flip ${step}`));
     idx.forEach((src, i) => {
+      place(src, i);
+      if (flip && flipRng.uniform() < 0.5) mirror(x.subarray(i * perImage, (i + 1) * perImage));
+    });
+    return { x: tf.tensor4d(x, [idx.length, hi, wi, c]), y: tf.tensor1d(y, 'int32') };
+
+    /** Reverses the columns of one image `[Hi, Wi, C]` in place, keeping each pixel's channels. */
+    function mirror(img: Float32Array): void {
+      for (let r = 0; r < hi; r++) {
+        for (let left = 0, right = wi - 1; left < right; left++, right--) {
+          for (let ch = 0; ch < c; ch++) {
+            const a = (r * wi + left) * c + ch;
+            const b = (r * wi + right) * c + ch;
+            const t = img[a];
+            img[a] = img[b];
+            img[b] = t;
+          }
+        }
+      }
+    }
+
+    /** Copies image `src` into slot `i` of the batch, shifted or resampled as the options say. */
+    function place(src: number, i: number): void {
       y[i] = labels[src];
       const from = pixels.subarray(src * perImage, (src + 1) * perImage);
       if (maxShift === 0 && !affine) return x.set(from, i * perImage);
@@ -395,7 +429,6 @@ export function imageBatches(
           i * perImage + (r * wi + c0) * c,
         );
       }
-    });
-    return { x: tf.tensor4d(x, [idx.length, hi, wi, c]), y: tf.tensor1d(y, 'int32') };
+    }
   };
 }

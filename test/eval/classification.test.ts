@@ -135,6 +135,53 @@ describe('imageBatches', () => {
     );
     tf.dispose(split);
   });
+
+  it('flips mirror rows left to right (hand-checked), about half the images, shifts unchanged', async () => {
+    await expectNoLeak(() => {
+      // 40 images 2 x 3 with 2 channels: image i holds i*100 + (pixel index * 2 + channel).
+      const n = 40;
+      const one = (i: number) => Array.from({ length: 12 }, (_, k) => i * 100 + k);
+      const split = {
+        x: tf.tensor4d(Array.from({ length: n }, (_, i) => one(i)).flat(), [n, 2, 3, 2]),
+        y: tf.tensor1d(
+          Array.from({ length: n }, (_, i) => i),
+          'int32',
+        ),
+      };
+      // Mirrored by hand: row [p0 p1 p2] -> [p2 p1 p0], each pixel keeping its (c0, c1) pair.
+      const mirrored = (i: number) =>
+        [4, 5, 2, 3, 0, 1, 10, 11, 8, 9, 6, 7].map((k) => i * 100 + k);
+      const b = imageBatches(split, { batchSize: n, seed: 4, flip: true })(1);
+      const xs = Array.from(b.x.dataSync());
+      let flipped = 0;
+      Array.from(b.y.dataSync()).forEach((label, i) => {
+        const img = xs.slice(i * 12, i * 12 + 12);
+        const isFlipped = img[0] === mirrored(label)[0];
+        assert.deepEqual(img, isFlipped ? mirrored(label) : one(label));
+        if (isFlipped) flipped++;
+      });
+      assert.ok(flipped >= 10 && flipped <= 30, `${flipped} of ${n} images flipped`);
+      // Shifts draw from their own stream: with flips on, every unflipped image has the same
+      // shift as without flips.
+      const plain = imageBatches(split, { batchSize: n, seed: 5, maxShift: 1 })(1);
+      const both = imageBatches(split, { batchSize: n, seed: 5, maxShift: 1, flip: true })(1);
+      const [p, q] = [Array.from(plain.x.dataSync()), Array.from(both.x.dataSync())];
+      let same = 0;
+      for (let i = 0; i < n; i++) {
+        const a = p.slice(i * 12, i * 12 + 12);
+        const c = q.slice(i * 12, i * 12 + 12);
+        if (a.every((v, k) => v === c[k])) same++;
+      }
+      assert.ok(same >= 10 && same < n, `${same} of ${n} batches' images unchanged`);
+      tf.dispose([b, plain, both, split]);
+    });
+    const split = { x: tf.zeros([2, 4, 4, 1]) as tf.Tensor4D, y: tf.tensor1d([0, 1], 'int32') };
+    assert.throws(
+      () => imageBatches(split, { batchSize: 2, flip: 1 as unknown as boolean }),
+      /opts.flip: expected true or false, got 1/,
+    );
+    tf.dispose(split);
+  });
 });
 
 describe('affineResample (hand-computed)', () => {

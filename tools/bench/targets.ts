@@ -165,6 +165,7 @@ export async function vitTarget(
           maxShift: r.maxShift,
           maxRotation: r.maxRotation,
           maxScale: r.maxScale,
+          flip: r.flip,
         }),
         valid: data.valid,
       },
@@ -172,7 +173,7 @@ export async function vitTarget(
       lr: warmupCosine({ warmup: r.warmup, total: r.maxSteps, peak: r.lr, min: r.lr / 100 }),
       evalEvery: r.evalEvery,
       metrics: { valid: (m, v) => classificationAccuracy(predictClasses(m, v.x), v.y) },
-      target: { metric: 'valid', value: dataset === 'mnist' ? r.targetAccuracy : goal + 0.01 },
+      target: { metric: 'valid', value: r.targetAccuracy },
       timeBudgetSec: budgetSec,
       progress: false,
     });
