@@ -141,7 +141,7 @@ function compile(build: 'plain' | 'fused'): WebAssembly.Module | null {
 /**
  * Lets `gemm` (the register-tiled product of `tiledMatMul`) use fused multiply-adds where the
  * engine has Relaxed SIMD (the default), or keeps separate multiplies and adds: one rounding per
- * term instead of two, so the two differ in the last bits, and the fused one is 1.3-1.5x faster
+ * term instead of two, so the two differ in the last bits, and the fused one is 1.2-1.5x faster
  * on a CPU with FMA. Takes effect on the next `smallMatMulLoops` call.
  */
 export function useFusedMultiplyAdd(on: boolean): void {

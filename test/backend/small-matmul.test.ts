@@ -74,6 +74,9 @@ describe('small batched products in SIMD loops', () => {
     await initBackend({ log: false });
   });
 
+  // Tests that switch the fused build off leave it on for the next, even when they fail.
+  afterEach(() => useFusedMultiplyAdd(true));
+
   it('runs on the wasm backend of this machine (unshared heap, SIMD)', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.notEqual(smallMatMulLoops(backend), null);
@@ -155,7 +158,6 @@ describe('small batched products in SIMD loops', () => {
         assert.deepEqual(got.shape, [nOut, M, N]);
         const expected = reference(av, bv, [nA, nB, nOut, M, K, N], ta, false);
         const actual = got.dataSync();
-        useFusedMultiplyAdd(true);
         // Sums of up to 600 terms in float32 against float64.
         for (let i = 0; i < expected.length; i++) {
           assert.ok(
@@ -181,32 +183,28 @@ describe('small batched products in SIMD loops', () => {
     const dims = { nA: 1, nB: 1, nOut: 1, M: 1, K: 2, N: 1, outShape: [1, 1, 1] };
     const product = (fused: boolean): number => {
       useFusedMultiplyAdd(fused);
-      try {
-        // One row and one column: the edge loop, not the tile. Pad to a whole 4 x 8 tile.
-        const a4 = tf.pad(a, [
-          [0, 0],
-          [0, 3],
-          [0, 0],
-        ]);
-        const b8 = tf.pad(b, [
-          [0, 0],
-          [0, 0],
-          [0, 7],
-        ]);
-        const info = tiledMatMul(backend, a4, b8, false, false, {
-          ...dims,
-          M: 4,
-          N: 8,
-          outShape: [1, 4, 8],
-        });
-        assert.ok(info !== null);
-        const c = tf.engine().makeTensorFromTensorInfo(info);
-        const value = c.dataSync()[0];
-        tf.dispose([a4, b8, c]);
-        return value;
-      } finally {
-        useFusedMultiplyAdd(true);
-      }
+      // One row and one column: the edge loop, not the tile. Pad to a whole 4 x 8 tile.
+      const a4 = tf.pad(a, [
+        [0, 0],
+        [0, 3],
+        [0, 0],
+      ]);
+      const b8 = tf.pad(b, [
+        [0, 0],
+        [0, 0],
+        [0, 7],
+      ]);
+      const info = tiledMatMul(backend, a4, b8, false, false, {
+        ...dims,
+        M: 4,
+        N: 8,
+        outShape: [1, 4, 8],
+      });
+      assert.ok(info !== null);
+      const c = tf.engine().makeTensorFromTensorInfo(info);
+      const value = c.dataSync()[0];
+      tf.dispose([a4, b8, c]);
+      return value;
     };
     assert.equal(product(false), 0);
     assert.equal(product(true), 2 ** -24);
