@@ -25,6 +25,24 @@ const TARGET = path.join(ROOT, 'src', 'backend', 'small-matmul-wasm.ts');
 const TILE_MULTIPLY_ADD =
   /\(f32x4\.add \(local\.get (\$c\d\d)\) \(f32x4\.mul \(local\.get \$x\) \(local\.get (\$b\d)\)\)\)/g;
 
+/** The module's one import: the backend's heap, unshared (the single-threaded build's). */
+const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
+
+/**
+ * The same import for the threaded build, whose heap is a shared memory: a module that imports an
+ * unshared memory cannot be instantiated on it. 65536 pages (4 GiB) is the largest maximum, so it
+ * accepts the backend's memory whatever maximum that declares.
+ */
+const SHARED_MEMORY_IMPORT = '(import "env" "memory" (memory 1 65536 shared))';
+
+/** The source importing a shared memory instead (the instructions are the same). */
+function sharedSource(text: string): string {
+  if (text.split(MEMORY_IMPORT).length !== 2) {
+    throw new Error(`build:wasm: expected one \`${MEMORY_IMPORT}\` in ${SOURCE}`);
+  }
+  return text.replace(MEMORY_IMPORT, SHARED_MEMORY_IMPORT);
+}
+
 /** The 4 x 8 tile's multiply-adds, one per accumulator. */
 const TILE_ACCUMULATORS = 8;
 
@@ -66,6 +84,11 @@ function main(): void {
   const source = fs.readFileSync(SOURCE);
   const { bytes, version } = wat2wasm(source.toString('utf8'));
   const fused = wat2wasm(fusedSource(source.toString('utf8')), ['--enable-relaxed-simd']).bytes;
+  const shared = wat2wasm(sharedSource(source.toString('utf8')), ['--enable-threads']).bytes;
+  const sharedFused = wat2wasm(sharedSource(fusedSource(source.toString('utf8'))), [
+    '--enable-threads',
+    '--enable-relaxed-simd',
+  ]).bytes;
   const sha = crypto.createHash('sha256').update(source).digest('hex');
   const base64Lines = (b: Buffer) => {
     const lines = b.toString('base64').match(/.{1,96}/g) ?? [];
@@ -90,10 +113,20 @@ function main(): void {
     'export const SMALL_MATMUL_FMA_WASM_BASE64 =',
     ...base64Lines(fused),
     '',
+    `/**`,
+    ` * The two modules importing a shared memory (the threaded build's heap), plain and fused,`,
+    ` * ${shared.length} and ${sharedFused.length} bytes, in base64.`,
+    ` */`,
+    'export const SMALL_MATMUL_SHARED_WASM_BASE64 =',
+    ...base64Lines(shared),
+    '',
+    'export const SMALL_MATMUL_SHARED_FMA_WASM_BASE64 =',
+    ...base64Lines(sharedFused),
+    '',
   ].join('\n');
   fs.writeFileSync(TARGET, text);
   process.stdout.write(
-    `build:wasm: wrote ${path.relative(ROOT, TARGET)} (${bytes.length} and ${fused.length} bytes)\n`,
+    `build:wasm: wrote ${path.relative(ROOT, TARGET)} (${bytes.length}, ${fused.length}, ${shared.length} and ${sharedFused.length} bytes)\n`,
   );
 }
 

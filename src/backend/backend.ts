@@ -15,6 +15,8 @@ import {
   silenceCpuNodeHint,
   uninstallWasmFixes,
 } from './wasm-fixes';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loopHelper } from './small-matmul';
 import {
   installWasmThreads,
   planWasmThreads,
@@ -291,10 +293,10 @@ function loadWasm(): void {
   if (!wasmBackendStarted()) {
     // Threads are chosen when the backend first starts; a started one keeps its own.
     const plan = planWasmThreads();
-    // One thread by default says nothing; one thread for a reason, or when forced, says why.
-    wasmOneThreadReason =
-      plan.threads === 1 && plan.by !== 'default' ? (plan.reason ?? plan.by) : null;
-    installWasmThreads({ threads: plan.threads });
+    // One thread for a reason, or when forced, says why.
+    const one = plan.threads === 1 && !plan.loopHelper;
+    wasmOneThreadReason = one ? (plan.reason ?? (plan.by !== 'default' ? plan.by : null)) : null;
+    installWasmThreads({ threads: plan.threads, loopHelper: plan.loopHelper });
   }
 }
 
@@ -321,6 +323,29 @@ function explain(s: Skipped): { note: string; phrase: string } {
   return { note: s.reason, phrase };
 }
 
+/** How long `initBackend` waits for the loops' helper thread to come up. */
+const LOOP_HELPER_START_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts the course's loop helper on the wasm backend's shared heap and waits until it is up;
+ * returns null then, or why it is not (a failed start, the loops switched off or unavailable).
+ */
+async function startLoopHelper(): Promise<string | null> {
+  const helper = loopHelper(tf.backend() as BackendWasm);
+  if (helper === null) return "the course's loops do not run on this heap";
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), LOOP_HELPER_START_TIMEOUT_MS);
+    timer.unref();
+  });
+  const up = await Promise.race([helper.started, late]);
+  clearTimeout(timer);
+  if (up) return null;
+  const why = helper.whyNot;
+  helper.stop(); // one that comes up later must not make the summary line wrong
+  return why ?? `not up within ${LOOP_HELPER_START_TIMEOUT_MS / 1000} s`;
+}
+
 /** Builds the info, including the printed summary, of a started backend. */
 async function describe(
   name: BackendName,
@@ -335,13 +360,24 @@ async function describe(
     const wasm = require(WASM_PACKAGE) as typeof import('@tensorflow/tfjs-backend-wasm');
     // The flag the backend read to choose its binary (cached by now).
     simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-    threads = wasm.getThreadsCount();
+    const pool = wasm.getThreadsCount();
     const started = wasmThreadsStatus();
+    // The course's loops split large products with a helper thread on the threaded build's heap:
+    // started here, so that it is up before the first product.
+    const planned = started?.threaded === true && started.loopHelper && fixes.includes('matMul');
+    const helperFailed = planned ? await startLoopHelper() : null;
+    const helper = planned && helperFailed === null;
+    threads = Math.max(pool, helper ? 2 : 1);
     const whyOne =
-      started?.fallback != null ? `threads failed: ${started.fallback}` : wasmOneThreadReason;
+      started?.fallback != null
+        ? `threads failed: ${started.fallback}`
+        : helperFailed !== null
+          ? `no helper thread: ${helperFailed}`
+          : wasmOneThreadReason;
     how =
       `SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'}` +
-      (threads === 1 && whyOne !== null ? ` (${whyOne})` : '');
+      (threads === 1 && whyOne !== null ? ` (${whyOne})` : '') +
+      (helper && pool < threads ? `, XNNPACK on ${pool}` : '');
   } else if (name === 'native') {
     // TensorFlow sizes its intra-op thread pool to the logical cores unless told otherwise.
     threads = os.availableParallelism();

@@ -11,7 +11,13 @@
  * here, and uses the module's copy and sum loops (`smallMatMulLoops`) for transposes,
  * convolution patches and bias gradients.
  *
- * The module is built twice (`npm run build:wasm`): the second build's `gemm` tile uses Relaxed
+ * On the threaded build's shared heap (the default on two or more cores) large products are shared
+ * with a helper thread (`loop-helper.ts`): both threads claim chunks of rows (or of slices) of the
+ * same product, each chunk summed exactly as on one thread, so results are bit-identical to one
+ * thread's. `useLoopHelper(false)` keeps every product on the main thread.
+ *
+ * The module is built four times (`npm run build:wasm`): importing an unshared or a shared heap,
+ * each plain and fused. The fused builds' `gemm` tile uses Relaxed
  * SIMD's fused multiply-add (`f32x4.relaxed_madd`, one rounding instead of two, 1.2-1.5x faster
  * here). It runs when this V8 validates it and a self-check passes; then `wasm-fixes.ts` also
  * sends it `A B^T` and taller products. A fused multiply-add rounds differently from a multiply
@@ -21,7 +27,13 @@
 import * as v8 from 'node:v8';
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { SMALL_MATMUL_FMA_WASM_BASE64, SMALL_MATMUL_WASM_BASE64 } from './small-matmul-wasm';
+import {
+  SMALL_MATMUL_FMA_WASM_BASE64,
+  SMALL_MATMUL_SHARED_FMA_WASM_BASE64,
+  SMALL_MATMUL_SHARED_WASM_BASE64,
+  SMALL_MATMUL_WASM_BASE64,
+} from './small-matmul-wasm';
+import { LoopHelper } from './loop-helper';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -72,9 +84,38 @@ interface Loops {
 
 let enabled = true;
 let fusedWanted = true;
+let helperWanted = true;
 
-/** The two builds of the module, compiled once each (null: this engine rejects it). */
-const compiled = new Map<'plain' | 'fused', WebAssembly.Module | null>();
+/**
+ * Products with fewer multiply-adds than this run whole on the main thread even when a helper
+ * thread is up: posting a job and waking the helper costs ~10-100 microseconds, the time of a
+ * few hundred thousand multiply-adds here. Measured on the two training steps with 2^18, 2^20
+ * and 2^22: within the machine's noise of each other, 2^22 splits no GRU step product.
+ */
+export const MIN_SPLIT_WORK = 1 << 20;
+
+/**
+ * A shared product is cut into about this many chunks, which the two threads claim one at a time:
+ * enough that a helper late to wake (or on a busy core) leaves the main thread at most one small
+ * chunk to wait for, few enough that each chunk keeps the tiled loop efficient.
+ */
+const CHUNKS_PER_PRODUCT = 8;
+
+/**
+ * The builds of the module: plain or fused multiply-adds, each importing an unshared heap (the
+ * single-threaded backend's) or a shared one (the threaded backend's).
+ */
+type Build = 'plain' | 'fused' | 'plain-shared' | 'fused-shared';
+
+const BUILD_BYTES: Record<Build, string> = {
+  plain: SMALL_MATMUL_WASM_BASE64,
+  fused: SMALL_MATMUL_FMA_WASM_BASE64,
+  'plain-shared': SMALL_MATMUL_SHARED_WASM_BASE64,
+  'fused-shared': SMALL_MATMUL_SHARED_FMA_WASM_BASE64,
+};
+
+/** The builds, compiled once each (null: this engine rejects it). */
+const compiled = new Map<Build, WebAssembly.Module | null>();
 
 /** The bytes of a base64 module (an `ArrayBuffer`, which TypeScript 5.0 to 5.9 all accept). */
 function bytesOf(base64: string): ArrayBuffer {
@@ -97,11 +138,11 @@ function acceptsRelaxedSimd(bytes: ArrayBuffer): boolean {
 }
 
 /**
- * The fused build passes a self-check before it is trusted: a 4 x 8 tile of small integers
- * (exact in float32 whether or not the multiply-add is fused) on a memory of its own.
+ * A fused build passes a self-check before it is trusted: a 4 x 8 tile of small integers (exact
+ * in float32 whether or not the multiply-add is fused) on a memory of its own.
  */
-function fusedBuildWorks(module: WebAssembly.Module): boolean {
-  const memory = new WebAssembly.Memory({ initial: 1 });
+function fusedBuildWorks(module: WebAssembly.Module, shared: boolean): boolean {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared });
   const loops = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Loops;
   const f = new Float32Array(memory.buffer, 0, 4 * 3 + 3 * 8 + 4 * 8);
   for (let i = 0; i < 12; i++) f[i] = i - 5; // A [4, 3]
@@ -117,21 +158,18 @@ function fusedBuildWorks(module: WebAssembly.Module): boolean {
   return true;
 }
 
-function compile(build: 'plain' | 'fused'): WebAssembly.Module | null {
+function compile(build: Build): WebAssembly.Module | null {
   if (!compiled.has(build)) {
     let module: WebAssembly.Module | null = null;
     try {
-      if (build === 'plain') {
-        module = new WebAssembly.Module(bytesOf(SMALL_MATMUL_WASM_BASE64));
-      } else {
-        const bytes = bytesOf(SMALL_MATMUL_FMA_WASM_BASE64);
-        if (acceptsRelaxedSimd(bytes)) {
-          module = new WebAssembly.Module(bytes);
-          if (!fusedBuildWorks(module)) module = null;
-        }
+      const bytes = bytesOf(BUILD_BYTES[build]);
+      const fused = build.startsWith('fused');
+      if (!fused || acceptsRelaxedSimd(bytes)) {
+        module = new WebAssembly.Module(bytes);
+        if (fused && !fusedBuildWorks(module, build.endsWith('shared'))) module = null;
       }
     } catch {
-      module = null; // no SIMD (or no Relaxed SIMD) here
+      module = null; // no SIMD (or no Relaxed SIMD, or no shared memory) here
     }
     compiled.set(build, module);
   }
@@ -167,23 +205,78 @@ export function useSmallMatMulLoops(on: boolean): void {
   }
   enabled = on;
 }
+/**
+ * Lets the loops split a large product with a helper thread on the threaded build's shared heap
+ * (the default), or keeps every product on the main thread. Splitting gives bit-identical
+ * results; off is the comparison that measures what the helper gains. Takes effect at once.
+ */
+export function useLoopHelper(on: boolean): void {
+  if (typeof on !== 'boolean') {
+    throw new TypeError(`useLoopHelper: expected true or false, got ${String(on)}`);
+  }
+  helperWanted = on;
+}
+
+/** Helper threads per shared heap and build (null: none could start). */
+const helpers = new WeakMap<WebAssembly.Memory, Map<Build, LoopHelper | null>>();
+
+/**
+ * The helper thread for `backend`'s heap when it is shared and the helper is wanted, started on
+ * first use (in the background: null until it is ready).
+ */
+function readyHelper(backend: BackendWasm): LoopHelper | null {
+  if (!helperWanted) return null;
+  const helper = loopHelper(backend);
+  return helper?.ready ? helper : null;
+}
+
+/**
+ * The helper thread of `backend`'s shared heap (started here if it is not yet), or null: an
+ * unshared heap (the single-threaded build), loops that cannot run there, or switched off.
+ * `waitUntilReady()` on it blocks until it takes jobs; `whyNot` says why it does not.
+ */
+export function loopHelper(backend: BackendWasm): LoopHelper | null {
+  if (smallMatMulLoops(backend) === null) return null;
+  const memory = heapOf(backend)!;
+  if (!isSharedHeap(memory)) return null;
+  const build: Build = fusedMultiplyAddActive() ? 'fused-shared' : 'plain-shared';
+  let perBuild = helpers.get(memory);
+  if (perBuild === undefined) helpers.set(memory, (perBuild = new Map()));
+  if (!perBuild.has(build)) {
+    const module = compile(build);
+    perBuild.set(build, module === null ? null : new LoopHelper(module, memory));
+  }
+  return perBuild.get(build) ?? null;
+}
+
 /** Loops per backend heap and build (null: they cannot run on that heap). */
 const instances = {
   plain: new WeakMap<WebAssembly.Memory, Loops | null>(),
   fused: new WeakMap<WebAssembly.Memory, Loops | null>(),
 };
 
-/** The backend's `WebAssembly.Memory` (Emscripten's exported `memory`), or null. */
-function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
-  const exported = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm
-    ?.memory;
-  return exported instanceof WebAssembly.Memory ? exported : null;
+/**
+ * The backend's `WebAssembly.Memory`, or null: Emscripten's exported `memory` in the
+ * single-threaded build; the threaded build creates its shared heap in JavaScript
+ * (`wasmMemory`) and imports it, so it exports none.
+ */
+export function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
+  const wasm = (
+    backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }
+  ).wasm;
+  const heap = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  return heap instanceof WebAssembly.Memory ? heap : null;
+}
+
+/** Whether a heap is a shared memory (the threaded build's). */
+export function isSharedHeap(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /**
  * The loops instantiated on `backend`'s heap, or null where they cannot run: a heap that is not
- * reachable, or shared (the threaded build: the module imports an unshared memory), or a
- * WebAssembly without SIMD; null too while they are switched off (`useSmallMatMulLoops`), so
+ * reachable, or a WebAssembly without SIMD (or, for the threaded build's shared heap, without
+ * shared memories); null too while they are switched off (`useSmallMatMulLoops`), so
  * that every user falls back to its other path. Instantiated once per heap and build (the fused
  * one where `fusedMultiplyAddActive()`).
  */
@@ -195,9 +288,7 @@ export function smallMatMulLoops(backend: BackendWasm): Loops | null {
   const known = instances[build].get(memory);
   if (known !== undefined) return known;
   let loops: Loops | null = null;
-  const shared =
-    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const module = shared ? null : compile(build);
+  const module = compile(isSharedHeap(memory) ? `${build}-shared` : build);
   if (module !== null) {
     try {
       loops = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Loops;
@@ -250,13 +341,20 @@ export function smallBatchMatMul(
   const F = 4; // bytes per float32
   const aBatch = nA === 1 ? 0 : M * K * F;
   const bBatch = nB === 1 ? 0 : K * N * F;
-  if (transposeB) {
-    // [M, K] x [N, K]^T: rows of both contiguous in k.
-    loops.bmm_nt(pa, pb, pc, nOut, M, K, N, aBatch, K * F, bBatch, K * F);
-  } else {
-    // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.
-    const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
-    loops.bmm_nn(pa, pb, pc, nOut, M, K, N, aBatch, aRow, aCol, bBatch, N * F);
+  // [M, K] x [N, K]^T: rows of both contiguous in k. Otherwise A[m, k] at m * aRow + k * aCol:
+  // a transposed A ([K, M] in memory) is read in place.
+  const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
+  const strides = transposeB ? [aBatch, K * F, bBatch, K * F] : [aBatch, aRow, aCol, bBatch, N * F];
+  const loop = transposeB ? 'bmm_nt' : 'bmm_nn';
+  const helper = nOut > 1 && nOut * M * K * N >= MIN_SPLIT_WORK ? readyHelper(backend) : null;
+  const run = loops[loop] as (...args: number[]) => void;
+  const args = [pa, pb, pc, nOut, M, K, N, ...strides];
+  if (helper === null) run(...args);
+  else {
+    // Chunks of slices for both threads.
+    const deltas = [aBatch, bBatch, M * N * F] as const;
+    const perChunk = Math.ceil(nOut / CHUNKS_PER_PRODUCT);
+    helper.share({ loop, args, deltas, units: nOut, perChunk }, (chunk) => run(...chunk));
   }
   return out;
 }
@@ -293,10 +391,17 @@ export function tiledMatMul(
   const F = 4; // bytes per float32
   // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.
   const [aRow, aCol] = transposeA ? [F, M * F] : [K * F, F];
+  // Large products in chunks of rows for both threads, each a multiple of the tile's 4 rows, so
+  // that every row is summed by the same code as in one thread.
+  const helper = M >= 8 && M * K * N >= MIN_SPLIT_WORK ? readyHelper(backend) : null;
+  const perChunk = Math.ceil(M / CHUNKS_PER_PRODUCT / 4) * 4;
+  const gemm = (args: number[]): void => loops.gemm(...(args as Parameters<Loops['gemm']>));
   for (let i = 0; i < nOut; i++) {
     const ai = nA === 1 ? pa : pa + i * M * K * F;
     const bi = nB === 1 ? pb : pb + i * K * N * F;
-    loops.gemm(ai, bi, pc + i * M * N * F, M, K, N, aRow, aCol, N * F);
+    const args = [ai, bi, pc + i * M * N * F, M, K, N, aRow, aCol, N * F];
+    if (helper === null) gemm(args);
+    else helper.share({ loop: 'gemm', args, deltas: [aRow, 0, N * F], units: M, perChunk }, gemm);
   }
   return out;
 }

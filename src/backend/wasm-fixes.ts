@@ -255,14 +255,14 @@ function fastMatMul(original: tf.KernelFunc, args: KernelArgs, kernelName: strin
     nOut * work > 0
   ) {
     // Small slices (attention heads) in the course's SIMD loops, transposes read in place; null
-    // where they cannot run (threaded build, no SIMD, both operands transposed).
+    // where they cannot run (no SIMD, both operands transposed).
     const dims = { nA, nB, nOut, M, K, N, outShape };
     const out = smallBatchMatMul(backend, a, b, transposeA, transposeB, dims);
     if (out !== null) return out;
   }
   // A shared weight under a batch of plain A is one product of all the rows: [nA * M, K] x [K, N].
   const rows = sharedWeight && !transposeA ? nA * M : M;
-  // (The loops may be unavailable on this heap, as in the threaded build: no copy of B for nothing.)
+  // (The loops may be unavailable on this heap, without SIMD: no copy of B for nothing.)
   const fused = fusedMultiplyAddActive() && smallMatMulLoops(backend) !== null;
   if (
     plainProduct &&
@@ -274,7 +274,7 @@ function fastMatMul(original: tf.KernelFunc, args: KernelArgs, kernelName: strin
     // Weight gradients and products with few rows in the course's tiled SIMD loop (A read in
     // place, B not packed); with fused multiply-adds every product, a transposed B (the input
     // gradient dY W^T) copied once first, as XNNPACK packs it. null where the loop cannot run
-    // (threaded build, no SIMD).
+    // (no SIMD).
     const dims =
       rows === M
         ? { nA, nB, nOut, M, K, N, outShape }

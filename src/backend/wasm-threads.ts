@@ -59,8 +59,13 @@ const MAIN_SCRIPT_MARKER = 'attention-hands-on:wasm-threaded-main-script';
 
 /** How many threads the wasm backend should run, and why not more. */
 export interface WasmThreadsPlan {
-  /** Threads to ask for (1 = the single-threaded build). */
+  /** Threads of XNNPACK's pool to ask for (1 and no `loopHelper`: the single-threaded build). */
   threads: number;
+  /**
+   * Whether the course's own loops get a helper thread (`./loop-helper`): the threaded build runs
+   * (its heap is shared) even with a pool of 1, and large products are split between two threads.
+   */
+  loopHelper: boolean;
   /** Why only one thread (`null` when more are planned, or when one was simply asked for). */
   reason: string | null;
   /** What chose the count: `'default'`, `'auto'` or `ATTENTION_WASM_THREADS=<n>`. */
@@ -73,6 +78,8 @@ export interface WasmThreadsStatus {
   requested: number;
   /** Whether the threaded build runs. */
   threaded: boolean;
+  /** Whether the course's loops may start their helper thread (the threaded build runs for it). */
+  loopHelper: boolean;
   /** Why the threaded build does not run although more than one thread was asked for, or `null`. */
   fallback: string | null;
   /** Milliseconds the threaded start-up took (or ran until it failed); `null` when not tried. */
@@ -81,8 +88,13 @@ export interface WasmThreadsStatus {
 
 /** Options of `installWasmThreads`. */
 export interface WasmThreadsOptions {
-  /** Threads to run (1 = the single-threaded build, no workers). */
+  /** Threads of XNNPACK's pool (1 and no `loopHelper`: the single-threaded build, no workers). */
   threads: number;
+  /**
+   * Run the threaded build (a shared heap) so the course's loops can split products with a helper
+   * thread, whatever the pool size. Default: the last one given, at first false.
+   */
+  loopHelper?: boolean;
   /**
    * Time limit of the threaded start-up, ms. Default: the last one given, at first
    * `WASM_THREADS_START_TIMEOUT_MS`.
@@ -101,19 +113,22 @@ function workersForbidden(): boolean {
 }
 
 /**
- * Whether the wasm backend runs threads when `$ATTENTION_WASM_THREADS` is unset. Off: on the
- * course's reference machine with the other core busy, two threads made both training steps
- * slower; idle, they made matMul 512 ~25% faster but the training steps only 3-10%, and they cost
- * ~2 s and ~85 MB at start-up (README, "The second core"). `ATTENTION_WASM_THREADS=auto` turns
- * them on.
+ * Whether the wasm backend uses the second core when `$ATTENTION_WASM_THREADS` is unset: the
+ * threaded build with XNNPACK on one thread and the course's loops splitting large products with
+ * a helper thread (`./loop-helper`). On the course's 2-core machine this made the mini-GPT step
+ * ~0.8x and the seq2seq step 0.75-0.9x of the single-threaded build's time, with bit-identical
+ * results, ~0.1 s more start-up and ~70 MB more memory; with the other core busy it was neither
+ * faster nor slower. XNNPACK's own pool of 2 was no faster, and slower when the other core was
+ * busy (README, "The second core"), so it stays at one thread unless asked for.
  */
-export const WASM_THREADS_BY_DEFAULT = false;
+export const WASM_THREADS_BY_DEFAULT = true;
 
 /**
  * How many threads the wasm backend should run here: `$ATTENTION_WASM_THREADS` when set (`1` to
- * force the single-threaded build, `auto` for every core up to 4), else the default (one thread,
- * see `WASM_THREADS_BY_DEFAULT`). One thread when the machine has one core, or when Node's
- * permission model forbids worker threads (the grader's sandbox).
+ * force the single-threaded build, `2` to `8` for XNNPACK's pool with the loops' helper, `auto`
+ * for a pool of every core up to 4), else the default: on two or more cores a pool of 1 and the
+ * loops' helper (`WASM_THREADS_BY_DEFAULT`). One thread and no helper when the machine has one
+ * core, or when Node's permission model forbids worker threads (the grader's sandbox).
  *
  * @param env the environment to read (default `process.env`).
  * @returns the plan.
@@ -125,13 +140,24 @@ export function planWasmThreads(env: NodeJS.ProcessEnv = process.env): WasmThrea
   }
   const raw = env[WASM_THREADS_ENV_VAR];
   const text = raw === undefined ? '' : raw.trim().toLowerCase();
-  if (text === '' && !WASM_THREADS_BY_DEFAULT) return { threads: 1, reason: null, by: 'default' };
+  const one = (reason: string | null, by: string): WasmThreadsPlan => ({
+    threads: 1,
+    loopHelper: false,
+    reason,
+    by,
+  });
+  const cores = os.availableParallelism();
   let threads: number;
-  let by = 'auto';
-  if (text === '' || text === 'auto') {
-    const cores = os.availableParallelism();
+  let by: string;
+  if (text === '') {
+    by = 'default';
+    if (!WASM_THREADS_BY_DEFAULT) return one(null, by);
+    if (cores < 2) return one('one core', by);
+    threads = 1;
+  } else if (text === 'auto') {
+    by = 'auto';
     threads = Math.min(cores, DEFAULT_MAX_THREADS);
-    if (threads < 2) return { threads: 1, reason: 'one core', by };
+    if (threads < 2) return one('one core', by);
   } else {
     const n = Number(text);
     if (!(Number.isInteger(n) && n >= 1 && n <= MAX_WASM_THREADS)) {
@@ -143,12 +169,10 @@ export function planWasmThreads(env: NodeJS.ProcessEnv = process.env): WasmThrea
     }
     threads = n;
     by = `${WASM_THREADS_ENV_VAR}=${n}`;
-    if (n === 1) return { threads: 1, reason: null, by };
+    if (n === 1) return one(null, by);
   }
-  if (workersForbidden()) {
-    return { threads: 1, reason: "worker threads not permitted by Node's permission model", by };
-  }
-  return { threads, reason: null, by };
+  if (workersForbidden()) return one("worker threads not permitted by Node's permission model", by);
+  return { threads, loopHelper: true, reason: null, by };
 }
 
 /** The package's own `'wasm'` factory, kept so that the fallback can call it. */
@@ -157,6 +181,7 @@ let stockFactory: (() => unknown) | null = null;
 let ourFactory: (() => Promise<tf.KernelBackend>) | null = null;
 let settings: Required<WasmThreadsOptions> = {
   threads: 1,
+  loopHelper: false,
   timeoutMs: WASM_THREADS_START_TIMEOUT_MS,
 };
 let status: WasmThreadsStatus | null = null;
@@ -181,7 +206,12 @@ export function installWasmThreads(options: WasmThreadsOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`installWasmThreads: expected an options object, got ${typeof options}`);
   }
-  const { threads, timeoutMs = settings.timeoutMs } = options;
+  const { threads, loopHelper = settings.loopHelper, timeoutMs = settings.timeoutMs } = options;
+  if (typeof loopHelper !== 'boolean') {
+    throw new TypeError(
+      `installWasmThreads: expected loopHelper to be true or false, got ${String(loopHelper)}`,
+    );
+  }
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_WASM_THREADS)) {
     throw new RangeError(
       `installWasmThreads: expected threads to be an integer from 1 to ${MAX_WASM_THREADS}, ` +
@@ -193,7 +223,7 @@ export function installWasmThreads(options: WasmThreadsOptions): void {
       `installWasmThreads: expected timeoutMs to be a finite number > 0, got ${String(timeoutMs)}`,
     );
   }
-  settings = { threads, timeoutMs };
+  settings = { threads, loopHelper, timeoutMs };
   // A started backend keeps its threads (and removing it would dispose its tensors).
   if (wasmBackendStarted()) return;
   const registered = tf.findBackendFactory(WASM) as (() => unknown) | null;
@@ -222,9 +252,9 @@ export function wasmBackendStarted(): boolean {
 async function startWasm(): Promise<tf.KernelBackend> {
   const stock = stockFactory as () => Promise<tf.KernelBackend>;
   const wasm = require(WASM_PACKAGE) as typeof import('@tensorflow/tfjs-backend-wasm');
-  const { threads, timeoutMs } = settings;
-  if (threads === 1) {
-    status = { requested: 1, threaded: false, fallback: null, startMs: null };
+  const { threads, loopHelper, timeoutMs } = settings;
+  if (threads === 1 && !loopHelper) {
+    status = { requested: 1, threaded: false, loopHelper: false, fallback: null, startMs: null };
     tf.env().set(MULTITHREAD_FLAG, false);
     return stock();
   }
@@ -232,11 +262,23 @@ async function startWasm(): Promise<tf.KernelBackend> {
   const attempt = new ThreadedStart(threads, timeoutMs);
   try {
     const backend = await attempt.run(stock);
-    status = { requested: threads, threaded: true, fallback: null, startMs: Date.now() - t0 };
+    status = {
+      requested: threads,
+      threaded: true,
+      loopHelper,
+      fallback: null,
+      startMs: Date.now() - t0,
+    };
     return backend;
   } catch (err) {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
-    status = { requested: threads, threaded: false, fallback: reason, startMs: Date.now() - t0 };
+    status = {
+      requested: threads,
+      threaded: false,
+      loopHelper: false,
+      fallback: reason,
+      startMs: Date.now() - t0,
+    };
     tf.env().set(MULTITHREAD_FLAG, false);
     wasm.setThreadsCount(-1);
     return stock();

@@ -32,10 +32,14 @@ const nativeFound = ((): boolean => {
 /** What the automatic order should land on here. */
 const expectedDefault: BackendName = nativeFound ? 'native' : 'wasm';
 
-/** Threads wasm runs here: $ATTENTION_WASM_THREADS (a count, or auto: every core up to 4), else 1. */
-const expectedWasmThreads = ((raw: string): number => {
-  if (raw === '') return 1;
-  return raw === 'auto' ? Math.min(os.availableParallelism(), 4) : Number(raw);
+/** Threads wasm runs here: $ATTENTION_WASM_THREADS (a count, or auto: every core up to 4). */
+// Unset, a machine with two or more cores runs the course's product loops on two threads and
+// XNNPACK on one; a count (or auto) sets XNNPACK's pool, and the loops share it.
+const [expectedWasmThreads, expectedPool] = ((raw: string): [number, number] => {
+  const cores = os.availableParallelism();
+  if (raw === '') return cores >= 2 ? [2, 1] : [1, 1];
+  const n = raw === 'auto' ? Math.min(cores, 4) : Number(raw);
+  return [n, n];
 })((process.env.ATTENTION_WASM_THREADS ?? '').trim().toLowerCase());
 
 describe('initBackend', () => {
@@ -96,7 +100,10 @@ describe('initBackend', () => {
     assert.equal(report.info.name, expectedDefault);
     if (!nativeFound) {
       const threads =
-        expectedWasmThreads === 1 ? '1 thread( \\([^)]*\\))?' : `${expectedWasmThreads} threads`;
+        expectedWasmThreads === 1
+          ? '1 thread( \\([^)]*\\))?'
+          : `${expectedWasmThreads} threads` +
+            (expectedPool < expectedWasmThreads ? `, XNNPACK on ${expectedPool}` : '');
       assert.match(
         printed[0],
         new RegExp(
@@ -132,7 +139,7 @@ describe('initBackend', () => {
       : await initBackend({ log }); // the automatic choice, with its notes
     assert.equal(info.tfBackend, 'wasm');
     assert.equal(typeof info.simd, 'boolean');
-    assert.equal(info.threads, expectedWasmThreads); // worker threads only when asked (wasm-threads.ts)
+    assert.equal(info.threads, expectedWasmThreads, info.summary); // wasm-threads.ts plans them
     assert.deepEqual(info.fixes, [
       'matMul',
       'slice',

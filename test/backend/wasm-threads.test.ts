@@ -67,7 +67,9 @@ function seeded(n, seed) {
     for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
     refErr = Math.max(refErr, Math.abs(s - c[i * N + j]));
   }
+  const helper = require('./src/backend/small-matmul').loopHelper(tf.backend());
   const report = { summary, threads: wasm.getThreadsCount(), status: wasmThreadsStatus(),
+    helperReady: helper !== null && helper.ready,
     leaked: tf.memory().numTensors - before, refErr, c, conv, grad };
   process.stdout.write(JSON.stringify(report));
 })().catch((err) => {
@@ -79,7 +81,15 @@ function seeded(n, seed) {
 interface ChildReport {
   summary: string | null;
   threads: number;
-  status: { requested: number; threaded: boolean; fallback: string | null; startMs: number } | null;
+  status: {
+    requested: number;
+    threaded: boolean;
+    loopHelper: boolean;
+    fallback: string | null;
+    startMs: number;
+  } | null;
+  /** Whether the course's loops have their helper thread up. */
+  helperReady: boolean;
   leaked: number;
   refErr: number;
   c: number[];
@@ -124,20 +134,28 @@ function maxDiff(x: number[], y: number[]): number {
 
 describe('wasm threads', () => {
   describe('planWasmThreads', () => {
-    it('one thread by default; auto = every core up to 4; or the count the variable gives', () => {
-      assert.deepEqual(planWasmThreads({}), { threads: 1, reason: null, by: 'default' });
-      assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' ' }), planWasmThreads({}));
+    it('by default XNNPACK on 1 and the loops on 2 cores; auto = every core up to 4; or the count the variable gives', () => {
       const cores = os.availableParallelism();
+      assert.deepEqual(
+        planWasmThreads({}),
+        cores >= 2
+          ? { threads: 1, loopHelper: true, reason: null, by: 'default' }
+          : { threads: 1, loopHelper: false, reason: 'one core', by: 'default' },
+      );
+      assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' ' }), planWasmThreads({}));
       const auto = planWasmThreads({ [WASM_THREADS_ENV_VAR]: ' Auto ' });
       assert.equal(auto.threads, cores >= 2 ? Math.min(cores, 4) : 1);
+      assert.equal(auto.loopHelper, cores >= 2);
       assert.equal(auto.by, 'auto');
       assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: '1' }), {
         threads: 1,
+        loopHelper: false,
         reason: null,
         by: 'ATTENTION_WASM_THREADS=1',
       });
       assert.deepEqual(planWasmThreads({ [WASM_THREADS_ENV_VAR]: '3' }), {
         threads: 3,
+        loopHelper: true,
         reason: null,
         by: 'ATTENTION_WASM_THREADS=3',
       });
@@ -179,17 +197,21 @@ describe('wasm threads', () => {
   it('this process runs the planned threads, and the summary line says so', function () {
     const info = backendInfo();
     if (info === null || info.name !== 'wasm') this.skip();
-    const planned = planWasmThreads().threads;
+    const plan = planWasmThreads();
+    // The loops' helper makes a second thread however small XNNPACK's pool is.
+    const planned = Math.max(plan.threads, plan.loopHelper ? 2 : 1);
     assert.equal(info.threads, planned, `summary: ${info.summary}`);
-    assert.equal(wasmThreadsStatus()?.threaded, planned > 1);
-    assert.match(info.summary, new RegExp(`SIMD on, ${planned} threads?[;)]`));
+    assert.equal(wasmThreadsStatus()?.threaded, plan.threads > 1 || plan.loopHelper);
+    const pool = plan.threads < planned ? `, XNNPACK on ${plan.threads}` : '';
+    assert.match(info.summary, new RegExp(`SIMD on, ${planned} threads?${pool}[;)]`));
   });
 
   it('2 threads compute the numbers of 1 thread; a failed or slow start falls back', async function () {
     if (os.availableParallelism() < 2) this.skip();
     this.timeout(120_000);
     // The timed-out start is the 1-thread reference: same entry point, single-threaded build.
-    const [two, one, denied] = await Promise.all([
+    const [byDefault, two, one, denied] = await Promise.all([
+      child('init', {}),
       child('init', { [WASM_THREADS_ENV_VAR]: '2' }),
       child('timeout', { [WASM_THREADS_ENV_VAR]: '2' }),
       // Node's permission model without --allow-worker: creating a worker throws.
@@ -202,6 +224,7 @@ describe('wasm threads', () => {
       ]),
     ]);
     for (const [r, label] of [
+      [byDefault, 'the default'],
       [two, '2 threads'],
       [one, '1 thread after a time-out'],
       [denied, 'denied'],
@@ -209,13 +232,31 @@ describe('wasm threads', () => {
       assertSound(r, label);
     }
 
+    // The default: the threaded build's shared heap, XNNPACK on 1 thread, the loops' helper up.
+    assert.equal(byDefault.threads, 1);
+    assert.deepEqual(byDefault.status, {
+      requested: 1,
+      threaded: true,
+      loopHelper: true,
+      fallback: null,
+      startMs: byDefault.status?.startMs,
+    });
+    assert.equal(byDefault.helperReady, true);
+    assert.match(byDefault.summary ?? '', /^backend: wasm \(SIMD on, 2 threads, XNNPACK on 1; /);
+    // The helper claims whole rows of the product, each summed as on one thread: the same bits.
+    assert.deepEqual(byDefault.c, one.c);
+    assert.deepEqual(byDefault.grad, one.grad);
+    assert.deepEqual(byDefault.conv, one.conv);
+
     assert.equal(two.threads, 2);
     assert.deepEqual(two.status, {
       requested: 2,
       threaded: true,
+      loopHelper: true,
       fallback: null,
       startMs: two.status?.startMs,
     });
+    assert.equal(two.helperReady, true);
     assert.match(two.summary ?? '', /^backend: wasm \(SIMD on, 2 threads; /);
     assert.equal(one.threads, 1);
     console.log(
