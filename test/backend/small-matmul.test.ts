@@ -11,6 +11,8 @@ import { initBackend } from '../../src/backend/backend';
 import {
   smallBatchMatMul,
   smallMatMulLoops,
+  loopHelper,
+  useLoopHelper,
   tiledMatMul,
   useSmallMatMulLoops,
   useFusedMultiplyAdd,
@@ -19,8 +21,11 @@ import {
 import {
   SMALL_MATMUL_WASM_BASE64,
   SMALL_MATMUL_FMA_WASM_BASE64,
+  SMALL_MATMUL_SHARED_WASM_BASE64,
+  SMALL_MATMUL_SHARED_FMA_WASM_BASE64,
   SMALL_MATMUL_WAT_SHA256,
 } from '../../src/backend/small-matmul-wasm';
+import { planWasmThreads } from '../../src/backend/wasm-threads';
 import { installWasmFixes } from '../../src/backend/wasm-fixes';
 
 /** Seeded values in [-1, 1) with a few exact zeros and large entries, as float32. */
@@ -77,7 +82,7 @@ describe('small batched products in SIMD loops', () => {
   // Tests that switch the fused build off leave it on for the next, even when they fail.
   afterEach(() => useFusedMultiplyAdd(true));
 
-  it('runs on the wasm backend of this machine (unshared heap, SIMD)', () => {
+  it('runs on the wasm backend of this machine (its heap shared or not, SIMD)', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.notEqual(smallMatMulLoops(backend), null);
   });
@@ -310,5 +315,64 @@ describe('small batched products in SIMD loops', () => {
     const fused = Buffer.from(SMALL_MATMUL_FMA_WASM_BASE64, 'base64');
     assert.ok(WebAssembly.validate(fused));
     assert.ok(Math.abs(fused.length - Buffer.from(SMALL_MATMUL_WASM_BASE64, 'base64').length) < 64);
+    // The shared-heap builds differ only in their memory import (and the fused tile).
+    for (const [shared, unshared] of [
+      [SMALL_MATMUL_SHARED_WASM_BASE64, SMALL_MATMUL_WASM_BASE64],
+      [SMALL_MATMUL_SHARED_FMA_WASM_BASE64, SMALL_MATMUL_FMA_WASM_BASE64],
+    ]) {
+      const bytes = Buffer.from(shared, 'base64');
+      assert.ok(WebAssembly.validate(bytes));
+      const [memory] = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+      assert.deepEqual([memory.module, memory.name, memory.kind], ['env', 'memory', 'memory']);
+      assert.ok(Math.abs(bytes.length - Buffer.from(unshared, 'base64').length) < 8);
+    }
+  });
+
+  it('shares large products with the helper thread where the plan has one, bit for bit', function () {
+    this.timeout(60_000);
+    const helper = loopHelper(backend);
+    if (!planWasmThreads().loopHelper) {
+      // ATTENTION_WASM_THREADS=1, one core, or no worker threads: an unshared heap, no helper.
+      assert.equal(helper, null);
+      return;
+    }
+    assert.ok(helper !== null && helper.waitUntilReady(20_000), `no helper: ${helper?.whyNot}`);
+    // [shape of a, shape of b, transposeA, transposeB]: the tiled loop (A, A^T, B^T copied),
+    // a batch of attention slices (bmm_nn, bmm_nt), rows not a multiple of the chunk.
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[300, 256], [256, 96], false, false],
+      [[256, 300], [256, 96], true, false],
+      [[130, 128], [384, 128], false, true],
+      [[64, 40, 48], [64, 48, 40], false, false],
+      [[64, 40, 48], [64, 40, 48], false, true],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      const a = tf.tensor(
+        values(
+          sa.reduce((x, y) => x * y),
+          7,
+        ),
+        sa,
+      );
+      const b = tf.tensor(
+        values(
+          sb.reduce((x, y) => x * y),
+          8,
+        ),
+        sb,
+      );
+      try {
+        useLoopHelper(true);
+        const shared = tf.matMul(a, b, ta, tb);
+        useLoopHelper(false);
+        const alone = tf.matMul(a, b, ta, tb);
+        assert.deepEqual(shared.dataSync(), alone.dataSync(), `${sa} x ${sb}`);
+        tf.dispose([shared, alone]);
+      } finally {
+        useLoopHelper(true);
+        tf.dispose([a, b]);
+      }
+    }
+    assert.throws(() => useLoopHelper(1 as unknown as boolean), /expected true or false, got 1/);
   });
 });
