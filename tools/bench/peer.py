@@ -54,7 +54,9 @@ class Seq2Seq(nn.Module):
         self.src_embed = nn.Embedding(c["V"], c["E"])
         self.tgt_embed = nn.Embedding(c["V"], c["E"])
         self.encoder = nn.GRU(c["E"], c["enc"], batch_first=True, bidirectional=True)
-        self.bridge = nn.Linear(2 * c["enc"], c["dec"])
+        # s_0 = tanh(W_s h_1^<) (appendix A.2.2): the backward direction's state at the first
+        # source position, as chapter 03's BahdanauSeq2Seq does
+        self.bridge = nn.Linear(c["enc"], c["dec"], bias=False)
         self.w_q = nn.Linear(c["dec"], c["attn"], bias=False)
         self.w_k = nn.Linear(2 * c["enc"], c["attn"], bias=False)
         self.v = nn.Parameter(torch.empty(c["attn"]).uniform_(-0.2, 0.2))
@@ -67,9 +69,10 @@ class Seq2Seq(nn.Module):
             self.src_embed(src), src_lens, batch_first=True, enforce_sorted=False
         )
         out, h_n = self.encoder(packed)
-        # [B, S, 2E'], zero at padding; h_n [2, B, E'] -> [B, 2E'] (forward, then backward)
+        # [B, S, 2E'], zero at padding; h_n [2, B, E']: h_n[1] is the backward direction's state
+        # after reading back to the first token
         enc, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=S)
-        s = torch.tanh(self.bridge(torch.cat([h_n[0], h_n[1]], 1)))  # [B, Dd]
+        s = torch.tanh(self.bridge(h_n[1]))  # [B, E'] -> [B, Dd]
         keys = self.w_k(enc)  # [B, S, A]
         pad = torch.arange(S)[None, :] >= src_lens[:, None]  # [B, S], True at padding
         outs = []
