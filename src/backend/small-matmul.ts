@@ -260,7 +260,7 @@ const instances = {
  * single-threaded build; the threaded build creates its shared heap in JavaScript
  * (`wasmMemory`) and imports it, so it exports none.
  */
-export function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
+function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
   const wasm = (
     backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }
   ).wasm;
@@ -269,7 +269,7 @@ export function heapOf(backend: BackendWasm): WebAssembly.Memory | null {
 }
 
 /** Whether a heap is a shared memory (the threaded build's). */
-export function isSharedHeap(memory: WebAssembly.Memory): boolean {
+function isSharedHeap(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
