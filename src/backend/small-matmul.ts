@@ -80,6 +80,44 @@ interface Loops {
   ): void;
   /** `dst[o, c] = sum over r of src[o, r, c]`, src `[outer, R, inner]` (floats). */
   sum_rows(src: number, dst: number, outer: number, R: number, inner: number): void;
+  /**
+   * `dst = b sigmoid(a src) - c` over `bytes` bytes (at least 16): the sigmoid (1, 1, 0) and tanh
+   * (2, 2, 1). Where `bytes` is not a multiple of 16 the last vector is done twice, so in place
+   * (`src === dst`) only where it is.
+   */
+  sigmoid_scaled(src: number, dst: number, bytes: number, a: number, b: number, c: number): void;
+  /** One GRU step's gate math (`gru-fused.ts`): `h'` to `out`, `r | z | n` to `gates` (d >= 4). */
+  gru_gates(
+    xp: number,
+    xc: number,
+    hp: number,
+    h: number,
+    bias: number,
+    out: number,
+    gates: number,
+    rows: number,
+    d: number,
+    perBias: number,
+    hasXc: number,
+  ): void;
+  /** The backward of `gru_gates`; `has` bits 1, 2, 4: `dhm`, `dhq`, `dhz` are added to `dy`. */
+  gru_gates_grad(
+    dy: number,
+    dhm: number,
+    dhq: number,
+    dhz: number,
+    has: number,
+    h: number,
+    hp: number,
+    gates: number,
+    bias: number,
+    dxp: number,
+    dhp: number,
+    dhzOut: number,
+    rows: number,
+    d: number,
+    perBias: number,
+  ): void;
 }
 
 let enabled = true;

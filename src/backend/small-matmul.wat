@@ -440,4 +440,198 @@
       (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
       (local.set $outer (i32.sub (local.get $outer) (i32.const 1)))
       (br $eachO))))
+
+  ;; dst = b sigmoid(a x) - c for the floats of src, `bytes` bytes (at least 16), 4 lanes at a
+  ;; time: the sigmoid with a = b = 1, c = 0, and tanh(x) = 2 sigmoid(2x) - 1 (a = b = 2, c = 1).
+  ;; Where bytes is not a multiple of 16, the last 16 bytes are done again as one vector, so src
+  ;; and dst may be the same only where it is. sigmoid(y) = 1 / (1 + e^-y) is within ~2 units in
+  ;; the last place: e^-y = 2^k e^r with k = round(-y log2 e) and |r| <= ln 2 / 2, e^r by a
+  ;; degree-5 polynomial (fitted to e^r on that interval for relative error, 1.6e-7 in float32),
+  ;; 2^k made from its exponent bits; -y is clamped to [-87, 88]
+  ;; first, where 2^k is a normal float (a NaN stays NaN). The constants live in locals: V8 would
+  ;; build each v128.const anew at every use in the loop.
+  (func $sigmoid_scaled (export "sigmoid_scaled")
+    (param $src i32) (param $dst i32) (param $bytes i32) (param $a f32) (param $b f32) (param $c f32)
+    (local $end i32) (local $j i32) (local $va v128) (local $vb v128) (local $vc v128) (local $x v128) (local $t v128) (local $k v128) (local $r v128) (local $e v128)
+    (local $lo v128) (local $hi v128) (local $log2e v128) (local $magic v128) (local $ln2a v128)
+    (local $ln2b v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128)
+    (local $p4 v128) (local $one v128)
+    (local.set $lo (v128.const f32x4 -87 -87 -87 -87))
+    (local.set $hi (v128.const f32x4 88 88 88 88))
+    (local.set $log2e (v128.const f32x4 1.44269504 1.44269504 1.44269504 1.44269504))
+    ;; 1.5 * 2^23 + 127: adding 1.5 * 2^23 to x log2 e rounds it to the integer k, which then
+    ;; sits in the low bits of the sum's mantissa, plus 127 (the exponent's bias)
+    (local.set $magic (v128.const f32x4 12583039 12583039 12583039 12583039))
+    ;; ln 2 in two parts, so that k times the first part is exact
+    (local.set $ln2a (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))
+    (local.set $ln2b (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))
+    (local.set $p0 (v128.const f32x4 0.008290314116 0.008290314116 0.008290314116 0.008290314116))
+    (local.set $p1 (v128.const f32x4 0.0418979302 0.0418979302 0.0418979302 0.0418979302))
+    (local.set $p2 (v128.const f32x4 0.1666763574 0.1666763574 0.1666763574 0.1666763574))
+    (local.set $p3 (v128.const f32x4 0.4999915063 0.4999915063 0.4999915063 0.4999915063))
+    (local.set $p4 (v128.const f32x4 0.999999702 0.999999702 0.999999702 0.999999702))
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    ;; -a, so that x below is -a src
+    (local.set $va (f32x4.splat (f32.neg (local.get $a))))
+    (local.set $vb (f32x4.splat (local.get $b)))
+    (local.set $vc (f32x4.splat (local.get $c)))
+    (local.set $end (i32.sub (local.get $bytes) (i32.const 16)))
+    (local.set $j (i32.const 0))
+    (loop $each
+      (if (i32.gt_u (local.get $j) (local.get $end)) (then (local.set $j (local.get $end))))
+      ;; pmax and pmin are one instruction each (max and min with NaN care are several)
+      (local.set $x (f32x4.pmin (f32x4.pmax
+        (f32x4.mul (v128.load (i32.add (local.get $src) (local.get $j))) (local.get $va))
+        (local.get $lo)) (local.get $hi)))
+      (local.set $t (f32x4.add (f32x4.mul (local.get $x) (local.get $log2e)) (local.get $magic)))
+      (local.set $k (f32x4.sub (local.get $t) (local.get $magic)))
+      ;; r = x - k ln 2
+      (local.set $r (f32x4.sub (f32x4.sub (local.get $x) (f32x4.mul (local.get $k) (local.get $ln2a)))
+        (f32x4.mul (local.get $k) (local.get $ln2b))))
+      ;; e^r = 1 + r (p4 + r (p3 + r (p2 + r (p1 + r p0)))), times 2^k: t's bits shifted left by
+      ;; 23 leave k + 127 in the exponent field
+      (local.set $e (f32x4.add (f32x4.mul (local.get $p0) (local.get $r)) (local.get $p1)))
+      (local.set $e (f32x4.add (f32x4.mul (local.get $e) (local.get $r)) (local.get $p2)))
+      (local.set $e (f32x4.add (f32x4.mul (local.get $e) (local.get $r)) (local.get $p3)))
+      (local.set $e (f32x4.add (f32x4.mul (local.get $e) (local.get $r)) (local.get $p4)))
+      (local.set $e (f32x4.mul (f32x4.add (f32x4.mul (local.get $e) (local.get $r)) (local.get $one))
+        (i32x4.shl (local.get $t) (i32.const 23))))
+      (v128.store (i32.add (local.get $dst) (local.get $j)) (f32x4.sub (f32x4.div (local.get $vb)
+        (f32x4.add (local.get $one) (local.get $e))) (local.get $vc)))
+      (if (i32.lt_u (local.get $j) (local.get $end)) (then
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $each)))))
+
+  ;; One GRU step's gate math (src/core/gru-fused.ts) for `rows` rows of width d (a multiple of
+  ;; 4): with xp (+ xc when hasXc) the projected input, hp = h W_h and the bias b_h, all in blocks
+  ;; r | z | n of a [3d] row (the bias: one row per `perBias` rows),
+  ;;   r = sigmoid(x_r + hp_r + b_r)       z = sigmoid(x_z + hp_z + b_z)
+  ;;   n = tanh(x_n + r (hp_n + b_n))      h' = n + z (h - n)
+  ;; (d >= 4). Writes h' [rows, d] to out and r | z | n [rows, 3d] to
+  ;; gates, whose row holds the pre-activations while $sigmoid_scaled turns them into gates.
+  (func (export "gru_gates")
+    (param $xp i32) (param $xc i32) (param $hp i32) (param $h i32) (param $bias i32)
+    (param $out i32) (param $gates i32) (param $rows i32) (param $d i32) (param $perBias i32)
+    (param $hasXc i32)
+    (local $D i32) (local $D2 i32) (local $G i32) (local $row i32) (local $j i32)
+    (local $x i32) (local $c i32) (local $q i32) (local $b i32) (local $g i32) (local $hr i32)
+    (local $o i32) (local $v v128) (local $n v128)
+    (local.set $D (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $D2 (i32.shl (local.get $D) (i32.const 1)))
+    (local.set $G (i32.mul (local.get $D) (i32.const 3)))
+    (block $doneRow (loop $eachRow
+      (br_if $doneRow (i32.ge_u (local.get $row) (local.get $rows)))
+      ;; this row of each operand
+      (local.set $x (i32.add (local.get $xp) (i32.mul (local.get $row) (local.get $G))))
+      (local.set $c (i32.add (local.get $xc) (i32.mul (local.get $row) (local.get $G))))
+      (local.set $q (i32.add (local.get $hp) (i32.mul (local.get $row) (local.get $G))))
+      (local.set $g (i32.add (local.get $gates) (i32.mul (local.get $row) (local.get $G))))
+      (local.set $b (i32.add (local.get $bias)
+        (i32.mul (i32.div_u (local.get $row) (local.get $perBias)) (local.get $G))))
+      (local.set $hr (i32.add (local.get $h) (i32.mul (local.get $row) (local.get $D))))
+      (local.set $o (i32.add (local.get $out) (i32.mul (local.get $row) (local.get $D))))
+      ;; 1) r | z: x + hp + b, then the sigmoid
+      (local.set $j (i32.const 0))
+      (block $doneRz (loop $eachRz
+        (br_if $doneRz (i32.ge_u (local.get $j) (local.get $D2)))
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $j))))
+        (if (local.get $hasXc) (then (local.set $v
+          (f32x4.add (local.get $v) (v128.load (i32.add (local.get $c) (local.get $j)))))))
+        (v128.store (i32.add (local.get $g) (local.get $j))
+          (f32x4.add (f32x4.add (local.get $v) (v128.load (i32.add (local.get $q) (local.get $j))))
+            (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $eachRz)))
+      (call $sigmoid_scaled (local.get $g) (local.get $g) (local.get $D2)
+        (f32.const 1) (f32.const 1) (f32.const 0))
+      ;; 2) n: x_n + r (hp_n + b_n), then tanh
+      (local.set $j (i32.const 0))
+      (block $doneN (loop $eachN
+        (br_if $doneN (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $v (v128.load (i32.add (local.get $x) (i32.add (local.get $D2) (local.get $j)))))
+        (if (local.get $hasXc) (then (local.set $v (f32x4.add (local.get $v)
+          (v128.load (i32.add (local.get $c) (i32.add (local.get $D2) (local.get $j))))))))
+        (v128.store (i32.add (local.get $g) (i32.add (local.get $D2) (local.get $j)))
+          (f32x4.add (local.get $v)
+            (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $j)))
+              (f32x4.add (v128.load (i32.add (local.get $q) (i32.add (local.get $D2) (local.get $j))))
+                (v128.load (i32.add (local.get $b) (i32.add (local.get $D2) (local.get $j))))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $eachN)))
+      (call $sigmoid_scaled (i32.add (local.get $g) (local.get $D2)) (i32.add (local.get $g) (local.get $D2))
+        (local.get $D) (f32.const 2) (f32.const 2) (f32.const 1))
+      ;; 3) h' = n + z (h - n)
+      (local.set $j (i32.const 0))
+      (block $doneH (loop $eachH
+        (br_if $doneH (i32.ge_u (local.get $j) (local.get $D)))
+        (local.set $n (v128.load (i32.add (local.get $g) (i32.add (local.get $D2) (local.get $j)))))
+        (v128.store (i32.add (local.get $o) (local.get $j))
+          (f32x4.add (local.get $n) (f32x4.mul
+            (v128.load (i32.add (local.get $g) (i32.add (local.get $D) (local.get $j))))
+            (f32x4.sub (v128.load (i32.add (local.get $hr) (local.get $j))) (local.get $n)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $eachH)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br $eachRow))))
+
+  ;; The backward of gru_gates (d a multiple of 4). g = dy + dhm + dhq + dhz (the last three where
+  ;; bits 1, 2, 4 of `has` are set), all [rows, d]; with r | z | n from `gates`:
+  ;;   da_n = g (1 - z) (1 - n^2)    da_r = da_n (hp_n + b_n) r (1 - r)    da_z = g (h - n) z (1 - z)
+  ;; writes dxp = da_r | da_z | da_n and dhp = da_r | da_z | da_n r ([rows, 3d]), dhz' = g z.
+  (func (export "gru_gates_grad")
+    (param $dy i32) (param $dhm i32) (param $dhq i32) (param $dhz i32) (param $has i32)
+    (param $h i32) (param $hp i32) (param $gates i32) (param $bias i32)
+    (param $dxp i32) (param $dhp i32) (param $dhzOut i32)
+    (param $rows i32) (param $d i32) (param $perBias i32)
+    (local $D i32) (local $D2 i32) (local $G i32) (local $row i32) (local $j i32)
+    (local $ph i32) (local $pg i32) (local $pb i32) (local $pa i32)
+    (local $g v128) (local $r v128) (local $z v128) (local $n v128) (local $one v128)
+    (local $daN v128) (local $daR v128) (local $daZ v128)
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $D (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $D2 (i32.shl (local.get $D) (i32.const 1)))
+    (local.set $G (i32.mul (local.get $D) (i32.const 3)))
+    (block $doneRow (loop $eachRow
+      (br_if $doneRow (i32.ge_u (local.get $row) (local.get $rows)))
+      (local.set $pb (i32.add (local.get $bias) (i32.add (local.get $D2)
+        (i32.mul (i32.div_u (local.get $row) (local.get $perBias)) (local.get $G)))))
+      (local.set $j (i32.const 0))
+      (block $doneJ (loop $eachJ
+        (br_if $doneJ (i32.ge_u (local.get $j) (local.get $D)))
+        ;; column j of a [d] row (ph) and of the first block of a [3d] row (pg)
+        (local.set $ph (i32.add (i32.mul (local.get $row) (local.get $D)) (local.get $j)))
+        (local.set $pg (i32.add (i32.mul (local.get $row) (local.get $G)) (local.get $j)))
+        (local.set $g (v128.load (i32.add (local.get $dy) (local.get $ph))))
+        (if (i32.and (local.get $has) (i32.const 1)) (then
+          (local.set $g (f32x4.add (local.get $g) (v128.load (i32.add (local.get $dhm) (local.get $ph)))))))
+        (if (i32.and (local.get $has) (i32.const 2)) (then
+          (local.set $g (f32x4.add (local.get $g) (v128.load (i32.add (local.get $dhq) (local.get $ph)))))))
+        (if (i32.and (local.get $has) (i32.const 4)) (then
+          (local.set $g (f32x4.add (local.get $g) (v128.load (i32.add (local.get $dhz) (local.get $ph)))))))
+        (local.set $pa (i32.add (local.get $gates) (local.get $pg)))
+        (local.set $r (v128.load (local.get $pa)))
+        (local.set $z (v128.load (i32.add (local.get $pa) (local.get $D))))
+        (local.set $n (v128.load (i32.add (local.get $pa) (local.get $D2))))
+        (local.set $daN (f32x4.mul (f32x4.mul (local.get $g) (f32x4.sub (local.get $one) (local.get $z)))
+          (f32x4.sub (local.get $one) (f32x4.mul (local.get $n) (local.get $n)))))
+        (local.set $daR (f32x4.mul (f32x4.mul (f32x4.mul (local.get $daN)
+          (f32x4.add (v128.load (i32.add (i32.add (local.get $hp) (local.get $pg)) (local.get $D2)))
+            (v128.load (i32.add (local.get $pb) (local.get $j)))))
+          (local.get $r)) (f32x4.sub (local.get $one) (local.get $r))))
+        (local.set $daZ (f32x4.mul (f32x4.mul (f32x4.mul (local.get $g)
+          (f32x4.sub (v128.load (i32.add (local.get $h) (local.get $ph))) (local.get $n)))
+          (local.get $z)) (f32x4.sub (local.get $one) (local.get $z))))
+        (local.set $pa (i32.add (local.get $dxp) (local.get $pg)))
+        (v128.store (local.get $pa) (local.get $daR))
+        (v128.store (i32.add (local.get $pa) (local.get $D)) (local.get $daZ))
+        (v128.store (i32.add (local.get $pa) (local.get $D2)) (local.get $daN))
+        (local.set $pa (i32.add (local.get $dhp) (local.get $pg)))
+        (v128.store (local.get $pa) (local.get $daR))
+        (v128.store (i32.add (local.get $pa) (local.get $D)) (local.get $daZ))
+        (v128.store (i32.add (local.get $pa) (local.get $D2)) (f32x4.mul (local.get $daN) (local.get $r)))
+        (v128.store (i32.add (local.get $dhzOut) (local.get $ph)) (f32x4.mul (local.get $g) (local.get $z)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $eachJ)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br $eachRow))))
 )

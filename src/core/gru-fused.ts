@@ -31,6 +31,8 @@
  * with `hn` the `n` block of `hp` (the reset gate multiplies it, PyTorch's variant).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { smallMatMulLoops } from '../backend/small-matmul';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -116,21 +118,61 @@ function memoryOf(backend: unknown): Memory {
 }
 
 /**
+ * The course's SIMD loops (`gru_gates`, `gru_gates_grad` in `small-matmul.wat`) on the wasm
+ * backend's heap, with a helper that gives a tensor's byte offset there; null on the cpu backend,
+ * where the loops cannot run or are switched off (`useSmallMatMulLoops`), and where `d` is not a
+ * multiple of 4 (the loops work on 4 columns at a time): the JavaScript loops below run then.
+ */
+function simdLoops(backend: unknown, d: number) {
+  const b = backend as Partial<BackendWasm>;
+  if (d === 0 || d % 4 !== 0 || b.dataIdMap === undefined || b.makeOutput === undefined)
+    return null;
+  const loops = smallMatMulLoops(b as BackendWasm);
+  if (loops === null) return null;
+  const at = (x: TensorInfo): number => b.dataIdMap!.get(x.dataId)!.memoryOffset;
+  const make = (shape: number[]): TensorInfo => b.makeOutput!(shape, 'float32');
+  return { loops, at, make };
+}
+
+/**
  * Forward gate math of one step. Inputs: `xp` (a whole `[S, .., 3D]` sequence, read from element
- * `offset` on), `hp = h W_h` without bias `[.., 3D]`, `h [.., D]`, `bH` (`[3D]` or `[N, 1, 3D]`,
- * one row per direction). Outputs: `h' [.., D]` and the gates `r|z|n [.., 3D]`. The arithmetic is
+ * `offset` on), optionally `xc [.., 3D]` (a second part of the projected input, added to `xp`:
+ * the context's part in an attention decoder), `hp = h W_h` without bias `[.., 3D]`, `h [.., D]`,
+ * `bH` (`[3D]` or `[N, 1, 3D]`, one row per direction). Outputs: `h' [.., D]` and the gates
+ * `r|z|n [.., 3D]`. The arithmetic is
  * JavaScript over the backend's memory; the exponentials go through the backend's Sigmoid kernel
  * (XNNPACK's vectorised one on wasm: JavaScript's `Math.exp` made this kernel slower than the
  * plain ops), with `tanh(a) = 2 sigmoid(2a) - 1`.
  */
 function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
   const { xp, hp, h, bH } = args.inputs as Record<string, TensorInfo>;
+  const xc = (args.inputs as Record<string, TensorInfo | undefined>).xc;
   const offset = (args.attrs as { offset: number }).offset;
   const mem = memoryOf(args.backend);
   const g3 = hp.shape[hp.shape.length - 1];
   const d = g3 / 3;
   const rows = tf.util.sizeFromShape(h.shape) / d;
   const perBias = rows / (tf.util.sizeFromShape(bH.shape) / g3);
+  const simd = simdLoops(args.backend, d);
+  if (simd !== null) {
+    const { loops, at, make } = simd;
+    const [hNew, gates] = [make(h.shape), make(hp.shape)]; // offsets read after both allocations
+    const [pxc, hasXc] = xc === undefined ? [0, 0] : [at(xc), 1];
+    loops.gru_gates(
+      at(xp) + 4 * offset,
+      pxc,
+      at(hp),
+      at(h),
+      at(bH),
+      at(hNew),
+      at(gates),
+      rows,
+      d,
+      perBias,
+      hasXc,
+    );
+    return [hNew, gates];
+  }
   const [hNewInfo, gatesInfo, preInfo, pre2Info] = mem.alloc([
     h.shape,
     hp.shape,
@@ -142,6 +184,7 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
   try {
     // 1) pre-activations of r and z, [rows, 2D]
     let X = mem.view(xp);
+    let XC = xc === undefined ? null : mem.view(xc);
     let P = mem.view(hp);
     let Bias = mem.view(bH);
     const pre = mem.view(preInfo);
@@ -150,11 +193,18 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
       const x0 = offset + g0;
       const b0 = Math.floor(row / perBias) * g3;
       const p0 = row * 2 * d;
-      for (let j = 0; j < 2 * d; j++) pre[p0 + j] = X[x0 + j] + P[g0 + j] + Bias[b0 + j];
+      if (XC === null) {
+        for (let j = 0; j < 2 * d; j++) pre[p0 + j] = X[x0 + j] + P[g0 + j] + Bias[b0 + j];
+      } else {
+        for (let j = 0; j < 2 * d; j++) {
+          pre[p0 + j] = X[x0 + j] + XC[g0 + j] + P[g0 + j] + Bias[b0 + j];
+        }
+      }
     }
     rzInfo = mem.sigmoid(preInfo);
     // 2) twice the pre-activation of n, [rows, D]
     X = mem.view(xp);
+    XC = xc === undefined ? null : mem.view(xc);
     P = mem.view(hp);
     Bias = mem.view(bH);
     let RZ = mem.view(rzInfo);
@@ -166,7 +216,8 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
       const p0 = row * 2 * d;
       const h0 = row * d;
       for (let j = 0; j < d; j++) {
-        pre2[h0 + j] = 2 * (X[x0 + j] + RZ[p0 + j] * (P[g0 + 2 * d + j] + Bias[b0 + j]));
+        const x = XC === null ? X[x0 + j] : X[x0 + j] + XC[g0 + 2 * d + j];
+        pre2[h0 + j] = 2 * (x + RZ[p0 + j] * (P[g0 + 2 * d + j] + Bias[b0 + j]));
       }
     }
     nInfo = mem.sigmoid(pre2Info);
@@ -197,21 +248,50 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
 
 /**
  * Backward gate math of one step. Inputs: `dy` (the gradient of the outputs, a whole `[S, .., D]`
- * sequence read from element `offset` on), optionally `dhm` and `dhz` `[.., D]` (the gradient
- * reaching `h'` from the next step: the product `dhp W_h^T` and the direct part `g z`), `h [.., D]`,
+ * sequence read from element `offset` on), optionally `dhm`, `dhq` and `dhz` `[.., D]` (the
+ * gradient reaching `h'` from the next step: the product `dhp W_h^T`, in an attention decoder the
+ * query's part `dq W_a^T`, and the direct part `g z`), `h [.., D]`,
  * `hp [.., 3D]` (without bias), `gates [.., 3D]`, `bH`. Outputs: `dxp, dhp [.., 3D]`, `dh_z [.., D]`.
  */
 function gatesGradKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
-  const { dy, dhm, dhz, h, hp, gates, bH } = args.inputs as Record<string, TensorInfo | undefined>;
+  const { dy, dhm, dhq, dhz, h, hp, gates, bH } = args.inputs as Record<
+    string,
+    TensorInfo | undefined
+  >;
   const offset = (args.attrs as { offset: number }).offset;
   const mem = memoryOf(args.backend);
   const g3 = hp!.shape[hp!.shape.length - 1];
   const d = g3 / 3;
   const rows = tf.util.sizeFromShape(h!.shape) / d;
   const perBias = rows / (tf.util.sizeFromShape(bH!.shape) / g3);
+  const simd = simdLoops(args.backend, d);
+  if (simd !== null) {
+    const { loops, at, make } = simd;
+    const outs = [make(hp!.shape), make(hp!.shape), make(h!.shape)]; // dxp, dhp, dh_z
+    const carried = [dhm, dhq, dhz].map((t) => (t === undefined ? 0 : at(t)));
+    const has = (dhm ? 1 : 0) | (dhq ? 2 : 0) | (dhz ? 4 : 0);
+    const [dxp, dhp, dhzOut] = outs.map(at);
+    loops.gru_gates_grad(
+      at(dy!) + 4 * offset,
+      ...(carried as [number, number, number]),
+      has,
+      at(h!),
+      at(hp!),
+      at(gates!),
+      at(bH!),
+      dxp,
+      dhp,
+      dhzOut,
+      rows,
+      d,
+      perBias,
+    );
+    return outs;
+  }
   const [dxpInfo, dhpInfo, dhzInfo] = mem.alloc([hp!.shape, hp!.shape, h!.shape]);
   const G = mem.view(dy!);
   const M = dhm === undefined ? null : mem.view(dhm);
+  const Q = dhq === undefined ? null : mem.view(dhq);
   const Z = dhz === undefined ? null : mem.view(dhz);
   const H = mem.view(h!);
   const P = mem.view(hp!);
@@ -230,6 +310,7 @@ function gatesGradKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
       const n = A[g0 + 2 * d + j];
       let g = G[offset + h0 + j];
       if (M !== null) g += M[h0 + j];
+      if (Q !== null) g += Q[h0 + j];
       if (Z !== null) g += Z[h0 + j];
       const daN = g * (1 - z) * (1 - n * n);
       const daR = daN * (P[g0 + 2 * d + j] + Bias[b0 + 2 * d + j]) * r * (1 - r);
@@ -306,6 +387,56 @@ function runGates(
   bH: tf.Tensor,
 ): tf.Tensor[] {
   return tf.engine().runKernel(FORWARD, { xp, hp, h, bH }, { offset }) as tf.Tensor[];
+}
+
+/**
+ * The forward gate kernel of one step for an attention decoder, whose projected input comes in
+ * two parts (no gradient: for use inside a `tf.customGrad`; call only when `fusedGruActive()`).
+ * @param xps `[T, B, 3D]` the projected embeddings of every step, read at step `t`
+ * @param t the step
+ * @param xc `[B, 3D]` the context's part of the projected input
+ * @param hp `[B, 3D]` `h W_h`, without bias
+ * @param h `[B, D]` the previous state
+ * @param bH `[3D]`
+ * @returns `h' [B, D]` and the gates `r|z|n [B, 3D]` (what `gruGatesBackward` needs)
+ */
+export function gruGatesForward(
+  xps: tf.Tensor,
+  t: number,
+  xc: tf.Tensor,
+  hp: tf.Tensor,
+  h: tf.Tensor,
+  bH: tf.Tensor,
+): [tf.Tensor, tf.Tensor] {
+  const offset = t * tf.util.sizeFromShape(hp.shape);
+  const out = tf.engine().runKernel(FORWARD, { xp: xps, xc, hp, h, bH }, { offset });
+  return out as unknown as [tf.Tensor, tf.Tensor];
+}
+
+/**
+ * The backward gate kernel of one step, the counterpart of `gruGatesForward` (no gradient).
+ * `g = dy[t] + dhm + dhq + dhz` is the gradient reaching `h'`.
+ * @param dy `[T, B, D]` the gradient of every step's output, read at step `t`
+ * @param carry `[B, D]` each (or null at the last step): `dhp W_h^T`, `dq W_a^T` and `g z` from
+ *   step `t + 1`
+ * @param h `[B, D]`, `hp [B, 3D]`, `gates [B, 3D]`, `bH [3D]`: what the forward used and made
+ * @returns `dxp [B, 3D]` (the gradient of both parts of the projected input), `dhp [B, 3D]` and
+ *   the direct part `g z [B, D]` of the gradient of `h`
+ */
+export function gruGatesBackward(
+  dy: tf.Tensor,
+  t: number,
+  carry: { dhm: tf.Tensor; dhq: tf.Tensor; dhz: tf.Tensor } | null,
+  h: tf.Tensor,
+  hp: tf.Tensor,
+  gates: tf.Tensor,
+  bH: tf.Tensor,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const inputs: Record<string, tf.Tensor> = { dy, h, hp, gates, bH };
+  if (carry !== null) Object.assign(inputs, carry);
+  const offset = t * tf.util.sizeFromShape(h.shape);
+  const out = tf.engine().runKernel(BACKWARD, inputs, { offset });
+  return out as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
 function runGatesGrad(
