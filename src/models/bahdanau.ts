@@ -27,17 +27,19 @@ import { AdditiveAttention, additiveScores } from '../attention/scoring';
 import { sequenceMask } from '../attention/masks';
 import { Embedding } from '../core/embedding';
 import { GRUCell } from '../core/gru';
-import { fusedOpsEnabled } from '../core/gru-fused';
+import { fusedGruActive, fusedOpsEnabled } from '../core/gru-fused';
 import { Linear } from '../core/linear';
 import { op } from '../core/op';
 import { deriveSeed } from '../core/random';
 import { assertTensor, checkDtype, checkShape } from '../core/shapes';
 import type { DecoderStep } from '../decode/step-decoder';
+import { bahdanauDecoderFused } from './bahdanau-fused';
 import { BiGRUEncoder, type Seq2SeqConfig } from './encoder';
 import {
   checkIds,
   checkSource,
   projectTargets,
+  projectTargetsStacked,
   resolveSeq2SeqConfig,
   type ResolvedSeq2SeqConfig,
 } from './seq2seq-parts';
@@ -165,6 +167,25 @@ export class BahdanauSeq2Seq extends Seq2SeqModule<BahdanauState> {
         let state = this.startState(src, srcLens);
         // 2) the embedding part of the GRU input for all steps: T x [B, 3 Ddec]
         const [wXy, wXc] = this.inputWeights();
+        if (steps > 0 && fusedGruActive()) {
+          // 3-4) the same recurrence as one op with a hand-written backward (`bahdanau-fused.ts`)
+          const all = bahdanauDecoderFused({
+            yps: projectTargetsStacked(this.tgtEmbed.weight, wXy, this.cell.bX, tgtIn),
+            s0: state.s,
+            keys: state.keys,
+            memory: state.memory,
+            padBias: state.padBias,
+            wA: this.attention.wQ.weight as tf.Tensor2D,
+            v: this.attention.v as tf.Tensor1D,
+            wXc,
+            wH: this.cell.wH as tf.Tensor2D,
+            bH: this.cell.bH as tf.Tensor1D,
+          }); // [T, B, Ddec + 2 Denc + S]
+          const feat = this.config.decoderHidden + state.memory.shape[2];
+          const [feats, weights] = tf.split(all.transpose([1, 0, 2]), [feat, -1], 2); // -> [B, T, Ddec + 2 Denc], [B, T, S]
+          const logits = this.out.apply(feats).reshape([batch, steps, this.config.tgtVocab]); // -> [B, T, V]
+          return { logits, weights };
+        }
         const yps = projectTargets(this.tgtEmbed.weight, wXy, this.cell.bX, tgtIn);
         // 3) the recurrence: attend with s_{i-1}, then s_i
         const states: tf.Tensor[] = [];

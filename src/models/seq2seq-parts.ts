@@ -126,10 +126,20 @@ export function projectTargets(
   bX: tf.Tensor,
   tgtIn: tf.Tensor2D,
 ): tf.Tensor[] {
+  return tf.unstack(projectTargetsStacked(table, wXy, bX, tgtIn)); // [T, B, 3 Ddec] -> T x [B, 3 Ddec]
+}
+
+/** `projectTargets` as one tensor `[T, B, 3 Ddec]` (step-major, for the fused decoder). */
+export function projectTargetsStacked(
+  table: tf.Tensor,
+  wXy: tf.Tensor2D,
+  bX: tf.Tensor,
+  tgtIn: tf.Tensor2D,
+): tf.Tensor3D {
   const [batch, steps] = tgtIn.shape;
   const ids = tgtIn.transpose().reshape([-1]); // [B, T] -> [T, B] -> [T*B]
   const y = tf.gather(table, ids); // [V, Demb] at [T*B] -> [T*B, Demb]
   const g = wXy.shape[1];
   const yp = tf.add(tf.matMul(y as tf.Tensor2D, wXy), bX); // [T*B, Demb] x [Demb, 3 Ddec] -> [T*B, 3 Ddec]
-  return tf.unstack(yp.reshape([steps, batch, g])); // -> T x [B, 3 Ddec]
+  return yp.reshape([steps, batch, g]); // -> [T, B, 3 Ddec]
 }

@@ -51,8 +51,14 @@ function run(fused: boolean, inputs: tf.Tensor[]): tf.Tensor[] {
 
 describe('fused GRU step (gru-fused.ts)', () => {
   for (const backend of ['wasm', 'cpu']) {
-    for (const n of [0, 2]) {
-      it(`equals the plain ops on ${backend}, ${n === 0 ? 'one direction' : 'two stacked directions'}: value and gradients of xp, h, wH, bH (1e-5)`, async () => {
+    for (const [n, d] of [
+      [0, 4],
+      [2, 4],
+      [0, 5],
+      [2, 5],
+    ]) {
+      // d = 4 runs the SIMD gate loops on wasm, d = 5 (not a multiple of 4) the JavaScript ones
+      it(`equals the plain ops on ${backend}, ${n === 0 ? 'one direction' : 'two stacked directions'}, width ${d}: value and gradients of xp, h, wH, bH (1e-5)`, async () => {
         const original = tf.getBackend();
         const cpu = tf.findBackend('cpu');
         if (cpu !== null) silenceCpuNodeHint(cpu);
@@ -60,7 +66,7 @@ describe('fused GRU step (gru-fused.ts)', () => {
         try {
           await expectNoLeak(() => {
             assert.ok(fusedGruActive(), `expected the fused step on ${backend}`);
-            const inputs = stepInputs(n, 3, 4, 10 * n + (backend === 'cpu' ? 1 : 0));
+            const inputs = stepInputs(n, 3, d, 10 * n + d + (backend === 'cpu' ? 1 : 0));
             const fused = run(true, inputs);
             const plain = run(false, inputs);
             const names = ['value', 'd xp', 'd h', 'd wH', 'd bH'];
@@ -136,15 +142,36 @@ describe('fused GRU step (gru-fused.ts)', () => {
   });
 });
 
-describe('fused attention step of BahdanauSeq2Seq', () => {
-  it('equals the plain ops: logits, attention weights and the gradient of every variable through both (1e-5)', async () => {
+describe('fused decoder of BahdanauSeq2Seq (bahdanau-fused.ts)', () => {
+  // [backend, decoder width]: 8 runs the SIMD gate loops on wasm, 5 the JavaScript ones
+  const cases: [string, number][] = [
+    ['wasm', 8],
+    ['wasm', 5],
+    ['cpu', 8],
+  ];
+  for (const [backend, decoderHidden] of cases) {
+    it(`equals the plain ops on ${backend}, decoder width ${decoderHidden}: logits, attention weights and the gradient of every variable through both (1e-5)`, async () => {
+      const original = tf.getBackend();
+      const cpu = tf.findBackend('cpu');
+      if (cpu !== null) silenceCpuNodeHint(cpu);
+      await tf.setBackend(backend);
+      try {
+        await equalsPlain(decoderHidden);
+      } finally {
+        await tf.setBackend(original);
+      }
+    });
+  }
+
+  async function equalsPlain(decoderHidden: number): Promise<void> {
     await expectNoLeak(() => {
+      assert.ok(fusedGruActive(), 'expected the fused decoder');
       const model = new BahdanauSeq2Seq({
         srcVocab: 7,
         tgtVocab: 6,
         embedDim: 3,
         encoderHidden: 4,
-        decoderHidden: 5,
+        decoderHidden,
         attentionHidden: 3,
         seed: 2,
       });
@@ -193,8 +220,11 @@ describe('fused attention step of BahdanauSeq2Seq', () => {
       const plain = both(false);
       const names = ['logits', 'weights', 'loss', ...model.namedVariables().map(([n]) => `d ${n}`)];
       fused.forEach((t, i) => expectTensorsClose(t, plain[i], { ...close, label: names[i] }));
+      // not vacuous: every variable's gradient has non-zero entries
+      for (const g of fused.slice(3))
+        assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 1e-4);
       tf.dispose([fused, plain, src, srcLens, tgtIn, wLogits, wWeights]);
       model.dispose();
-    }, 'fused attention step');
-  });
+    }, 'fused decoder');
+  }
 });
