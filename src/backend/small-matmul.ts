@@ -100,6 +100,41 @@ interface Loops {
     perBias: number,
     hasXc: number,
   ): void;
+  /** `f = tanh(q + k_j)` and `e = f . v + bias` of one additive-attention step (A % 4 == 0). */
+  additive_scores(
+    q: number,
+    keys: number,
+    v: number,
+    bias: number,
+    f: number,
+    e: number,
+    B: number,
+    S: number,
+    A: number,
+  ): void;
+  /** `c_b = sum_j a_bj h_bj`, `a [B, S]`, `h [B, S, M]`, `c [B, M]` (M % 4 == 0). */
+  weighted_rows(a: number, h: number, c: number, B: number, S: number, M: number): void;
+  /**
+   * The backward of one additive-attention step (`bahdanau-fused.ts`): `ds [B, S]`,
+   * `dpre [B, S, A]`, `dq [B, A]`, `dv [A]` from `dc [B, M]`, `dA [B, S]`, `a [B, S]`,
+   * `f [B, S, A]`, `v [A]`, `h [B, S, M]` (M and A multiples of 4).
+   */
+  additive_attention_grad(
+    dc: number,
+    dA: number,
+    a: number,
+    f: number,
+    v: number,
+    h: number,
+    ds: number,
+    dpre: number,
+    dq: number,
+    dv: number,
+    B: number,
+    S: number,
+    M: number,
+    A: number,
+  ): void;
   /** The backward of `gru_gates`; `has` bits 1, 2, 4: `dhm`, `dhq`, `dhz` are added to `dy`. */
   gru_gates_grad(
     dy: number,

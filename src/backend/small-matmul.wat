@@ -634,4 +634,186 @@
         (br $eachJ)))
       (local.set $row (i32.add (local.get $row) (i32.const 1)))
       (br $eachRow))))
+
+  ;; The sum of a vector's 4 lanes.
+  (func $hsum (param $v v128) (result f32)
+    (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+      (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; The backward of one additive-attention step (src/models/bahdanau-fused.ts), per row b of the
+  ;; batch, with the context c = sum_j a_j h_j, the weights a = softmax(e), the scores
+  ;; e_j = f_j . v and the features f_j = tanh(q + k_j) (M and A multiples of 4):
+  ;;   da_j = dc . h_j + dA_j          ds_j = a_j (da_j - sum_i a_i da_i)        (softmax)
+  ;;   dpre_j = ds_j v (1 - f_j^2)     dq = sum_j dpre_j      dv += sum_j ds_j f_j (over all b)
+  ;; dc [B, M], dA [B, S], a [B, S], f [B, S, A], v [A], h [B, S, M]; writes ds [B, S],
+  ;; dpre [B, S, A], dq [B, A] and dv [A].
+  (func (export "additive_attention_grad")
+    (param $dc i32) (param $dA i32) (param $a i32) (param $f i32) (param $v i32) (param $h i32)
+    (param $ds i32) (param $dpre i32) (param $dq i32) (param $dv i32)
+    (param $B i32) (param $S i32) (param $M i32) (param $A i32)
+    (local $MB i32) (local $AB i32) (local $b i32) (local $j i32) (local $k i32)
+    (local $pc i32) (local $ph i32) (local $pw i32) (local $pf i32) (local $pp i32) (local $pq i32)
+    (local $acc v128) (local $fv v128) (local $g v128) (local $da f32) (local $sum f32)
+    (local $one v128)
+    (local.set $one (v128.const f32x4 1 1 1 1))
+    (local.set $MB (i32.shl (local.get $M) (i32.const 2)))
+    (local.set $AB (i32.shl (local.get $A) (i32.const 2)))
+    ;; dv = 0
+    (local.set $k (i32.const 0))
+    (block $doneZ (loop $eachZ
+      (br_if $doneZ (i32.ge_u (local.get $k) (local.get $AB)))
+      (v128.store (i32.add (local.get $dv) (local.get $k)) (v128.const f32x4 0 0 0 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $eachZ)))
+    (block $doneB (loop $eachB
+      (br_if $doneB (i32.ge_u (local.get $b) (local.get $B)))
+      (local.set $pc (i32.add (local.get $dc) (i32.mul (local.get $b) (local.get $MB))))
+      ;; 1) da_j = dc . h_j + dA_j into ds (for now); sum = sum_j a_j da_j
+      (local.set $sum (f32.const 0))
+      (local.set $j (i32.const 0))
+      (block $doneJ (loop $eachJ
+        (br_if $doneJ (i32.ge_u (local.get $j) (local.get $S)))
+        ;; pw: element (b, j) of a [B, S] tensor, in bytes
+        (local.set $pw (i32.shl (i32.add (i32.mul (local.get $b) (local.get $S)) (local.get $j)) (i32.const 2)))
+        (local.set $ph (i32.add (local.get $h) (i32.mul (local.get $pw) (local.get $M))))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $k (i32.const 0))
+        (block $doneK (loop $eachK
+          (br_if $doneK (i32.ge_u (local.get $k) (local.get $MB)))
+          (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul
+            (v128.load (i32.add (local.get $pc) (local.get $k)))
+            (v128.load (i32.add (local.get $ph) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $eachK)))
+        (local.set $da (f32.add (call $hsum (local.get $acc))
+          (f32.load (i32.add (local.get $dA) (local.get $pw)))))
+        (f32.store (i32.add (local.get $ds) (local.get $pw)) (local.get $da))
+        (local.set $sum (f32.add (local.get $sum)
+          (f32.mul (f32.load (i32.add (local.get $a) (local.get $pw))) (local.get $da))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $eachJ)))
+      ;; 2) ds_j = a_j (da_j - sum); dpre_j = ds_j v (1 - f_j^2); dq = sum_j dpre_j; dv += ds_j f_j
+      (local.set $pq (i32.add (local.get $dq) (i32.mul (local.get $b) (local.get $AB))))
+      (local.set $k (i32.const 0))
+      (block $doneQ (loop $eachQ
+        (br_if $doneQ (i32.ge_u (local.get $k) (local.get $AB)))
+        (v128.store (i32.add (local.get $pq) (local.get $k)) (v128.const f32x4 0 0 0 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $eachQ)))
+      (local.set $j (i32.const 0))
+      (block $doneJ2 (loop $eachJ2
+        (br_if $doneJ2 (i32.ge_u (local.get $j) (local.get $S)))
+        (local.set $pw (i32.shl (i32.add (i32.mul (local.get $b) (local.get $S)) (local.get $j)) (i32.const 2)))
+        (local.set $da (f32.mul (f32.load (i32.add (local.get $a) (local.get $pw)))
+          (f32.sub (f32.load (i32.add (local.get $ds) (local.get $pw))) (local.get $sum))))
+        (f32.store (i32.add (local.get $ds) (local.get $pw)) (local.get $da))
+        (local.set $g (f32x4.splat (local.get $da)))
+        (local.set $pf (i32.add (local.get $f) (i32.mul (local.get $pw) (local.get $A))))
+        (local.set $pp (i32.add (local.get $dpre) (i32.mul (local.get $pw) (local.get $A))))
+        (local.set $k (i32.const 0))
+        (block $doneK2 (loop $eachK2
+          (br_if $doneK2 (i32.ge_u (local.get $k) (local.get $AB)))
+          (local.set $fv (v128.load (i32.add (local.get $pf) (local.get $k))))
+          (local.set $acc (f32x4.mul (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $v) (local.get $k))))
+            (f32x4.sub (local.get $one) (f32x4.mul (local.get $fv) (local.get $fv)))))
+          (v128.store (i32.add (local.get $pp) (local.get $k)) (local.get $acc))
+          (v128.store (i32.add (local.get $pq) (local.get $k))
+            (f32x4.add (v128.load (i32.add (local.get $pq) (local.get $k))) (local.get $acc)))
+          (v128.store (i32.add (local.get $dv) (local.get $k))
+            (f32x4.add (v128.load (i32.add (local.get $dv) (local.get $k)))
+              (f32x4.mul (local.get $g) (local.get $fv))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $eachK2)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $eachJ2)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $eachB))))
+
+  ;; The scores of one additive-attention step (src/models/bahdanau-fused.ts), per row b of the
+  ;; batch: f_j = tanh(q + k_j) and e_j = f_j . v + bias_j, for q [B, A], k [B, S, A], v [A] and
+  ;; bias [B, S] (A a multiple of 4); writes f [B, S, A] and e [B, S].
+  (func (export "additive_scores")
+    (param $q i32) (param $keys i32) (param $v i32) (param $bias i32) (param $f i32) (param $e i32)
+    (param $B i32) (param $S i32) (param $A i32)
+    (local $AB i32) (local $rowBytes i32) (local $b i32) (local $j i32) (local $k i32)
+    (local $pq i32) (local $pk i32) (local $pf i32) (local $pw i32) (local $acc v128)
+    (local.set $AB (i32.shl (local.get $A) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $S) (local.get $AB)))
+    (block $doneB (loop $eachB
+      (br_if $doneB (i32.ge_u (local.get $b) (local.get $B)))
+      (local.set $pq (i32.add (local.get $q) (i32.mul (local.get $b) (local.get $AB))))
+      (local.set $pk (i32.add (local.get $keys) (i32.mul (local.get $b) (local.get $rowBytes))))
+      (local.set $pf (i32.add (local.get $f) (i32.mul (local.get $b) (local.get $rowBytes))))
+      ;; 1) q + k_j for every j, then tanh over the whole [S, A] block in place
+      (local.set $j (i32.const 0))
+      (block $doneJ (loop $eachJ
+        (br_if $doneJ (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $k (i32.const 0))
+        (block $doneK (loop $eachK
+          (br_if $doneK (i32.ge_u (local.get $k) (local.get $AB)))
+          (v128.store (i32.add (local.get $pf) (i32.add (local.get $j) (local.get $k)))
+            (f32x4.add (v128.load (i32.add (local.get $pq) (local.get $k)))
+              (v128.load (i32.add (local.get $pk) (i32.add (local.get $j) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $eachK)))
+        (local.set $j (i32.add (local.get $j) (local.get $AB)))
+        (br $eachJ)))
+      (call $sigmoid_scaled (local.get $pf) (local.get $pf) (local.get $rowBytes)
+        (f32.const 2) (f32.const 2) (f32.const 1))
+      ;; 2) e_j = f_j . v + bias_j
+      (local.set $j (i32.const 0))
+      (block $doneE (loop $eachE
+        (br_if $doneE (i32.ge_u (local.get $j) (local.get $S)))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $k (i32.const 0))
+        (block $doneK2 (loop $eachK2
+          (br_if $doneK2 (i32.ge_u (local.get $k) (local.get $AB)))
+          (local.set $acc (f32x4.add (local.get $acc)
+            (f32x4.mul (v128.load (i32.add (local.get $pf) (local.get $k)))
+              (v128.load (i32.add (local.get $v) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $eachK2)))
+        (local.set $pw (i32.shl (i32.add (i32.mul (local.get $b) (local.get $S)) (local.get $j)) (i32.const 2)))
+        (f32.store (i32.add (local.get $e) (local.get $pw))
+          (f32.add (call $hsum (local.get $acc)) (f32.load (i32.add (local.get $bias) (local.get $pw)))))
+        (local.set $pf (i32.add (local.get $pf) (local.get $AB)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $eachE)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $eachB))))
+
+  ;; c_b = sum_j a_bj h_bj for a [B, S] and h [B, S, M] (M a multiple of 4): the context of an
+  ;; attention step, one weighted sum of rows per row of the batch; writes c [B, M].
+  (func (export "weighted_rows")
+    (param $a i32) (param $h i32) (param $c i32) (param $B i32) (param $S i32) (param $M i32)
+    (local $MB i32) (local $b i32) (local $j i32) (local $k i32) (local $pc i32) (local $w v128)
+    (local.set $MB (i32.shl (local.get $M) (i32.const 2)))
+    (block $doneB (loop $eachB
+      (br_if $doneB (i32.ge_u (local.get $b) (local.get $B)))
+      (local.set $pc (i32.add (local.get $c) (i32.mul (local.get $b) (local.get $MB))))
+      (local.set $k (i32.const 0))
+      (block $doneZ (loop $eachZ
+        (br_if $doneZ (i32.ge_u (local.get $k) (local.get $MB)))
+        (v128.store (i32.add (local.get $pc) (local.get $k)) (v128.const f32x4 0 0 0 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $eachZ)))
+      (local.set $j (i32.const 0))
+      (block $doneJ (loop $eachJ
+        (br_if $doneJ (i32.ge_u (local.get $j) (local.get $S)))
+        (local.set $w (f32x4.splat (f32.load (local.get $a))))
+        (local.set $k (i32.const 0))
+        (block $doneK (loop $eachK
+          (br_if $doneK (i32.ge_u (local.get $k) (local.get $MB)))
+          (v128.store (i32.add (local.get $pc) (local.get $k))
+            (f32x4.add (v128.load (i32.add (local.get $pc) (local.get $k)))
+              (f32x4.mul (local.get $w) (v128.load (i32.add (local.get $h) (local.get $k))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br $eachK)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (local.set $h (i32.add (local.get $h) (local.get $MB)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $eachJ)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $eachB))))
 )

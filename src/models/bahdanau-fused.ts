@@ -6,9 +6,13 @@
  * Why: the seq2seq training step is dominated by the number of kernels, not by its arithmetic
  * (`npm run bench -- profile seq2seq`). Step by step, autograd records every op of every decoder
  * step and, going back, adds the gradients of the shared tensors (`W_a`, `W_xc`, `W_h`, `b_h`,
- * `U_a h_j`, `h_j`, `v_a`) one step at a time. Here the forward runs the same kernels without a
- * tape, and the backward runs, per step, the gate kernel, the attention's gradient and three
- * products; the gradients of the shared tensors are one product (or one sum) over all steps.
+ * `U_a h_j`, `h_j`, `v_a`) one step at a time. Here the forward runs without a tape, and the
+ * backward runs, per step, the gate kernel, the attention's gradient and three products; the
+ * gradients of the shared tensors are one product (or one sum) over all steps. On the wasm
+ * backend, where the attention's widths `M` and `A` are multiples of 4, the attention's scores,
+ * context and backward are one kernel each, loops of `small-matmul.wat` (~10 kernels per step
+ * fewer, and no products with a single row or column, which run at 2-4 GFLOP/s); elsewhere they
+ * are plain ops with the same values.
  *
  * Forward, step `i` (`s_0` given, `y'_i = E_y y_{i-1} W_xy + b_x` projected beforehand):
  *
@@ -33,7 +37,103 @@
  * `dh_j = sum_i a_ij dc_i` (one batched product), `dv_a = sum_i f_i^T ds_i`.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { smallMatMulLoops } from '../backend/small-matmul';
 import { gruGatesBackward, gruGatesForward } from '../core/gru-fused';
+
+type TensorInfo = tf.TensorInfo;
+
+/** The attention's kernels in the course's SIMD loops (`small-matmul.wat`), wasm only. */
+const SCORES = 'AttentionHandsOnAdditiveScores';
+const CONTEXT = 'AttentionHandsOnWeightedRows';
+const ATTENTION_GRAD = 'AttentionHandsOnAdditiveAttentionGrad';
+
+/**
+ * Runs one of the loops on the wasm heap: allocates `outShapes` first (an allocation may grow
+ * the heap), then calls `loop` with the byte offset of each input and output.
+ */
+function onHeap(
+  args: Parameters<tf.KernelFunc>[0],
+  inputs: string[],
+  outShapes: number[][],
+  loop: (loops: NonNullable<ReturnType<typeof smallMatMulLoops>>, at: number[]) => void,
+): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const loops = smallMatMulLoops(backend);
+  if (loops === null) throw new Error('attention kernels: expected the SIMD loops to run here');
+  const outs = outShapes.map((shape) => backend.makeOutput(shape, 'float32'));
+  const named = args.inputs as Record<string, TensorInfo>;
+  const infos = [...inputs.map((name) => named[name]), ...outs];
+  loop(
+    loops,
+    infos.map((x) => backend.dataIdMap.get(x.dataId)!.memoryOffset),
+  );
+  return outs;
+}
+
+/** `f = tanh(q + k_j)` `[B, S, A]` and `e = f v + padBias` `[B, S]` from `q, keys, v, padBias`. */
+function scoresKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
+  const [batch, srcLen, hidden] = (args.inputs as Record<string, TensorInfo>).keys.shape;
+  return onHeap(
+    args,
+    ['q', 'keys', 'v', 'padBias'],
+    [
+      [batch, srcLen, hidden],
+      [batch, srcLen],
+    ],
+    (loops, p) => loops.additive_scores(p[0], p[1], p[2], p[3], p[4], p[5], batch, srcLen, hidden),
+  );
+}
+
+/** The context `c = sum_j a_j h_j` `[B, M]` from `a [B, S]` and `memory [B, S, M]`. */
+function contextKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo {
+  const [batch, srcLen, width] = (args.inputs as Record<string, TensorInfo>).memory.shape;
+  const [c] = onHeap(args, ['a', 'memory'], [[batch, width]], (loops, p) =>
+    loops.weighted_rows(p[0], p[1], p[2], batch, srcLen, width),
+  );
+  return c; // one output: a TensorInfo, not an array (runKernel would return an array)
+}
+
+/**
+ * The attention's backward of one step: `ds [B, S]`, `dpre [B, S, A]`, `dq [B, A]`, `dv [A]` from
+ * `dc [B, M]`, `dA [B, S]`, `a [B, S]`, `f [B, S, A]`, `v [A]`, `memory [B, S, M]` (see the
+ * module comment).
+ */
+function attentionGradKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
+  const [batch, srcLen, hidden] = (args.inputs as Record<string, TensorInfo>).f.shape;
+  const width = (args.inputs as Record<string, TensorInfo>).memory.shape[2];
+  const outShapes = [[batch, srcLen], [batch, srcLen, hidden], [batch, hidden], [hidden]];
+  return onHeap(args, ['dc', 'dA', 'a', 'f', 'v', 'memory'], outShapes, (loops, p) =>
+    loops.additive_attention_grad(
+      ...(p as [number, number, number, number, number, number, number, number, number, number]),
+      batch,
+      srcLen,
+      width,
+      hidden,
+    ),
+  );
+}
+
+/**
+ * Whether the attention runs in the SIMD loops: on the wasm backend where the loops run, for
+ * widths `M` and `A` that are multiples of 4 (registering the kernels on first use). Elsewhere
+ * the plain ops run, with the same values within float32 rounding.
+ */
+function attentionInSimd(width: number, hidden: number): boolean {
+  if (width % 4 !== 0 || hidden % 4 !== 0 || tf.getBackend() !== 'wasm') return false;
+  if (smallMatMulLoops(tf.backend() as BackendWasm) === null) return false;
+  const kernels: [string, tf.KernelFunc][] = [
+    [SCORES, scoresKernel],
+    [CONTEXT, contextKernel],
+    [ATTENTION_GRAD, attentionGradKernel],
+  ];
+  for (const [kernelName, kernelFunc] of kernels) {
+    if (tf.getKernel(kernelName, 'wasm') === undefined) {
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    }
+  }
+  return true;
+}
 
 /** What `bahdanauDecoderFused` reads. Shapes use `B, S, T` and `D` (decoder), `A`, `M = 2 Denc`. */
 export interface BahdanauDecoderInputs {
@@ -74,6 +174,7 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
     const [yps, s0, keys, mem, pb, wA, v, wXc, wH, bH] = args as tf.Tensor[];
     const save = args[10] as tf.GradSaveFunc;
     const vCol = v.reshape([hidden, 1]);
+    const simd = attentionInSimd(width, hidden);
     const ss: tf.Tensor[] = [s0]; // s_0 .. s_T
     const fs: tf.Tensor[] = [];
     const as: tf.Tensor[] = [];
@@ -83,10 +184,13 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
     for (let t = 0; t < steps; t++) {
       const s = ss[t];
       const q = tf.matMul(s, wA); // [B, D] x [D, A] -> [B, A]
-      const f = tf.tanh(tf.add(q.reshape([batch, 1, hidden]), keys)); // [B, 1, A] + [B, S, A] -> [B, S, A]
-      const e = tf.matMul(f.reshape([batch * srcLen, hidden]), vCol).reshape([batch, srcLen]); // [B*S, A] x [A, 1] -> [B, S]
-      const a = tf.softmax(tf.add(e, pb)); // [B, S]
-      const c = tf.matMul(a.reshape([batch, 1, srcLen]), mem).reshape([batch, width]); // [B, 1, S] x [B, S, M] -> [B, M]
+      const [f, e] = simd
+        ? (tf.engine().runKernel(SCORES, { q, keys, v, padBias: pb }) as tf.Tensor[])
+        : scores(q, keys, vCol, pb);
+      const a = tf.softmax(e); // [B, S]
+      const c = simd
+        ? (tf.engine().runKernel(CONTEXT, { a, memory: mem }) as tf.Tensor)
+        : tf.matMul(a.reshape([batch, 1, srcLen]), mem).reshape([batch, width]); // [B, 1, S] x [B, S, M] -> [B, M]
       const xc = tf.matMul(c, wXc); // [B, M] x [M, 3D] -> [B, 3D]
       const hp = tf.matMul(s, wH); // [B, D] x [D, 3D] -> [B, 3D]
       const [sNew, g] = gruGatesForward(yps, t, xc, hp, s, bH);
@@ -115,6 +219,7 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
     const wHT = tf.transpose(wH); // [D, 3D] -> [3D, D]
     const wAT = tf.transpose(wA); // [D, A] -> [A, D]
     const vRow = v.reshape([1, 1, hidden]);
+    const simd = attentionInSimd(width, hidden);
     const dxps = new Array<tf.Tensor>(steps);
     const dhps = new Array<tf.Tensor>(steps);
     const dqs = new Array<tf.Tensor>(steps);
@@ -127,16 +232,18 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
       const [dxp, dhp, dhz] = gruGatesBackward(dS, t, carry, s(t), hp(t), gate(t), bH);
       // context: from the output and from the GRU's input
       const dc = tf.add(dCs[t], tf.matMul(dxp, wXcT)); // [B, 3D] x [3D, M] -> [B, M]
-      // weights: from the context and from outside, then through the softmax
-      const dcMem = tf.matMul(dc.reshape([batch, 1, width]), mem, false, true); // [B, 1, M] x [B, S, M]^T -> [B, 1, S]
-      const da = tf.add(dcMem.reshape([batch, srcLen]), dAs[t]); // [B, S]
-      const aT = a(t);
-      const ds = tf.mul(aT, tf.sub(da, tf.sum(tf.mul(aT, da), 1, true))); // [B, S]
-      // scores e = f v_a, f = tanh(q + k): tanh' = 1 - f^2
-      const fT = f(t);
-      const dPre = tf.mul(tf.mul(ds.reshape([batch, srcLen, 1]), vRow), tf.sub(1, tf.square(fT))); // [B, S, 1] * [1, 1, A] * [B, S, A]
-      const dq = tf.sum(dPre, 1); // [B, S, A] -> [B, A]
-      dvs[t] = tf.matMul(ds.reshape([1, batch * srcLen]), fT.reshape([batch * srcLen, hidden])); // [1, B*S] x [B*S, A] -> [1, A]
+      // the attention: weights, softmax, scores, tanh (one kernel on wasm)
+      const [ds, dPre, dq, dv] = simd
+        ? (tf.engine().runKernel(ATTENTION_GRAD, {
+            dc,
+            dA: dAs[t],
+            a: a(t),
+            f: f(t),
+            v,
+            memory: mem,
+          }) as tf.Tensor[])
+        : attentionGrad(dc, dAs[t], a(t), f(t), vRow, mem);
+      dvs[t] = dv;
       carry = { dhm: tf.matMul(dhp, wHT), dhq: tf.matMul(dq, wAT), dhz }; // [B, 3D] x [3D, D], [B, A] x [A, D] -> [B, D]
       dxps[t] = dxp;
       dhps[t] = dhp;
@@ -163,9 +270,36 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
     ); // T x [B, S] -> [B, T, S]
     const dMem = tf.matMul(aAll, tf.stack(dcs, 1), true, false); // [B, T, S]^T x [B, T, M] -> [B, S, M]
     const dKeys = tf.addN(dPres); // T x [B, S, A] -> [B, S, A]
-    const dv = tf.addN(dvs).reshape([hidden]); // T x [1, A] -> [A]
+    const dv = tf.addN(dvs); // T x [A] -> [A]
     const dPb = tf.addN(dss); // T x [B, S] -> [B, S]
     return [dXp, dS0, dKeys, dMem, dPb, dwA, dv, dwXc, dwH, dbH];
+  }
+
+  /** The scores of one step in plain ops (what the SIMD loop computes): `f` and `e + padBias`. */
+  function scores(q: tf.Tensor, keys: tf.Tensor, vCol: tf.Tensor, pb: tf.Tensor): tf.Tensor[] {
+    const f = tf.tanh(tf.add(q.reshape([batch, 1, hidden]), keys)); // [B, 1, A] + [B, S, A] -> [B, S, A]
+    const e = tf.matMul(f.reshape([batch * srcLen, hidden]), vCol).reshape([batch, srcLen]); // [B*S, A] x [A, 1] -> [B, S]
+    return [f, tf.add(e, pb)];
+  }
+
+  /** The attention's backward of one step in plain ops (what the SIMD loop computes). */
+  function attentionGrad(
+    dc: tf.Tensor,
+    dA: tf.Tensor,
+    a: tf.Tensor,
+    f: tf.Tensor,
+    vRow: tf.Tensor,
+    mem: tf.Tensor,
+  ): tf.Tensor[] {
+    // weights: from the context and from outside, then through the softmax
+    const dcMem = tf.matMul(dc.reshape([batch, 1, width]), mem, false, true); // [B, 1, M] x [B, S, M]^T -> [B, 1, S]
+    const da = tf.add(dcMem.reshape([batch, srcLen]), dA); // [B, S]
+    const ds = tf.mul(a, tf.sub(da, tf.sum(tf.mul(a, da), 1, true))); // [B, S]
+    // scores e = f v_a, f = tanh(q + k): tanh' = 1 - f^2
+    const dPre = tf.mul(tf.mul(ds.reshape([batch, srcLen, 1]), vRow), tf.sub(1, tf.square(f))); // [B, S, 1] * [1, 1, A] * [B, S, A]
+    const dq = tf.sum(dPre, 1); // [B, S, A] -> [B, A]
+    const dv = tf.matMul(ds.reshape([1, batch * srcLen]), f.reshape([batch * srcLen, hidden])); // [1, B*S] x [B*S, A] -> [1, A]
+    return [ds, dPre, dq, dv.reshape([hidden])];
   }
 
   return run(x.yps, x.s0, x.keys, x.memory, x.padBias, x.wA, x.v, x.wXc, x.wH, x.bH) as tf.Tensor3D;

@@ -1,6 +1,6 @@
 // The course's SIMD loops for element-wise gates (src/backend/small-matmul.wat): the scaled
-// sigmoid (sigmoid and tanh) and a GRU step's gate math forward and backward, on the wasm heap
-// directly, against float64 formulas written out here.
+// sigmoid (sigmoid and tanh), a GRU step's gate math forward and backward, and the backward of
+// an additive-attention step, on the wasm heap directly, against float64 formulas written out here.
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -238,4 +238,103 @@ describe('gate loops in SIMD (sigmoid, tanh, GRU gates)', () => {
       }
     });
   }
+
+  it('computes the backward of an additive-attention step like float64', () => {
+    const [B, S, M, A] = [3, 5, 8, 12];
+    const dcv = values(B * M, 21);
+    const dAv = values(B * S, 22);
+    // weights: a softmax of random scores, so that each row sums to 1
+    const e = values(B * S, 23);
+    const av = new Float32Array(B * S);
+    for (let b = 0; b < B; b++) {
+      let sum = 0;
+      for (let j = 0; j < S; j++) sum += Math.exp(e[b * S + j]);
+      for (let j = 0; j < S; j++) av[b * S + j] = Math.exp(e[b * S + j]) / sum;
+    }
+    const fv = values(B * S * A, 24, 0.99); // tanh values
+    const vv = values(A, 25);
+    const hv = values(B * S * M, 26);
+    const inputs = [dcv, dAv, av, fv, vv, hv].map((v) => tf.tensor1d(v));
+    const outs = [B * S, B * S * A, B * A, A].map((n) => tf.zeros([n]));
+    try {
+      loops.additive_attention_grad(
+        ...(inputs.map(at) as [number, number, number, number, number, number]),
+        ...(outs.map(at) as [number, number, number, number]),
+        B,
+        S,
+        M,
+        A,
+      );
+      const ds: number[] = [];
+      const dpre: number[] = [];
+      const dq = new Array<number>(B * A).fill(0);
+      const dv = new Array<number>(A).fill(0);
+      for (let b = 0; b < B; b++) {
+        const da: number[] = [];
+        for (let j = 0; j < S; j++) {
+          let dot = 0;
+          for (let m = 0; m < M; m++) dot += dcv[b * M + m] * hv[(b * S + j) * M + m];
+          da.push(dot + dAv[b * S + j]);
+        }
+        const mean = da.reduce((acc, x, j) => acc + av[b * S + j] * x, 0);
+        for (let j = 0; j < S; j++) {
+          const d = av[b * S + j] * (da[j] - mean);
+          ds.push(d);
+          for (let k = 0; k < A; k++) {
+            const f = fv[(b * S + j) * A + k];
+            const p = d * vv[k] * (1 - f * f);
+            dpre.push(p);
+            dq[b * A + k] += p;
+            dv[k] += d * f;
+          }
+        }
+      }
+      expectClose(outs[0].dataSync(), ds, 1e-5, 'ds');
+      expectClose(outs[1].dataSync(), dpre, 1e-5, 'dpre');
+      expectClose(outs[2].dataSync(), dq, 1e-5, 'dq');
+      expectClose(outs[3].dataSync(), dv, 1e-5, 'dv');
+    } finally {
+      tf.dispose([...inputs, ...outs]);
+    }
+  });
+
+  it('computes the scores and the context of an additive-attention step like float64', () => {
+    const [B, S, M, A] = [3, 5, 8, 12];
+    const [qv, kv, vv, pbv, av, hv] = [
+      values(B * A, 31),
+      values(B * S * A, 32),
+      values(A, 33),
+      values(B * S, 34),
+      values(B * S, 35, 1),
+      values(B * S * M, 36),
+    ];
+    const inputs = [qv, kv, vv, pbv, av, hv].map((v) => tf.tensor1d(v));
+    const [q, k, v, pb, a, h] = inputs;
+    const outs = [B * S * A, B * S, B * M].map((n) => tf.zeros([n]));
+    const [f, e, c] = outs;
+    try {
+      loops.additive_scores(at(q), at(k), at(v), at(pb), at(f), at(e), B, S, A);
+      loops.weighted_rows(at(a), at(h), at(c), B, S, M);
+      const fWant: number[] = [];
+      const eWant: number[] = [];
+      const cWant = new Array<number>(B * M).fill(0);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < S; j++) {
+          let dot = pbv[b * S + j];
+          for (let i = 0; i < A; i++) {
+            const fi = Math.tanh(qv[b * A + i] + kv[(b * S + j) * A + i]);
+            fWant.push(fi);
+            dot += fi * vv[i];
+          }
+          eWant.push(dot);
+          for (let m = 0; m < M; m++) cWant[b * M + m] += av[b * S + j] * hv[(b * S + j) * M + m];
+        }
+      }
+      expectClose(f.dataSync(), fWant, 1e-6, 'f');
+      expectClose(e.dataSync(), eWant, 1e-5, 'e');
+      expectClose(c.dataSync(), cWant, 1e-5, 'c');
+    } finally {
+      tf.dispose([...inputs, ...outs]);
+    }
+  });
 });
