@@ -47,8 +47,9 @@ let enabled = true;
 
 /**
  * Turns the fused ops of the recurrent models on or off (on by default): the GRU step and
- * sequence here, and the attention step of `BahdanauSeq2Seq`'s decoder. Returns the previous
- * setting. Off, they run the plain ops (for comparisons and benchmarks).
+ * sequence here, and `BahdanauSeq2Seq`'s teacher-forced decoder (`bahdanau-fused.ts`) and
+ * decoding step. Returns the previous setting. Off, they run the plain ops (for comparisons and
+ * benchmarks).
  */
 export function setFusedOps(on: boolean): boolean {
   if (typeof on !== 'boolean') throw new TypeError(`on: expected true or false, got ${String(on)}`);
