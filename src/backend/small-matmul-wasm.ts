@@ -3,7 +3,7 @@
 
 /** SHA-256 of the small-matmul.wat these bytes were assembled from. */
 export const SMALL_MATMUL_WAT_SHA256 =
-  '7de0249c03485db05972367cebbe022f33dbc4c8a259232701176a9c0fb036b0';
+  '3e972af2d63bc96d7c072662b41db26bc1050edd16b400c273c875b8b54eb4e8';
 
 /** The assembled module, 5364 bytes, in base64. */
 export const SMALL_MATMUL_WASM_BASE64 =

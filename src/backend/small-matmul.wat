@@ -447,9 +447,9 @@
   ;; and dst may be the same only where it is. sigmoid(y) = 1 / (1 + e^-y) is within ~2 units in
   ;; the last place: e^-y = 2^k e^r with k = round(-y log2 e) and |r| <= ln 2 / 2, e^r by a
   ;; degree-5 polynomial (fitted to e^r on that interval for relative error, 1.6e-7 in float32),
-  ;; 2^k made from its exponent bits; -y is clamped to [-87, 88]
-  ;; first, where 2^k is a normal float (a NaN stays NaN). The constants live in locals: V8 would
-  ;; build each v128.const anew at every use in the loop.
+  ;; 2^k made from its exponent bits. -y is clamped to [-87, 88] first, where 2^k is a normal
+  ;; float (a NaN stays NaN). The constants live in locals: V8 would build each v128.const anew
+  ;; at every use in the loop.
   (func $sigmoid_scaled (export "sigmoid_scaled")
     (param $src i32) (param $dst i32) (param $bytes i32) (param $a f32) (param $b f32) (param $c f32)
     (local $end i32) (local $j i32) (local $va v128) (local $vb v128) (local $vc v128) (local $x v128) (local $t v128) (local $k v128) (local $r v128) (local $e v128)
@@ -503,12 +503,12 @@
         (br $each)))))
 
   ;; One GRU step's gate math (src/core/gru-fused.ts) for `rows` rows of width d (a multiple of
-  ;; 4): with xp (+ xc when hasXc) the projected input, hp = h W_h and the bias b_h, all in blocks
-  ;; r | z | n of a [3d] row (the bias: one row per `perBias` rows),
+  ;; 4, at least 4): with xp (+ xc when hasXc) the projected input, hp = h W_h and the bias b_h,
+  ;; all in blocks r | z | n of a [3d] row (the bias: one row per `perBias` rows),
   ;;   r = sigmoid(x_r + hp_r + b_r)       z = sigmoid(x_z + hp_z + b_z)
   ;;   n = tanh(x_n + r (hp_n + b_n))      h' = n + z (h - n)
-  ;; (d >= 4). Writes h' [rows, d] to out and r | z | n [rows, 3d] to
-  ;; gates, whose row holds the pre-activations while $sigmoid_scaled turns them into gates.
+  ;; Writes h' [rows, d] to out and r | z | n [rows, 3d] to gates, whose row holds the
+  ;; pre-activations until $sigmoid_scaled turns them into gates, in place.
   (func (export "gru_gates")
     (param $xp i32) (param $xc i32) (param $hp i32) (param $h i32) (param $bias i32)
     (param $out i32) (param $gates i32) (param $rows i32) (param $d i32) (param $perBias i32)
