@@ -152,7 +152,6 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
   const { xp, hp, h, bH } = args.inputs as Record<string, TensorInfo>;
   const xc = (args.inputs as Record<string, TensorInfo | undefined>).xc;
   const offset = (args.attrs as { offset: number }).offset;
-  const mem = memoryOf(args.backend);
   const g3 = hp.shape[hp.shape.length - 1];
   const d = g3 / 3;
   const rows = tf.util.sizeFromShape(h.shape) / d;
@@ -177,6 +176,7 @@ function gatesKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
     );
     return [hNew, gates];
   }
+  const mem = memoryOf(args.backend); // the JavaScript loops
   const [hNewInfo, gatesInfo, preInfo, pre2Info] = mem.alloc([
     h.shape,
     hp.shape,
@@ -263,7 +263,6 @@ function gatesGradKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
     TensorInfo | undefined
   >;
   const offset = (args.attrs as { offset: number }).offset;
-  const mem = memoryOf(args.backend);
   const g3 = hp!.shape[hp!.shape.length - 1];
   const d = g3 / 3;
   const rows = tf.util.sizeFromShape(h!.shape) / d;
@@ -292,6 +291,7 @@ function gatesGradKernel(args: Parameters<tf.KernelFunc>[0]): TensorInfo[] {
     );
     return outs;
   }
+  const mem = memoryOf(args.backend); // the JavaScript loops
   const [dxpInfo, dhpInfo, dhzInfo] = mem.alloc([hp!.shape, hp!.shape, h!.shape]);
   const G = mem.view(dy!);
   const M = dhm === undefined ? null : mem.view(dhm);
@@ -366,13 +366,13 @@ export function gruStepFused(xp: tf.Tensor, h: tf.Tensor, wH: tf.Tensor, bH: tf.
     const [x, hPrev, w, b] = args as tf.Tensor[];
     const save = args[4] as tf.GradSaveFunc;
     const hp = tf.matMul(hPrev, w); // [(N,) B, D] x [(N,) D, 3D] -> [(N,) B, 3D]
-    const [hNew, gates] = runGates(x, 0, hp, hPrev, b);
+    const [hNew, gates] = gruGatesForward(x, 0, null, hp, hPrev, b);
     save([hPrev, hp, gates, w, b]);
     return {
       value: hNew,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [hS, hpS, gatesS, wS, bS] = saved;
-        const [dxp, dhp, dhz] = runGatesGrad(dy, 0, null, null, hS, hpS, gatesS, bS);
+        const [dxp, dhp, dhz] = gruGatesBackward(dy, 0, {}, hS, hpS, gatesS, bS);
         const dh = tf.add(dhz, tf.matMul(dhp, wS, false, true)); // [(N,) B, 3D] x [(N,) D, 3D]^T -> [(N,) B, D]
         const dw = tf.matMul(hS, dhp, true, false); // [(N,) B, D]^T x [(N,) B, 3D] -> [(N,) D, 3D]
         const db = sumTo(dhp, bS.shape); // [(N,) B, 3D] -> bH's shape
@@ -383,80 +383,58 @@ export function gruStepFused(xp: tf.Tensor, h: tf.Tensor, wH: tf.Tensor, bH: tf.
   return step(xp, h, wH, bH);
 }
 
-function runGates(
-  xp: tf.Tensor,
-  offset: number,
-  hp: tf.Tensor,
-  h: tf.Tensor,
-  bH: tf.Tensor,
-): tf.Tensor[] {
-  return tf.engine().runKernel(FORWARD, { xp, hp, h, bH }, { offset }) as tf.Tensor[];
-}
-
 /**
- * The forward gate kernel of one step for an attention decoder, whose projected input comes in
- * two parts (no gradient: for use inside a `tf.customGrad`; call only when `fusedGruActive()`).
- * @param xps `[T, B, 3D]` the projected embeddings of every step, read at step `t`
+ * The forward gate kernel of one step (no gradient: for use inside a `tf.customGrad`; call only
+ * when `fusedGruActive()`). An attention decoder's projected input comes in two parts, `xps[t]`
+ * and `xc`.
+ * @param xps `[T, (N,) B, 3D]` the projected inputs of every step, read at step `t`
  * @param t the step
- * @param xc `[B, 3D]` the context's part of the projected input
- * @param hp `[B, 3D]` `h W_h`, without bias
- * @param h `[B, D]` the previous state
- * @param bH `[3D]`
- * @returns `h' [B, D]` and the gates `r|z|n [B, 3D]` (what `gruGatesBackward` needs)
+ * @param xc `[(N,) B, 3D]` a second part of the projected input (the context's), or null
+ * @param hp `[(N,) B, 3D]` `h W_h`, without bias
+ * @param h `[(N,) B, D]` the previous state
+ * @param bH `[3D]` or `[N, 1, 3D]`
+ * @returns `h' [(N,) B, D]` and the gates `r|z|n [(N,) B, 3D]` (what `gruGatesBackward` needs)
  */
 export function gruGatesForward(
   xps: tf.Tensor,
   t: number,
-  xc: tf.Tensor,
+  xc: tf.Tensor | null,
   hp: tf.Tensor,
   h: tf.Tensor,
   bH: tf.Tensor,
 ): [tf.Tensor, tf.Tensor] {
+  const inputs: Record<string, tf.Tensor> = { xp: xps, hp, h, bH };
+  if (xc !== null) inputs.xc = xc;
   const offset = t * tf.util.sizeFromShape(hp.shape);
-  const out = tf.engine().runKernel(FORWARD, { xp: xps, xc, hp, h, bH }, { offset });
+  const out = tf.engine().runKernel(FORWARD, inputs, { offset });
   return out as unknown as [tf.Tensor, tf.Tensor];
 }
 
 /**
  * The backward gate kernel of one step, the counterpart of `gruGatesForward` (no gradient).
  * `g = dy[t] + dhm + dhq + dhz` is the gradient reaching `h'`.
- * @param dy `[T, B, D]` the gradient of every step's output, read at step `t`
- * @param carry `[B, D]` each (or null at the last step): `dhp W_h^T`, `dq W_a^T` and `g z` from
- *   step `t + 1`
- * @param h `[B, D]`, `hp [B, 3D]`, `gates [B, 3D]`, `bH [3D]`: what the forward used and made
- * @returns `dxp [B, 3D]` (the gradient of both parts of the projected input), `dhp [B, 3D]` and
- *   the direct part `g z [B, D]` of the gradient of `h`
+ * @param dy `[T, (N,) B, D]` the gradient of every step's output, read at step `t`
+ * @param carry `[(N,) B, D]` each, from step `t + 1` (none at the last step): `dhp W_h^T`, in an
+ *   attention decoder `dq W_a^T`, and `g z`
+ * @param h `[(N,) B, D]`, `hp [(N,) B, 3D]`, `gates [(N,) B, 3D]`, `bH`: what the forward used
+ *   and made
+ * @returns `dxp [(N,) B, 3D]` (the gradient of the projected input, both parts), `dhp` and the
+ *   direct part `g z [(N,) B, D]` of the gradient of `h`
  */
 export function gruGatesBackward(
   dy: tf.Tensor,
   t: number,
-  carry: { dhm: tf.Tensor; dhq: tf.Tensor; dhz: tf.Tensor } | null,
+  carry: { dhm?: tf.Tensor; dhq?: tf.Tensor; dhz?: tf.Tensor },
   h: tf.Tensor,
   hp: tf.Tensor,
   gates: tf.Tensor,
   bH: tf.Tensor,
 ): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const inputs: Record<string, tf.Tensor> = { dy, h, hp, gates, bH };
-  if (carry !== null) Object.assign(inputs, carry);
+  for (const [name, x] of Object.entries(carry)) if (x !== undefined) inputs[name] = x;
   const offset = t * tf.util.sizeFromShape(h.shape);
   const out = tf.engine().runKernel(BACKWARD, inputs, { offset });
   return out as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
-}
-
-function runGatesGrad(
-  dy: tf.Tensor,
-  offset: number,
-  dhm: tf.Tensor | null,
-  dhz: tf.Tensor | null,
-  h: tf.Tensor,
-  hp: tf.Tensor,
-  gates: tf.Tensor,
-  bH: tf.Tensor,
-): tf.Tensor[] {
-  const inputs: Record<string, tf.Tensor> = { dy, h, hp, gates, bH };
-  if (dhm !== null) inputs.dhm = dhm;
-  if (dhz !== null) inputs.dhz = dhz;
-  return tf.engine().runKernel(BACKWARD, inputs, { offset }) as tf.Tensor[];
 }
 
 /**
@@ -477,8 +455,6 @@ export function gruSequenceFused(
   bH: tf.Tensor,
 ): tf.Tensor {
   const steps = xps.shape[0];
-  const stepSize = tf.util.sizeFromShape(xps.shape.slice(1));
-  const stateSize = tf.util.sizeFromShape(h0.shape);
   const stacked = wH.rank === 3; // N directions on axis 1 of the sequences
   const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, hInit, w, b] = args as tf.Tensor[];
@@ -490,7 +466,7 @@ export function gruSequenceFused(
     hs.push(h);
     for (let t = 0; t < steps; t++) {
       const hp = tf.matMul(h, w); // [(N,) B, D] x [(N,) D, 3D] -> [(N,) B, 3D]
-      const [hNew, gates] = runGates(x, t * stepSize, hp, h, b);
+      const [hNew, gates] = gruGatesForward(x, t, null, hp, h, b);
       hps.push(hp);
       gateList.push(gates);
       hs.push(hNew);
@@ -511,16 +487,8 @@ export function gruSequenceFused(
         // W_h^T once for all steps (a transpose flag would transpose it again at every step)
         const wT = wS.rank === 3 ? tf.transpose(wS, [0, 2, 1]) : tf.transpose(wS); // [(N,) D, 3D] -> [(N,) 3D, D]
         for (let t = steps - 1; t >= 0; t--) {
-          const [dxp, dhp, dz] = runGatesGrad(
-            dy,
-            t * stateSize,
-            dhm,
-            dhz,
-            hS[t],
-            hpS[t],
-            gatesS[t],
-            bS,
-          );
+          const carry = dhm === null ? {} : { dhm, dhz: dhz! };
+          const [dxp, dhp, dz] = gruGatesBackward(dy, t, carry, hS[t], hpS[t], gatesS[t], bS);
           dxps[t] = dxp;
           dhps[t] = dhp;
           dhz = dz;

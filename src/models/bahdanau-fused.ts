@@ -227,7 +227,7 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
     const dss = new Array<tf.Tensor>(steps);
     const dPres = new Array<tf.Tensor>(steps);
     const dvs = new Array<tf.Tensor>(steps);
-    let carry: { dhm: tf.Tensor; dhq: tf.Tensor; dhz: tf.Tensor } | null = null;
+    let carry: { dhm?: tf.Tensor; dhq?: tf.Tensor; dhz?: tf.Tensor } = {}; // none at the last step
     for (let t = steps - 1; t >= 0; t--) {
       const [dxp, dhp, dhz] = gruGatesBackward(dS, t, carry, s(t), hp(t), gate(t), bH);
       // context: from the output and from the GRU's input
@@ -252,8 +252,7 @@ export function bahdanauDecoderFused(x: BahdanauDecoderInputs): tf.Tensor3D {
       dss[t] = ds;
       dPres[t] = dPre;
     }
-    const last = carry!; // steps >= 1
-    const dS0 = tf.addN([last.dhm, last.dhq, last.dhz]); // [B, D]
+    const dS0 = tf.addN([carry.dhm!, carry.dhq!, carry.dhz!]); // [B, D] (steps >= 1)
     // the shared tensors: one product (or sum) over all steps
     const rows = steps * batch;
     const sPrev = tf.stack(Array.from({ length: steps }, (_, t) => s(t))).reshape([rows, d]); // T x [B, D] -> [T*B, D]
