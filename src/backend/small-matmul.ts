@@ -373,6 +373,14 @@ export function smallMatMulLoops(backend: BackendWasm): Loops | null {
   return loops;
 }
 
+/**
+ * The byte offset of a tensor's values on the wasm backend's heap: where the loops read and write
+ * it (read it after any allocation, which may grow the heap; the offset itself stays valid).
+ */
+export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
 /** Sizes of one batched product (see `smallBatchMatMul`). */
 export interface SmallProductDims {
   /** Batch sizes of a, of b and of the output; a and b are each either nOut or 1. */
@@ -409,7 +417,7 @@ export function smallBatchMatMul(
   }
   const out = backend.makeOutput(outShape, 'float32');
   // Offsets are read after makeOutput: an allocation may grow the heap (offsets stay valid).
-  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = (t: TensorInfo): number => heapOffset(backend, t);
   const [pa, pb, pc] = [offset(a), offset(b), offset(out)];
   const F = 4; // bytes per float32
   const aBatch = nA === 1 ? 0 : M * K * F;
@@ -459,7 +467,7 @@ export function tiledMatMul(
   const out = backend.makeOutput(outShape, 'float32');
   // Views and offsets after makeOutput: an allocation may grow the heap (offsets stay valid).
   backend.typedArrayFromHeap(out).fill(0); // gemm accumulates into C
-  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = (t: TensorInfo): number => heapOffset(backend, t);
   const [pa, pb, pc] = [offset(a), offset(b), offset(out)];
   const F = 4; // bytes per float32
   // A[m, k] at m * aRow + k * aCol: a transposed A ([K, M] in memory) is read in place.

@@ -33,6 +33,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   fusedMultiplyAddActive,
+  heapOffset,
   smallBatchMatMul,
   smallMatMulLoops,
   tiledMatMul,
@@ -660,7 +661,7 @@ function patchCopier(
 ): PatchRows {
   const loops = smallMatMulLoops(backend);
   if (loops !== null) {
-    const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+    const offset = (t: TensorInfo): number => heapOffset(backend, t);
     const [im, pm] = [offset(image), offset(patches)];
     return add
       ? (colAt, xAt, rows, run, colStride, xStride) =>
@@ -999,7 +1000,7 @@ function tanhKernel(original: tf.KernelFunc): tf.KernelFunc {
     const loops = size >= 4 ? smallMatMulLoops(backend) : null;
     if (loops !== null) {
       const out = backend.makeOutput(x.shape, 'float32');
-      const at = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo): number => heapOffset(backend, t);
       loops.sigmoid_scaled(at(x), at(out), 4 * size, 2, 2, 1);
       return out;
     }
@@ -1156,7 +1157,7 @@ function copyRowsInWasm(backend: BackendWasm, x: TensorInfo, out: TensorInfo): C
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
   const loops = smallMatMulLoops(backend);
   if (loops === null) return null;
-  const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = (t: TensorInfo): number => heapOffset(backend, t);
   const [src, dst] = [offset(x), offset(out)];
   return (from, at, rows, run, rowStride) =>
     loops.copy_runs(src + 4 * from, dst + 4 * at, rows, run, 4 * rowStride, 4 * run);
@@ -1262,7 +1263,7 @@ function sumKernel(original: tf.KernelFunc): tf.KernelFunc {
     const loops = smallMatMulLoops(backend);
     if (loops !== null) {
       // The same additions in the same order, 4 columns per instruction.
-      const offset = (t: TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      const offset = (t: TensorInfo): number => heapOffset(backend, t);
       loops.sum_rows(offset(x), offset(out), outer, reduced, inner);
       return out;
     }

@@ -35,7 +35,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { smallMatMulLoops } from '../backend/small-matmul';
+import { heapOffset, smallMatMulLoops } from '../backend/small-matmul';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -133,7 +133,7 @@ function simdLoops(backend: unknown, d: number) {
     return null;
   const loops = smallMatMulLoops(b as BackendWasm);
   if (loops === null) return null;
-  const at = (x: TensorInfo): number => b.dataIdMap!.get(x.dataId)!.memoryOffset;
+  const at = (x: TensorInfo): number => heapOffset(b as BackendWasm, x);
   const make = (shape: number[]): TensorInfo => b.makeOutput!(shape, 'float32');
   return { loops, at, make };
 }

@@ -38,7 +38,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { smallMatMulLoops } from '../backend/small-matmul';
+import { heapOffset, smallMatMulLoops } from '../backend/small-matmul';
 import { gruGatesBackward, gruGatesForward } from '../core/gru-fused';
 
 type TensorInfo = tf.TensorInfo;
@@ -66,7 +66,7 @@ function onHeap(
   const infos = [...inputs.map((name) => named[name]), ...outs];
   loop(
     loops,
-    infos.map((x) => backend.dataIdMap.get(x.dataId)!.memoryOffset),
+    infos.map((x) => heapOffset(backend, x)),
   );
   return outs;
 }
